@@ -1,0 +1,273 @@
+"""VICReg: from the loss as the paper writes it to its spectral form (notes §3.1).
+
+Variants
+--------
+``"hinge"``        the paper's loss; rewritten with the Dirichlet energy.
+``"squared"``      squared variance term with ``alpha = beta``: a Frobenius
+                   distance to ``H - (gamma/alpha) L`` plus an explicit
+                   constant, minimised by Eckart--Young.
+``"constrained"``  variance/covariance enforced exactly (``C = I``):
+                   Laplacian Eigenmaps with ``H`` in place of ``D_G``.
+
+Notation: ``C = Z^T H Z / N`` (``Cov(Z)``), ``M = H Z Z^T H / N``,
+``L = D - G``, ``H = I - 11^T / N``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from scipy.linalg import eigh, null_space
+
+from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l)
+from ..errors import InvalidArgument
+from ..graphs import centering, laplacian
+from ..tracealgebra import diag_part, frob2
+
+__all__ = ["VARIANTS", "derivation", "dirichlet", "squared_loss_paper", "hinge_loss_paper"]
+
+VARIANTS = ("hinge", "squared", "constrained")
+
+I_K = sympy.Identity(K)
+A_SOFT = H - (gamma / alpha) * L           # the target of the squared variant
+_Zs = sympy.MatrixSymbol(r"Z^{\star}", N, K)
+_U = sympy.MatrixSymbol("U_K", N, K)
+_R = sympy.MatrixSymbol("R", K, K)
+_S = sympy.MatrixSymbol(r"\Sigma_{\gamma/\alpha}", K, K)
+_ZLE = sympy.MatrixSymbol(r"Z^{\star}_{\mathrm{LE}}", N, K)
+P = sympy.Symbol("P", positive=True)
+
+
+# -- the loss terms as the paper writes them ---------------------------------------
+
+def dirichlet():
+    r"""``\sum_{ij} G_{ij} \|z_i - z_j\|^2`` written entrywise."""
+    return sympy.Sum(G[i, j] * sympy.Sum((Z[i, k] - Z[j, k]) ** 2, (k, 0, K - 1)),
+                     (i, 0, N - 1), (j, 0, N - 1))
+
+
+def _offdiag_sq(coef):
+    return coef * sympy.Sum((1 - sympy.KroneckerDelta(k, l)) * C[k, l] ** 2, (k, 0, K - 1), (l, 0, K - 1))
+
+
+def squared_loss_paper():
+    """Squared-variance VICReg with ``alpha = beta``, entrywise."""
+    return (alpha * sympy.Sum((C[k, k] - 1) ** 2, (k, 0, K - 1)) + _offdiag_sq(alpha)
+            + gamma / N * dirichlet())
+
+
+def _hinge():
+    return alpha * sympy.Sum(sympy.Max(0, 1 - sympy.sqrt(C[k, k])), (k, 0, K - 1))
+
+
+def hinge_loss_paper():
+    """The paper's VICReg loss (§2.2), entrywise."""
+    return _hinge() + _offdiag_sq(beta) + gamma / N * dirichlet()
+
+
+# -- shared steps --------------------------------------------------------------------
+
+def _dirichlet_steps():
+    e1 = 2 * sympy.Sum(D[i, i] * sympy.Sum(Z[i, k] ** 2, (k, 0, K - 1)), (i, 0, N - 1)) \
+        - 2 * sympy.Sum(G[i, j] * sympy.Sum(Z[i, k] * Z[j, k], (k, 0, K - 1)), (i, 0, N - 1), (j, 0, N - 1))
+    e2 = 2 * sympy.Trace(Z.T * D * Z) - 2 * sympy.Trace(Z.T * G * Z)
+    e3 = 2 * sympy.Trace(Z.T * L * Z)
+    return [
+        Step(dirichlet(), e1, "expand the square; G symmetric, d_i = sum_j G_ij",
+             ("G = G^T", "D = diag(G 1)")),
+        Step(e1, e2, "sum_i d_i z_i^T z_i = Tr(Z^T D Z), sum_ij G_ij z_i^T z_j = Tr(Z^T G Z)"),
+        Step(e2, e3, "L = D - G (Dirichlet energy)"),
+        Step(sympy.Trace(Z.T * L * Z), N * sympy.Trace(L * M),
+             "L = H L H since L 1 = 0; M = H Z Z^T H / N", ("L 1 = 0",)),
+    ]
+
+
+# -- numeric-only steps ----------------------------------------------------------
+
+def _spectrum(g):
+    """Eigenpairs of L on 1-perp, ascending: (lam, U) with U orthonormal, U^T 1 = 0."""
+    n = g.shape[0]
+    q = null_space(np.ones((1, n)))
+    lam, v = np.linalg.eigh(q.T @ laplacian(g) @ q)
+    return lam, q @ v
+
+
+def _orth(rng, n, kk):
+    q, r = np.linalg.qr(rng.normal(size=(n, kk)))
+    return q * np.sign(np.diag(r))
+
+
+def _soft_loss(z, g, a, c):
+    n, kk = z.shape
+    h = centering(n)
+    cov = z.T @ h @ z / n
+    return a * np.sum((cov - np.eye(kk)) ** 2) + 2 * c / n * np.trace(z.T @ laplacian(g) @ z)
+
+
+def _eckart_young_check(sign=-1.0):
+    """Numeric check of the stated optimum ``(1 + sign (gamma/alpha) lambda_k)_+``.
+
+    The paper's claim is ``sign = -1``; ``sign = +1`` plants a wrong claim (tests).
+    """
+    def check(inst, rng, tol):
+        return _check_eckart_young(inst, rng, tol, sign)
+    return check
+
+
+def _check_eckart_young(inst, rng, tol, sign=-1.0):
+    n, kk, g = inst.N, inst.K, inst.G
+    a, c = inst.scalars["alpha"], inst.scalars["gamma"]
+    h, lap = centering(n), laplacian(g)
+    target = h - (c / a) * lap
+    lam, u = _spectrum(g)
+    s = np.sqrt(np.clip(1 + sign * (c / a) * lam[:kk], 0, None))
+    hz = np.sqrt(n) * u[:, :kk] @ np.diag(s) @ _orth(rng, kk, kk).T
+    z = hz + rng.normal(size=(1, kk))           # the mean of Z* is free
+    if np.abs(h @ z - hz).max() > tol * max(1.0, np.abs(hz).max()):
+        return "H Z* is not the stated centred embedding"
+    m_star = h @ z @ z.T @ h / n
+    stated = np.sort(np.r_[s ** 2, np.zeros(n - kk)])
+    if np.abs(np.sort(np.linalg.eigvalsh(m_star)) - stated).max() > tol * max(1.0, stated.max()):
+        return "spectrum of M* is not (1 - (gamma/alpha) lambda_k)_+"
+    mu = np.linalg.eigvalsh(target)[::-1]
+    best = float(np.sum(mu ** 2) - np.sum(np.clip(mu[:kk], 0, None) ** 2))  # Eckart-Young value
+    f_star = float(np.sum((m_star - target) ** 2))
+    scale = 1.0 + np.sum(target ** 2)
+    if abs(f_star - best) > tol * scale:
+        return f"||M* - A||^2 = {f_star:.10g} but the Eckart-Young optimum is {best:.10g}"
+    l_star = _soft_loss(z, g, a, c)
+    for t in range(20):
+        y = rng.normal(size=(n, kk)) if t < 10 else z + 0.1 * rng.normal(size=(n, kk))
+        m = h @ y @ y.T @ h / n
+        f = float(np.sum((m - target) ** 2))
+        if f < f_star - tol * scale:
+            return f"a rank-{kk} centred PSD M beats M*: {f:.10g} < {f_star:.10g}"
+        if _soft_loss(y, g, a, c) < l_star - tol * a * scale:
+            return "a random Z has a smaller squared VICReg loss than Z*"
+    return None
+
+
+def _check_constrained(inst, rng, tol):
+    n, kk, g = inst.N, inst.K, inst.G
+    h, lap = centering(n), laplacian(g)
+    lam, u = _spectrum(g)
+    z = np.sqrt(n) * u[:, :kk] @ _orth(rng, kk, kk).T + rng.normal(size=(1, kk))
+    if np.abs(z.T @ h @ z / n - np.eye(kk)).max() > tol:
+        return "Z* violates Z^T H Z / N = I"
+    f_star = float(np.trace(z.T @ lap @ z))
+    scale = 1.0 + n * abs(lam).sum()
+    if abs(f_star - n * lam[:kk].sum()) > tol * scale:
+        return f"Tr(Z*^T L Z*) = {f_star:.10g}, expected N sum_k lambda_k = {n * lam[:kk].sum():.10g}"
+    q = null_space(np.ones((1, n)))
+    for t in range(20):
+        if t < 10:   # a random feasible point
+            y = np.sqrt(n) * q @ _orth(rng, n - 1, kk)
+        else:        # a feasible point near Z*, whitened back onto the constraint
+            y = h @ (z + 0.1 * rng.normal(size=(n, kk)))
+            w, v = np.linalg.eigh(y.T @ y / n)
+            y = y @ v @ np.diag(w ** -0.5) @ v.T
+        if np.trace(y.T @ lap @ y) < f_star - tol * scale:
+            return "a feasible Z has a smaller Dirichlet energy than Z*"
+    return None
+
+
+def _regular_graph(rng, n):
+    """Random circulant graph: regular, so D_G = P I."""
+    offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
+    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    dist = np.minimum(dist, n - dist)
+    return np.isin(dist, offs).astype(float)
+
+
+def _check_le_regular(inst, rng, tol):
+    n = max(inst.N, 4)
+    kk = min(inst.K, n - 1)
+    g = _regular_graph(rng, n)
+    deg = g.sum(axis=1)
+    p = float(deg[0])
+    if np.ptp(deg) != 0:
+        return "internal error: circulant graph is not regular"
+    lap, dmat = laplacian(g), np.diag(deg)
+    lam, u = _spectrum(g)
+    z = np.sqrt(n) * u[:, :kk] @ _orth(rng, kk, kk).T       # constrained VICReg optimum (zero mean)
+    z_le = z / np.sqrt(n * p)
+    if np.abs(z_le.T @ dmat @ z_le - np.eye(kk)).max() > tol:
+        return "Z*/sqrt(NP) violates Z^T D Z = I"
+    if np.abs(z_le.T @ dmat @ np.ones(n)).max() > tol * n:
+        return "Z*/sqrt(NP) is not D-orthogonal to 1"
+    mu = eigh(lap, dmat, eigvals_only=True)
+    le_opt = float(np.sort(mu)[1:kk + 1].sum())              # drop the constant eigenvector
+    f = float(np.trace(z_le.T @ lap @ z_le))
+    if abs(f - le_opt) > tol * (1.0 + abs(mu).sum()):
+        return f"on a {p:g}-regular graph, LE optimum {le_opt:.10g} != value {f:.10g} of Z*/sqrt(NP)"
+    return None
+
+
+# -- the derivations -----------------------------------------------------------
+
+def _squared_steps():
+    lhs0 = alpha * frob2(C - I_K) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
+    mid = alpha * frob2(C) - 2 * alpha * sympy.Trace(C) + alpha * K + 2 * gamma * sympy.Trace(L * M)
+    soft = alpha * frob2(M - A_SOFT) + alpha * K - alpha * frob2(A_SOFT)
+    return [
+        Step(squared_loss_paper(), lhs0,
+             "diagonal and off-diagonal terms form ||C - I||_F^2; Dirichlet energy = 2 Tr(Z^T L Z)",
+             ("squared variance term", "beta = alpha")),
+        Step(lhs0, mid, "expand the Frobenius norm; Tr(Z^T L Z) = N Tr(L M)", ("L 1 = 0",)),
+        Step(mid, soft, "complete the square: ||C||_F = ||M||_F, Tr(C) = Tr(H M), H^2 = H, H L = L",
+             ("L 1 = 0",), note="The constant alpha K - alpha ||H - (gamma/alpha) L||_F^2 does not depend on Z."),
+        Step(H * _Zs, sympy.sqrt(N) * _U * _S * _R.T,
+             "Eckart-Young: the minimiser M* of ||M - (H - (gamma/alpha) L)||_F^2 over centred PSD "
+             "rank-<=K M is its top-K positive part",
+             ("squared variance term", "beta = alpha"),
+             note="U_K: eigenvectors of L on 1-perp with the K smallest eigenvalues lambda_k; "
+                  "Sigma = diag(sqrt((1 - (gamma/alpha) lambda_k)_+)); R in O(K) arbitrary.",
+             check="numeric", numeric=_eckart_young_check(-1.0), tol=1e-8),
+    ]
+
+
+def _hinge_steps():
+    rhs = _hinge() + beta * frob2(C - diag_part(C)) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
+    return [Step(hinge_loss_paper(), rhs,
+                 "off-diagonal covariance = ||C - diag C||_F^2; Dirichlet energy = 2 Tr(Z^T L Z)")]
+
+
+def _constrained_steps():
+    return [
+        Step(H * _Zs, sympy.sqrt(N) * _U * _R.T,
+             "min Tr(Z^T L Z) s.t. Z^T H Z / N = I: Laplacian Eigenmaps with H in place of D_G",
+             ("C = I enforced exactly",),
+             note="U_K: bottom-K eigenvectors of L on 1-perp; R in O(K); the mean of Z* is free.",
+             check="numeric", numeric=_check_constrained, tol=1e-8),
+        Step(_ZLE, _Zs / sympy.sqrt(N * P),
+             "G regular (D_G = P I): the H-constrained optimum, rescaled, solves Laplacian Eigenmaps",
+             ("D_G = P I",), check="numeric", numeric=_check_le_regular, tol=1e-8),
+    ]
+
+
+def derivation(variant="squared") -> Derivation:
+    """VICReg's spectral rewrite as an (unchecked) :class:`Derivation`.
+
+    Parameters
+    ----------
+    variant : {"squared", "hinge", "constrained"}
+
+    Returns
+    -------
+    Derivation
+        Call ``.check()`` to fill the evidence.
+
+    Raises
+    ------
+    InvalidArgument
+        For an unknown variant.
+    """
+    if variant not in VARIANTS:
+        raise InvalidArgument(f"unknown VICReg variant {variant!r}; use one of {VARIANTS}.")
+    steps = _dirichlet_steps()
+    if variant == "squared":
+        steps += _squared_steps()
+    elif variant == "hinge":
+        steps = steps[:3] + _hinge_steps()
+    else:
+        steps += _constrained_steps()
+    return Derivation(f"VICReg ({variant}) -> spectral form", tuple(steps))

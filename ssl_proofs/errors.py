@@ -1,0 +1,34 @@
+"""The project's one exception family.
+
+Every error a user can trigger by passing bad input derives from
+:class:`SSLProofsError`.  Messages say what is wrong *and* what to do about
+it, in the style of hypothesis' ``InvalidArgument``.  Input checks never use
+``assert`` (it vanishes under ``python -O``).
+"""
+
+
+class SSLProofsError(Exception):
+    """Base class of every error raised on purpose by ssl-proofs."""
+
+
+class InvalidGraph(SSLProofsError, ValueError):
+    """The positive-pair graph G is not a valid relation matrix."""
+
+
+class InvalidArgument(SSLProofsError, ValueError):
+    """A hyper-parameter, shape or option is out of its domain."""
+
+
+class GraphFileError(SSLProofsError, ValueError):
+    """A graph file could not be read or parsed."""
+
+
+class NoClosedForm(SSLProofsError, NotImplementedError):
+    """The requested variant of a method has no closed-form optimum."""
+
+
+class UnknownName(SSLProofsError, KeyError):
+    """An unknown method or theorem id was requested."""
+
+    def __str__(self):  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""

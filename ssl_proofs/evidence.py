@@ -1,0 +1,81 @@
+"""Evidence levels: how strongly a statement has been established.
+
+Every verdict and every derivation step carries one :class:`Evidence`.  The
+levels, strongest first:
+
+``symbolic``   proved symbolically for general (symbolic) sizes N, K;
+``exact``      proved exactly, with fully symbolic entries, for all sizes up to ``n``;
+``numeric``    checked numerically on ``m`` instances with tolerance ``tol``;
+``refuted``    a counterexample was found (``counterexample`` holds it, shrunk);
+``unchecked``  nothing has been checked yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, asdict
+from typing import Optional
+
+LEVELS = ("symbolic", "exact", "numeric", "refuted", "unchecked")
+_STRENGTH = {"symbolic": 3, "exact": 2, "numeric": 1, "unchecked": 0, "refuted": -1}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    level: str
+    detail: str = ""
+    n: Optional[int] = None
+    m: Optional[int] = None
+    tol: Optional[float] = None
+    counterexample: Optional[str] = None
+
+    # -- constructors -------------------------------------------------
+    @classmethod
+    def symbolic(cls, detail="for general N, K"):
+        return cls("symbolic", detail)
+
+    @classmethod
+    def exact(cls, n, detail=""):
+        return cls("exact", detail, n=int(n))
+
+    @classmethod
+    def numeric(cls, m, tol, detail=""):
+        return cls("numeric", detail, m=int(m), tol=float(tol))
+
+    @classmethod
+    def refuted(cls, counterexample, detail=""):
+        return cls("refuted", detail, counterexample=str(counterexample))
+
+    @classmethod
+    def unchecked(cls, detail="not checked"):
+        return cls("unchecked", detail)
+
+    # -- queries ------------------------------------------------------
+    @property
+    def holds(self) -> bool:
+        return self.level in ("symbolic", "exact", "numeric")
+
+    @property
+    def strength(self) -> int:
+        return _STRENGTH[self.level]
+
+    def short(self) -> str:
+        """One-line label used in tables."""
+        if self.level == "symbolic":
+            return "proved symbolically" + (f" ({self.detail})" if self.detail else "")
+        if self.level == "exact":
+            return f"proved exactly for sizes <= {self.n}" + (f" ({self.detail})" if self.detail else "")
+        if self.level == "numeric":
+            return f"checked numerically, m={self.m}, tol={self.tol:.1e}"
+        if self.level == "refuted":
+            return "refuted"
+        return "unchecked"
+
+    def __str__(self):
+        s = self.short()
+        if self.level == "numeric" and self.detail:
+            s += f" ({self.detail})"
+        if self.level == "refuted" and self.counterexample:
+            s += f": {self.counterexample}"
+        return s
+
+    def to_dict(self):
+        return {k: v for k, v in asdict(self).items() if v is not None}

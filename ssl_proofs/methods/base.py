@@ -1,0 +1,209 @@
+"""The :class:`Method` base class: one SSL loss, its derivation, its spectral problem.
+
+A method module subclasses :class:`Method`, fills in ``_loss_torch`` (the loss
+exactly as the paper writes it, once, in torch), ``derivation`` and
+``spectral_problem`` (for variants with a closed form), lists its
+``theorems``, and registers an instance with :func:`ssl_proofs.methods.register`.
+Everything else (validation, numpy/torch dispatch, the generic solve) lives here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .. import graphs as _graphs
+from ..errors import InvalidArgument, NoClosedForm
+from ..spectral import SpectralSolution, solve_spectral
+
+
+@dataclass
+class Solution:
+    """Closed-form optimum returned by :meth:`Method.solve`.
+
+    Attributes
+    ----------
+    Z : (N, k) ndarray       an optimal representation (any ``Z @ R.T``, R orthogonal, is one too)
+    loss : float             the paper's loss at ``Z`` (same variant and hyper-parameters)
+    eigenvalues : (k,) array the eigenvalues of the directions used
+    hyper : dict             hyper-parameters, paper names
+    variant : str
+    spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap)
+    """
+
+    Z: np.ndarray
+    loss: float
+    eigenvalues: np.ndarray
+    hyper: dict
+    variant: str
+    spectral: Optional[SpectralSolution] = field(default=None, repr=False)
+
+    @property
+    def rank(self):
+        """Number of directions with a non-zero scale."""
+        return int(np.count_nonzero(self.spectral.scales > 0)) if self.spectral is not None else None
+
+
+class Method:
+    """Base class of an SSL method as a spectral embedding problem."""
+
+    #: registry name
+    name: str = ""
+    #: human title
+    title: str = ""
+    #: hyper-parameters with their defaults (paper names)
+    defaults: dict = {}
+    #: every variant of the loss, the first being the paper's (default of ``loss``)
+    variants: tuple = ()
+    #: variants for which ``solve`` knows a closed form, the first being its default
+    closed_form_variants: tuple = ()
+    #: variants whose optimisation is constrained (``constraint_residual`` != None)
+    constrained_variants: tuple = ()
+    #: ranges of the hyper-parameters the theory's claims are stated for: name -> (low, high)
+    domain: dict = {}
+
+    # -- to be provided by subclasses ----------------------------------
+    def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def spectral_problem(self, G, k, *, variant=None, **hp):
+        raise NoClosedForm(f"{self.name} has no closed-form optimum.")
+
+    def derivation(self, variant=None):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{self.name} has no derivation yet.")
+
+    def theorems(self):
+        return []
+
+    def constraint_residual(self, Z, G, variant, hp):
+        """Residual of the hard constraint of a constrained variant (None otherwise)."""
+        return None
+
+    def feasible(self, Y, G, variant, hp):
+        """Map a free torch tensor Y to a feasible Z (identity if unconstrained)."""
+        return Y
+
+    def check_hyper(self, variant, hp):
+        """Validate hyper-parameters; return the full dict with defaults filled in."""
+        unknown = set(hp) - set(self.defaults)
+        if unknown:
+            raise InvalidArgument(
+                f"{self.name} has no hyper-parameter(s) {sorted(unknown)}; its hyper-parameters are "
+                f"{sorted(self.defaults)}."
+            )
+        out = dict(self.defaults)
+        out.update({k: v for k, v in hp.items() if v is not None})
+        for key, val in out.items():
+            try:
+                val = float(val)
+            except (TypeError, ValueError):
+                raise InvalidArgument(f"{key} must be a number, got {val!r}.") from None
+            if not np.isfinite(val):
+                raise InvalidArgument(f"{key} = {val} is not finite.")
+            out[key] = val
+        return out
+
+    # -- public API ----------------------------------------------------
+    def check_variant(self, variant, *, closed_form=False):
+        choices = self.closed_form_variants if closed_form else self.variants
+        if variant is None:
+            return choices[0]
+        if variant not in self.variants:
+            raise InvalidArgument(f"{self.name} has no variant {variant!r}; its variants are {list(self.variants)}.")
+        if variant not in choices:
+            raise NoClosedForm(
+                f"{self.name} variant {variant!r} has no closed-form optimum; "
+                f"closed forms exist for {list(self.closed_form_variants)}."
+            )
+        return variant
+
+    def loss(self, Z, G, *, variant=None, **hp):
+        """The loss as the paper writes it.
+
+        Parameters
+        ----------
+        Z : (N, K) ndarray or torch.Tensor
+        G : (N, N) array or scipy.sparse matrix, the positive-pair graph
+        variant : str, optional
+            Defaults to the paper's form (``self.variants[0]``).
+        **hp : hyper-parameters (paper names).
+
+        Returns
+        -------
+        float for numpy input; a differentiable 0-d tensor for torch input.
+        """
+        variant = self.check_variant(variant)
+        hp = self.check_hyper(variant, hp)
+        G = _graphs.check_graph(G)
+        as_tensor = isinstance(Z, torch.Tensor)
+        Zt = Z if as_tensor else torch.as_tensor(_check_Z(Z, G.shape[0]), dtype=torch.float64)
+        if as_tensor:
+            _check_Z_shape(tuple(Z.shape), G.shape[0])
+        value = self._loss_torch(Zt, _graph_tensor(G, Zt), variant, hp)
+        return value if as_tensor else float(value.detach())
+
+    def objective(self, G, *, variant=None, device="cpu", dtype=torch.float64, **hp):
+        """The loss as a closure ``f(Z_tensor) -> tensor`` with G validated and moved once.
+
+        Used by gradient descent and autograd checks; ``f`` is the same function as
+        :meth:`loss`, without re-validating G on every call.
+        """
+        variant = self.check_variant(variant)
+        hp = self.check_hyper(variant, hp)
+        G = _graphs.check_graph(G)
+        gt = _graph_tensor(G, torch.empty(0, dtype=dtype, device=device))
+
+        def f(Z):
+            return self._loss_torch(Z, gt, variant, hp)
+
+        return f
+
+    def solve(self, G, k, *, variant=None, **hp):
+        """Closed-form optimal representation (see the method's docs for the formula)."""
+        variant = self.check_variant(variant, closed_form=True)
+        hp = self.check_hyper(variant, hp)
+        G = _graphs.check_graph(G)
+        k = _graphs.check_k(k, G.shape[0])
+        problem = self.spectral_problem(G, k, variant=variant, **hp)
+        sol = solve_spectral(problem)
+        loss = self.loss(sol.Z, G, variant=variant, **hp)
+        return Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant, spectral=sol)
+
+
+class GraphTensor:
+    """G prepared for torch losses: dense matrix plus edge list, on Z's device."""
+
+    def __init__(self, G, like):
+        dense = _graphs.to_dense(G)
+        self.n = dense.shape[0]
+        self.dense = torch.as_tensor(dense, dtype=like.dtype, device=like.device)
+        i, j = np.nonzero(dense)
+        self.rows = torch.as_tensor(i, device=like.device)
+        self.cols = torch.as_tensor(j, device=like.device)
+        self.weights = torch.as_tensor(dense[i, j], dtype=like.dtype, device=like.device)
+        self.degrees = self.dense.sum(dim=1)
+
+
+def _graph_tensor(G, like):
+    return GraphTensor(G, like)
+
+
+def _check_Z_shape(shape, n):
+    if len(shape) != 2 or shape[0] != n:
+        raise InvalidArgument(
+            f"Z must have shape (N, K) = ({n}, K) to match G, got {shape}. "
+            "Rows of Z are the embeddings of the N nodes of G."
+        )
+
+
+def _check_Z(Z, n):
+    try:
+        Z = np.asarray(Z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument("Z must be a numeric (N, K) array.") from None
+    _check_Z_shape(Z.shape, n)
+    if not np.all(np.isfinite(Z)):
+        raise InvalidArgument("Z contains NaN or infinite entries.")
+    return Z

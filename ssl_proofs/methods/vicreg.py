@@ -1,0 +1,193 @@
+"""VICReg as Laplacian Eigenmaps (notes §3.1).
+
+Loss as the paper writes it (``variant="hinge"``, the default of ``loss``)::
+
+    alpha * sum_k max(0, 1 - sqrt(C_kk)) + beta * sum_{k != j} C_kj^2
+        + (gamma / N) * sum_ij G_ij ||z_i - z_j||^2,        C = Z^T H Z / (N - ddof)
+
+``variant="squared"``: the variance hinge replaced by ``(C_kk - 1)^2`` (with
+``beta = alpha`` this is ``alpha ||C - I||_F^2``), the form with a closed form;
+``variant="constrained"``: minimise the invariance term subject to ``C = I``.
+
+Closed forms (one spectral problem each): with ``lambda_k`` the smallest
+eigenvalues of ``L`` on ``1^perp`` and ``U_K`` their eigenvectors,
+
+* squared: ``H Z* = sqrt(N) U_K diag(sqrt((1 - r lambda_k)_+)) R^T``,
+  ``r = gamma / alpha`` (times ``(N - ddof) / N`` when ``ddof != 0``);
+* constrained: ``H Z* = sqrt(N) U_K R^T`` (Laplacian Eigenmaps with ``H`` in place of ``D_G``).
+
+The mean of ``Z`` is free (the loss ignores it); ``solve`` returns the centred optimum.
+
+Normalisation
+-------------
+``ddof = 0`` (default) uses ``C = Z^T H Z / N``, as in the paper's equations
+(and our notes); the paper's PyTorch listing calls ``torch.cov``, i.e.
+``ddof = 1``.  Both are supported; the closed forms carry the factor.
+
+References
+----------
+Balestriero & LeCun, NeurIPS 2022, §2.2 and Theorems 1-3 (arXiv 2205.11508).
+Bardes, Ponce & LeCun, "VICReg", ICLR 2022.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+import torch
+
+from .. import graphs as _graphs
+from ..errors import InvalidArgument, NoClosedForm
+from ..spectral import SpectralProblem, lam
+from ..theorems import Theorem
+from . import register
+from .base import Method
+
+#: the closed-form profiles, written once (rendered in reports, evaluated by the solver)
+r = sympy.Symbol("r", positive=True)  # effective invariance ratio gamma/alpha * (N - ddof)/N
+SQUARED_PROFILE = sympy.sqrt(sympy.Max(0, 1 - r * lam))
+CONSTRAINED_PROFILE = sympy.Integer(1)
+
+
+class VICReg(Method):
+    name = "vicreg"
+    title = "VICReg <-> Laplacian Eigenmaps"
+    defaults = {"alpha": 1.0, "beta": None, "gamma": 1.0, "ddof": 0.0}
+    variants = ("hinge", "squared", "constrained")
+    closed_form_variants = ("squared", "constrained")
+    constrained_variants = ("constrained",)
+    domain = {"alpha": (0.1, 10.0), "gamma": (0.01, 10.0)}
+
+    # -- hyper-parameters ----------------------------------------------
+    def check_hyper(self, variant, hp):
+        hp = dict(hp)
+        if hp.get("beta") is None:
+            hp["beta"] = hp.get("alpha", self.defaults["alpha"])  # beta defaults to alpha
+        out = super().check_hyper(variant, hp)
+        if out["alpha"] <= 0:
+            raise InvalidArgument(
+                f"alpha = {out['alpha']:g}: the variance weight must be > 0 (with alpha <= 0 the loss is "
+                "unbounded below or collapses). Use e.g. alpha = 1."
+            )
+        if out["beta"] < 0:
+            raise InvalidArgument(f"beta = {out['beta']:g}: the covariance weight must be >= 0.")
+        if out["gamma"] < 0:
+            raise InvalidArgument(f"gamma = {out['gamma']:g}: the invariance weight must be >= 0.")
+        if out["ddof"] not in (0.0, 1.0):
+            raise InvalidArgument(f"ddof = {out['ddof']:g}: use 0 (covariance / N, the paper's equations) or 1 (/ (N-1), torch.cov).")
+        return out
+
+    # -- the loss, once ------------------------------------------------
+    def _loss_torch(self, Z, G, variant, hp):
+        n = Z.shape[0]
+        Zc = Z - Z.mean(dim=0, keepdim=True)
+        C = Zc.T @ Zc / (n - hp["ddof"])
+        diag = torch.diagonal(C)
+        off = C - torch.diag_embed(diag)
+        # (gamma/N) sum_ij G_ij ||z_i - z_j||^2 over the edge list, as in the paper's listing
+        diff = Z[G.rows] - Z[G.cols]
+        invariance = hp["gamma"] / n * (G.weights * diff.pow(2).sum(dim=1)).sum()
+        if variant == "constrained":
+            return invariance
+        cov = hp["beta"] * off.pow(2).sum()
+        if variant == "hinge":
+            var = hp["alpha"] * torch.clamp(1 - torch.sqrt(diag), min=0).sum()
+        else:
+            var = hp["alpha"] * (diag - 1).pow(2).sum()
+        return var + cov + invariance
+
+    def constraint_residual(self, Z, G, variant, hp):
+        if variant != "constrained":
+            return None
+        Z = np.asarray(Z, dtype=float)
+        n, k = Z.shape
+        Zc = Z - Z.mean(axis=0)
+        return float(np.linalg.norm(Zc.T @ Zc / (n - hp.get("ddof", 0.0)) - np.eye(k)))
+
+    def feasible(self, Y, G, variant, hp):
+        """Constrained variant: ``Z = sqrt(N - ddof) * orth(H Y)`` lies on ``C = I``."""
+        if variant != "constrained":
+            return Y
+        Yc = Y - Y.mean(dim=0, keepdim=True)
+        Q, R = torch.linalg.qr(Yc)
+        # fix the sign ambiguity of QR so the map is smooth
+        Q = Q * torch.sign(torch.diagonal(R)).unsqueeze(0)
+        return Q * np.sqrt(Y.shape[0] - hp["ddof"])
+
+    # -- closed forms --------------------------------------------------
+    def spectral_problem(self, G, k, *, variant=None, **hp):
+        variant = self.check_variant(variant, closed_form=True)
+        hp = self.check_hyper(variant, hp)
+        n = G.shape[0]
+        nc = n - hp["ddof"]
+        if variant == "squared":
+            if not np.isclose(hp["beta"], hp["alpha"], rtol=1e-12, atol=0):
+                raise NoClosedForm(
+                    f"the squared VICReg closed form needs beta = alpha (got alpha={hp['alpha']:g}, "
+                    f"beta={hp['beta']:g}); pass beta=alpha or omit beta."
+                )
+            profile, hyper = SQUARED_PROFILE, {r: hp["gamma"] / hp["alpha"] * nc / n}
+            what = "soft-thresholded"
+        else:
+            profile, hyper = CONSTRAINED_PROFILE, {}
+            what = "unit-scaled (Laplacian Eigenmaps with H for D_G)"
+        return SpectralProblem(
+            operator=_graphs.laplacian(G), k=k, which="smallest", profile=profile, hyper=hyper,
+            deflate=np.ones((n, 1)) / np.sqrt(n), scale=np.sqrt(nc),
+            description=f"bottom-{k} eigenpairs of L = D_G - G on 1^perp, {what}",
+        )
+
+    def predicted_rank(self, G, k, **hp):
+        """Rank of ``H Z*`` for the squared variant: ``#{k : lambda_k < alpha/gamma}``."""
+        sol = self.solve(G, k, variant="squared", **hp)
+        return int(np.count_nonzero(sol.spectral.scales > 0))
+
+    def derivation(self, variant=None):
+        from ..derivations.vicreg import derivation
+
+        return derivation(self.check_variant(variant))
+
+    # -- claims ----------------------------------------------------------
+    def theorems(self):
+        return VICREG_THEOREMS
+
+
+def _hinge_std(lmbda, alpha, gamma):
+    """Notes §3.1: decorrelated hinge optimum, per-direction std ``min(1, alpha / (4 gamma lambda))``."""
+    lmbda = np.asarray(lmbda, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(lmbda > 0, np.minimum(1.0, alpha / (4.0 * gamma * np.maximum(lmbda, 1e-300))), 1.0)
+
+
+VICREG_THEOREMS = [
+    Theorem("vicreg.derivation", "vicreg",
+            "squared VICReg = alpha||HZZ^TH/N - (H - (gamma/alpha)L)||_F^2 + const (each derivation step checked)",
+            claim="derivation", params={"variant": "squared"}, source="notes §3.1 [D]; paper Thm 1"),
+    Theorem("vicreg.squared.closed_form", "vicreg",
+            "HZ* = sqrt(N) U_K diag(sqrt((1-(gamma/alpha)lambda_k)_+)) R^T minimises squared VICReg (alpha=beta)",
+            claim="closed_form", params={"variant": "squared"}, source="paper Thm 1 as reconstructed, notes §3.1"),
+    Theorem("vicreg.constrained.closed_form", "vicreg",
+            "Cov(Z)=I VICReg is solved by HZ* = sqrt(N) U_K R^T (Laplacian Eigenmaps with H for D_G)",
+            claim="closed_form", params={"variant": "constrained"}, source="paper Thm 2, notes §3.1"),
+    Theorem("vicreg.squared.rank", "vicreg",
+            "rank(HZ*) = #{k <= K : lambda_k(L) < alpha/gamma} (squared variant)",
+            claim="rank", params={"variant": "squared"}, source="notes §3.1/§4 [D]; paper §1 (iii)"),
+    Theorem("vicreg.squared.ratio_only", "vicreg",
+            "Z* depends on (alpha, gamma) only through gamma/alpha",
+            claim="ratio_only", params={"variant": "squared"}, source="paper Thm 1 (skim: 'depends only on G and gamma/alpha')"),
+    Theorem("vicreg.squared.local_minima", "vicreg",
+            "other K-subsets of eigenvectors of L are local minima of squared VICReg",
+            claim="local_minima", expected="refuted", params={"variant": "squared"},
+            source="paper Thm 1 as skimmed ('many local minima'); refuted: they are strict saddles"),
+    Theorem("vicreg.constrained.le_regular", "vicreg",
+            "on regular graphs constrained VICReg spans the Laplacian Eigenmaps subspace (sklearn spectral_embedding)",
+            claim="le_oracle", params={"variant": "constrained", "graphs": "regular"}, source="notes §3.1 [D]"),
+    Theorem("vicreg.constrained.le_any_graph", "vicreg",
+            "constrained VICReg spans the Laplacian Eigenmaps subspace on every graph (D_G vs H normalisation)",
+            claim="le_oracle", expected="refuted", params={"variant": "constrained", "graphs": "irregular"},
+            source="reading of paper Thm 2 without the regularity assumption; refuted on irregular graphs"),
+    Theorem("vicreg.hinge.decorrelated_std", "vicreg",
+            "hinge VICReg with decorrelated directions (beta -> inf): std of direction k = min(1, alpha/(4 gamma lambda_k))",
+            claim="hinge_std", params={"variant": "hinge", "predict": _hinge_std}, source="notes §3.1 [D], §5.3 [2]"),
+]
+
+register(VICReg())

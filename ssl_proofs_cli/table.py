@@ -1,0 +1,38 @@
+"""Plain-text verdict table for ``ssl-proofs verify``."""
+from __future__ import annotations
+
+import textwrap
+
+
+def _row(cols, widths):
+    return "  ".join(str(c).ljust(w) for c, w in zip(cols, widths)).rstrip()
+
+
+def format_results(results, width=70):
+    head = ["theorem", "evidence", "ex.", "worst err / tol", "verdict"]
+    rows = []
+    for r in results:
+        w = r.worst
+        worst = "-" if w is None else f"{w.error:.1e} / {w.tol:.1e}"
+        verdict = r.verdict + ("" if r.matches else f"  REGRESSION (expected {r.theorem.expected})")
+        if r.matches and r.verdict == "refuted":
+            verdict += " (as recorded)"
+        rows.append([r.theorem.id, r.evidence.short(), r.examples, worst, verdict])
+    widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+    lines = [_row(head, widths), _row(["-" * w for w in widths], widths)]
+    for r, row in zip(results, rows):
+        lines.append(_row(row, widths))
+        lines.append("    " + textwrap.shorten(r.theorem.statement, width=width + 40))
+    refuted = [r for r in results if r.verdict == "refuted" or not r.matches]
+    if refuted:
+        lines.append("")
+        lines.append("Counterexamples (shrunk by hypothesis):")
+        for r in refuted:
+            lines.append(f"- {r.theorem.id}: {r.counterexample or r.evidence.detail}")
+            for m in r.failing:
+                lines.append(f"    {m.name}: error {m.error:.3g} > tol {m.tol:.3g}  [{m.reason}]")
+    n_ok = sum(r.matches for r in results)
+    lines.append("")
+    lines.append(f"{n_ok}/{len(results)} verdicts as recorded"
+                 + ("" if n_ok == len(results) else f"; {len(results) - n_ok} REGRESSION(S)"))
+    return "\n".join(lines)

@@ -1,0 +1,274 @@
+"""Reading graph files: round trips for every format, helpful errors otherwise."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+
+from ssl_proofs.errors import GraphFileError, InvalidGraph, SSLProofsError
+from ssl_proofs.graphfiles import read_graph, write_edge_list, write_graph
+from ssl_proofs.graphs import SelfLoopWarning
+from verifiers import strategies as S
+
+G3 = np.array([[0, 1, 0], [1, 0, 2.5], [0, 2.5, 0]])
+
+
+def _dense(G):
+    return G.toarray() if sp.issparse(G) else np.asarray(G)
+
+
+def _read_quietly(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read_graph(path, **kw)
+
+
+# -- round trips ---------------------------------------------------------------
+
+def test_sparse_npz_round_trip(tmp_path):
+    p = tmp_path / "g.npz"
+    sp.save_npz(p, sp.csr_matrix(G3))
+    G = _read_quietly(p)
+    assert sp.issparse(G) and G.format == "csr"
+    np.testing.assert_array_equal(_dense(G), G3)
+
+
+@pytest.mark.parametrize("key", ["arr_0", "G"])
+def test_dense_npz_round_trip(tmp_path, key):
+    p = tmp_path / "g.npz"
+    np.savez(p, **{key: G3})
+    G = _read_quietly(p)
+    assert isinstance(G, np.ndarray)
+    np.testing.assert_array_equal(G, G3)
+
+
+def test_npy_round_trip(tmp_path):
+    p = tmp_path / "g.npy"
+    np.save(p, G3)
+    np.testing.assert_array_equal(_read_quietly(p), G3)
+
+
+def test_integer_and_bool_arrays_are_accepted(tmp_path):
+    p = tmp_path / "g.npy"
+    np.save(p, G3 > 0)
+    G = _read_quietly(p)
+    assert G.dtype == np.float64 and set(np.unique(G)) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("symmetry", ["general", "symmetric"])
+def test_mtx_coordinate_round_trip(tmp_path, symmetry):
+    p = tmp_path / "g.mtx"
+    scipy.io.mmwrite(str(p), sp.coo_matrix(G3), symmetry=symmetry)
+    G = _read_quietly(p)
+    assert sp.issparse(G)
+    np.testing.assert_array_equal(_dense(G), G3)
+
+
+def test_mtx_array_round_trip(tmp_path):
+    p = tmp_path / "g.mtx"
+    scipy.io.mmwrite(str(p), G3)
+    np.testing.assert_array_equal(_dense(_read_quietly(p)), G3)
+
+
+def test_edge_list_round_trip(tmp_path):
+    p = write_edge_list(G3, tmp_path / "g.txt")
+    text = p.read_text()
+    assert text.splitlines() == ["# nodes: 3", "0 1", "1 2 2.5"]
+    np.testing.assert_array_equal(_dense(_read_quietly(p)), G3)
+
+
+def test_edge_list_header_keeps_isolated_nodes(tmp_path):
+    G = np.zeros((5, 5))
+    G[0, 1] = G[1, 0] = 1
+    p = write_edge_list(G, tmp_path / "g.edges")
+    assert _read_quietly(p).shape == (5, 5)
+    p.write_text("0 1\n")  # without the header, N = max id + 1
+    assert _read_quietly(p).shape == (2, 2)
+
+
+def test_edge_list_syntax(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text(
+        "# a comment line\n"
+        "# nodes: 4\n"
+        "\n"
+        "0 1        # one direction is enough\n"
+        "2\t1 3.0\n"
+        "1 2 3.0\n"  # both directions with equal weights is fine
+        "0 1\n"      # repeated identical line is fine
+    )
+    G = _dense(_read_quietly(p))
+    expected = np.zeros((4, 4))
+    expected[0, 1] = expected[1, 0] = 1
+    expected[1, 2] = expected[2, 1] = 3
+    np.testing.assert_array_equal(G, expected)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".mtx", ".npy", ".txt"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(G=S.graphs("any", max_nodes=8))
+def test_round_trip_every_format(tmp_path, suffix, G):
+    p = write_graph(G, tmp_path / f"g{suffix}")
+    back = _dense(_read_quietly(p))
+    np.testing.assert_array_equal(back, G)
+
+
+def test_weighted_edge_list_round_trip_is_exact(tmp_path):
+    G = np.zeros((3, 3))
+    G[0, 2] = G[2, 0] = 0.1 + 0.2  # not representable in few digits
+    p = write_edge_list(G, tmp_path / "g.txt")
+    assert _dense(read_graph(p))[0, 2] == 0.1 + 0.2
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_dense_option(tmp_path, dense):
+    p = write_edge_list(G3, tmp_path / "g.txt")
+    G = read_graph(p, dense=dense)
+    assert sp.issparse(G) != dense
+
+
+def test_format_override(tmp_path):
+    p = tmp_path / "pairs.dat"
+    p.write_text("0 1\n")
+    assert read_graph(p, format="edgelist").shape == (2, 2)
+
+
+def test_self_loops_in_files_warn_and_are_dropped(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("0 1\n1 1\n")
+    with pytest.warns(SelfLoopWarning):
+        G = read_graph(p)
+    np.testing.assert_array_equal(_dense(G), [[0, 1], [1, 0]])
+
+
+# -- errors --------------------------------------------------------------------
+
+def _raises(exc, path, *words, **kw):
+    with pytest.raises(exc) as info:
+        read_graph(path, **kw)
+    msg = str(info.value)
+    for w in words:
+        assert w.lower() in msg.lower(), f"{w!r} not in message: {msg}"
+    assert isinstance(info.value, SSLProofsError)
+    return msg
+
+
+def test_missing_file(tmp_path):
+    _raises(GraphFileError, tmp_path / "nope.npz", "no such file", "nope.npz")
+
+
+def test_directory(tmp_path):
+    d = tmp_path / "d.txt"
+    d.mkdir()
+    _raises(GraphFileError, d, "directory")
+
+
+def test_unknown_suffix(tmp_path):
+    p = tmp_path / "g.xyz"
+    p.write_text("0 1\n")
+    _raises(GraphFileError, p, "unknown graph file format", ".xyz", "format=")
+
+
+def test_unknown_format_name(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("0 1\n")
+    _raises(GraphFileError, p, "unknown graph file format", "edgelist", format="csv")
+
+
+@pytest.mark.parametrize("content, words", [
+    ("0 1\n0 x\n", ["line 2", "'0 x'", "not an integer"]),
+    ("0 1\n1 2 3 4\n", ["line 2", "4 field", "'i j weight'"]),
+    ("0\n", ["line 1", "1 field"]),
+    ("0,1\n", ["line 1", "commas"]),
+    ("0 1\n1 2 -1\n", ["line 2", "negative weight", "0"]),
+    ("0 1 nan\n", ["line 1", "not finite"]),
+    ("0 1 inf\n", ["line 1", "not finite"]),
+    ("0 1 heavy\n", ["line 1", "'heavy'", "not a number"]),
+    ("-1 2\n", ["line 1", "negative node id", "0-based"]),
+    ("1.5 2\n", ["line 1", "'1.5'", "integer"]),
+    ("0 1 1\n1 0 2\n", ["reverse edge", "line 1", "line 2", "mutual"]),
+    ("0 1 1\n0 1 2\n", ["line 2", "line 1", "one line per edge"]),
+    ("# nodes: 3\n0 5\n", ["line 2", "node id 5", "# nodes: 3", "0 .. 2"]),
+    ("# nodes: many\n0 1\n", ["line 1", "header", "# nodes: N"]),
+    ("# only comments\n\n", ["no edges", "'i j'"]),
+    ("", ["no edges"]),
+])
+def test_bad_edge_lists(tmp_path, content, words):
+    p = tmp_path / "g.txt"
+    p.write_text(content)
+    _raises(GraphFileError, p, "g.txt", *words)
+
+
+def test_binary_edge_list(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_bytes(b"\xff\xfe\x00\x81")
+    _raises(GraphFileError, p, "utf-8", "format=")
+
+
+def test_zero_weights_only_is_invalid_graph(tmp_path):
+    p = tmp_path / "g.txt"
+    p.write_text("0 1 0\n")
+    _raises(InvalidGraph, p, "g.txt", "no edges")
+
+
+@pytest.mark.parametrize("G, words", [
+    (np.array([[0, 1.0], [0, 0]]), ["not symmetric", "symmetrise"]),
+    (np.array([[0, -1.0], [-1, 0]]), ["negative", "encode"]),
+    (np.array([[0, np.nan], [np.nan, 0]]), ["nan", "replace"]),
+    (np.zeros((2, 3)), ["square"]),
+    (np.zeros((3, 3)), ["no edges"]),
+    (np.zeros((1, 1)), ["at least 2"]),
+])
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".mtx"])
+def test_invalid_graphs_in_files(tmp_path, G, words, suffix):
+    p = tmp_path / f"g{suffix}"
+    if suffix == ".npy":
+        np.save(p, G)
+    elif suffix == ".npz":
+        np.savez(p, G)
+    else:
+        scipy.io.mmwrite(str(p), G)
+    _raises(InvalidGraph, p, f"g{suffix}", *words)
+
+
+def test_npz_with_several_arrays(tmp_path):
+    p = tmp_path / "g.npz"
+    np.savez(p, a=G3, b=G3)
+    _raises(GraphFileError, p, "exactly one array", "a, b", "save_npz")
+
+
+def test_corrupt_npz(tmp_path):
+    p = tmp_path / "g.npz"
+    p.write_bytes(b"this is not a zip archive")
+    _raises(GraphFileError, p, "not a readable .npz", "save_npz")
+
+
+def test_corrupt_npy(tmp_path):
+    p = tmp_path / "g.npy"
+    p.write_bytes(b"garbage")
+    _raises(GraphFileError, p, "not a readable .npy", "np.save")
+
+
+def test_object_npy_is_refused(tmp_path):
+    p = tmp_path / "g.npy"
+    np.save(p, np.array([[0, "a"], ["a", 0]], dtype=object), allow_pickle=True)
+    _raises(GraphFileError, p, "g.npy")
+
+
+def test_string_npy_is_refused(tmp_path):
+    p = tmp_path / "g.npy"
+    np.save(p, np.array([["0", "1"], ["1", "0"]]))
+    _raises(GraphFileError, p, "dtype", "numeric")
+
+
+def test_corrupt_mtx(tmp_path):
+    p = tmp_path / "g.mtx"
+    p.write_text("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 x 1\n")
+    _raises(GraphFileError, p, "matrix market", "mmwrite")
+
+
+def test_not_a_path():
+    with pytest.raises(GraphFileError, match="file path"):
+        read_graph(12345)

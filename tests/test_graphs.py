@@ -1,0 +1,148 @@
+"""check_graph / check_k reject bad input with helpful messages, dense and sparse."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ssl_proofs.errors import InvalidArgument, InvalidGraph
+from ssl_proofs.graphs import SelfLoopWarning, check_graph, check_k, n_components, view_graph
+
+BAD = {
+    "non_symmetric": (np.array([[0, 1.0, 0], [0, 0, 1], [0, 1, 0]]), ["not symmetric", "(G + G.T) / 2"]),
+    "negative": (np.array([[0, -2.0], [-2, 0]]), ["negative", "G[0,1] = -2", "as 0"]),
+    "nan": (np.array([[0, np.nan], [np.nan, 0]]), ["2 nan or infinite", "replace them by 0"]),
+    "inf": (np.array([[0, np.inf], [np.inf, 0]]), ["nan or infinite"]),
+    "non_square": (np.ones((2, 3)), ["square", "(2, 3)"]),
+    "empty": (np.zeros((4, 4)), ["no edges", "view_graph"]),
+    "one_node": (np.zeros((1, 1)), ["1 node", "at least 2"]),
+    "zero_nodes": (np.zeros((0, 0)), ["0 node", "at least 2"]),
+}
+
+
+def _check_message(exc_info, words):
+    msg = str(exc_info.value).lower()
+    for w in words:
+        assert w.lower() in msg, f"{w!r} not in {msg!r}"
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_dense_bad_graphs(case):
+    G, words = BAD[case]
+    with pytest.raises(InvalidGraph) as info:
+        check_graph(G)
+    _check_message(info, words)
+
+
+@pytest.mark.parametrize("case", sorted(set(BAD) - {"zero_nodes"}))
+def test_sparse_bad_graphs(case):
+    G, words = BAD[case]
+    with pytest.raises(InvalidGraph) as info:
+        check_graph(sp.csr_matrix(G))
+    _check_message(info, words)
+
+
+@pytest.mark.parametrize("fmt", ["coo", "csc", "lil"])
+def test_sparse_formats_of_bad_graphs(fmt):
+    G = sp.csr_matrix(BAD["non_symmetric"][0]).asformat(fmt)
+    with pytest.raises(InvalidGraph, match="not symmetric"):
+        check_graph(G)
+
+
+def test_three_dimensional_input():
+    with pytest.raises(InvalidGraph, match="square"):
+        check_graph(np.zeros((2, 2, 2)))
+
+
+def test_non_numeric_input():
+    with pytest.raises(InvalidGraph, match="numeric"):
+        check_graph([["a", "b"], ["b", "a"]])
+
+
+def test_name_appears_in_messages():
+    with pytest.raises(InvalidGraph, match="W has no edges"):
+        check_graph(np.zeros((3, 3)), name="W")
+
+
+def test_invalid_graph_is_a_value_error():
+    with pytest.raises(ValueError):
+        check_graph(np.zeros((3, 3)))
+
+
+def test_valid_graph_is_float64_copy():
+    G = view_graph(2, 2).astype(int)
+    out = check_graph(G)
+    assert out.dtype == np.float64 and out is not G
+    np.testing.assert_array_equal(out, G)
+
+
+def test_tiny_asymmetry_is_tolerated_and_removed():
+    G = np.array([[0, 1.0], [1 + 1e-15, 0]])
+    out = check_graph(G)
+    np.testing.assert_array_equal(out, out.T)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_self_loops_warn_and_are_dropped(sparse):
+    G = np.array([[3.0, 1, 0], [1, 0, 1], [0, 1, 2]])
+    if sparse:
+        G = sp.csr_matrix(G)
+    with pytest.warns(SelfLoopWarning, match="2 self-loop"):
+        out = check_graph(G)
+    dense = out.toarray() if sparse else out
+    np.testing.assert_array_equal(np.diag(dense), 0)
+    np.testing.assert_array_equal(dense, [[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    if sparse:
+        assert sp.issparse(out) and out.format == "csr"
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_only_self_loops_is_empty(sparse):
+    G = np.eye(3)
+    if sparse:
+        G = sp.csr_matrix(G)
+    with pytest.warns(SelfLoopWarning), pytest.raises(InvalidGraph, match="no edges"):
+        check_graph(G)
+
+
+def test_valid_graph_gives_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_graph(view_graph(3, 2))
+        check_graph(sp.csr_matrix(view_graph(3, 2)))
+
+
+def test_isolated_nodes_are_allowed():
+    G = np.zeros((3, 3))
+    G[0, 1] = G[1, 0] = 1
+    assert n_components(check_graph(G)) == 2
+
+
+# -- check_k -----------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [1, 2, 4, np.int64(3)])
+def test_check_k_accepts_1_to_n_minus_1(k):
+    assert check_k(k, 5) == int(k)
+    assert type(check_k(k, 5)) is int
+
+
+@pytest.mark.parametrize("k, words", [
+    (0, ["at least 1"]),
+    (-1, ["at least 1"]),
+    (5, ["1 <= k <= n-1 = 4", "lower k"]),
+    (6, ["n = 5"]),
+    (2.0, ["integer"]),
+    (True, ["integer"]),
+    ("2", ["integer"]),
+    (None, ["integer"]),
+])
+def test_check_k_rejects(k, words):
+    with pytest.raises(InvalidArgument) as info:
+        check_k(k, 5)
+    _check_message(info, words)
+
+
+def test_check_k_non_strict_allows_k_at_least_n():
+    assert check_k(7, 5, strict=False) == 7
+    with pytest.raises(InvalidArgument):
+        check_k(0, 5, strict=False)

@@ -1,0 +1,33 @@
+"""Hypothesis strategies for whole check instances (graph, k, hyper-parameters)."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .checks import Instance
+from .strategies import graphs
+
+
+def _grid(lo, hi):
+    """A log-spaced grid of round numbers in [lo, hi]: readable shrinks (toward the first)."""
+    vals = [v for e in range(-3, 3) for v in (1 * 10.0 ** e, 2 * 10.0 ** e, 5 * 10.0 ** e) if lo <= v <= hi]
+    vals.sort(key=lambda v: abs(np.log(v)))  # shrink toward 1
+    return st.sampled_from(vals)
+
+
+@st.composite
+def hyper_values(draw, method, variant):
+    hp = {name: draw(_grid(lo, hi)) for name, (lo, hi) in method.domain.items()}
+    return hp
+
+
+@st.composite
+def instances(draw, theorem, method, *, max_nodes=10):
+    family = theorem.params.get("graphs", "any")
+    G = draw(graphs(family=family, max_nodes=max_nodes))
+    n = G.shape[0]
+    k_max = min(n - 1, theorem.params.get("k_max", 6))
+    k = draw(st.integers(1, max(1, k_max)))
+    variant = theorem.params.get("variant") or method.variants[0]
+    hp = draw(hyper_values(method, variant))
+    return Instance(G=G, k=k, hyper=hp, variant=variant)

@@ -1,0 +1,233 @@
+"""Run theorems against hypothesis-drawn instances and collect verdicts.
+
+``verify`` is the engine behind ``ssl-proofs verify``; ``check_solver`` lets a
+researcher attack their own closed form with exactly the same checks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, settings, strategies as st
+from hypothesis.errors import Unsatisfiable
+
+import ssl_proofs
+from ssl_proofs.errors import InvalidArgument, UnknownName
+from ssl_proofs.evidence import Evidence
+from ssl_proofs.theorems import Theorem
+
+from . import checks as _checks
+from . import landscape as _landscape  # noqa: F401  (registers claims)
+from . import oracles as _oracles  # noqa: F401  (registers claims)
+from .checks import CHECKS, Context, Inapplicable, Instance, Measurement
+from .descent import resolve_device
+from .instances import instances
+
+#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``)
+DEFAULT_EXAMPLES = 20
+
+
+@dataclass
+class TheoremResult:
+    """Outcome of attacking one theorem.
+
+    ``verdict`` is ``"holds"`` or ``"refuted"`` (or ``"inconclusive"`` when no
+    instance fell in the claim's domain); ``matches`` says whether it is the
+    verdict the theorem records as expected.
+    """
+
+    theorem: Theorem
+    verdict: str
+    evidence: Evidence
+    examples: int
+    worst: Optional[Measurement] = None
+    counterexample: Optional[str] = None
+    failing: list = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = "cpu"
+
+    @property
+    def matches(self):
+        return self.verdict == self.theorem.expected
+
+    def to_dict(self):
+        w = self.worst
+        return {
+            "id": self.theorem.id,
+            "method": self.theorem.method,
+            "statement": self.theorem.statement,
+            "source": self.theorem.source,
+            "expected": self.theorem.expected,
+            "verdict": self.verdict,
+            "matches": self.matches,
+            "evidence": self.evidence.to_dict(),
+            "examples": self.examples,
+            "worst": None if w is None else {"check": w.name, "error": w.error, "tol": w.tol, "why": w.reason},
+            "counterexample": self.counterexample,
+            "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
+            "seconds": round(self.seconds, 3),
+            "device": self.device,
+        }
+
+
+#: seconds hypothesis may spend shrinking a counterexample before the smallest one so far is reported
+SHRINK_SECONDS = 30.0
+
+
+def _key(inst):
+    return (inst.G.tobytes(), inst.G.shape, inst.k, inst.variant, tuple(sorted(inst.hyper.items())))
+
+
+class _Refuted(Exception):
+    def __init__(self, inst, failing):
+        super().__init__(inst.describe())
+        self.inst, self.failing = inst, failing
+
+
+def resolve_theorems(target="all"):
+    """Theorems named by ``target``: "all", a method name, a theorem id, or objects/lists of those."""
+    if target is None or target == "all":
+        return ssl_proofs.list_theorems()
+    if isinstance(target, Theorem):
+        return [target]
+    if isinstance(target, (list, tuple)):
+        return [t for x in target for t in resolve_theorems(x)]
+    if hasattr(target, "theorems"):
+        return list(target.theorems())
+    name = str(target)
+    if name in ssl_proofs.list_methods():
+        return ssl_proofs.list_theorems(name)
+    try:
+        return [ssl_proofs.get_theorem(name)]
+    except UnknownName:
+        raise UnknownName(
+            f"{name!r} is neither a method ({', '.join(ssl_proofs.list_methods())}) nor a theorem id; "
+            "`ssl-proofs list` shows both."
+        ) from None
+
+
+def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, progress=None):
+    """Attack theorems with hypothesis-drawn instances.
+
+    Parameters
+    ----------
+    target : "all", method name, theorem id, Theorem, Method, or a list of them
+    examples : int, optional
+        Hypothesis examples per theorem (default :data:`DEFAULT_EXAMPLES`).
+    seed : int
+        Seeds hypothesis and the gradient-descent starts (reproducible runs).
+    device : {"auto", "cpu", "cuda"}
+        Where gradient descent runs.
+    starts : int
+        Random starts of each gradient-descent cross-check.
+    progress : callable, optional
+        ``progress(theorem, n_examples)`` called as examples run (the CLI's live line).
+
+    Returns
+    -------
+    list of TheoremResult
+    """
+    examples = DEFAULT_EXAMPLES if examples is None else int(examples)
+    if examples < 1:
+        raise InvalidArgument(f"examples = {examples}: at least 1 example per theorem is needed.")
+    ctx = Context(device=resolve_device(device), starts=int(starts), seed=int(seed))
+    return [run_theorem(t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+
+
+def run_theorem(theorem, *, examples, ctx, progress=None):
+    method = ssl_proofs.get_method(theorem.method)
+    check = CHECKS.get(theorem.claim)
+    if check is None:
+        raise InvalidArgument(f"theorem {theorem.id}: no verifier knows claims of kind {theorem.claim!r}.")
+    t0 = time.perf_counter()
+    state = {"count": 0, "worst": None, "failed": False, "failed_at": None}
+    failures = {}  # instance key -> failing measurements, so a replay needs no recomputation
+
+    def attempt(inst):
+        key = None if inst is None else _key(inst)
+        if key in failures:
+            raise _Refuted(inst, failures[key])
+        if state["failed"] and time.perf_counter() - state["failed_at"] > SHRINK_SECONDS:
+            return  # shrink budget spent: keep the smallest failure found so far
+        ms = check(theorem, method, inst, ctx)
+        bad = [m for m in ms if not m.ok]
+        if not state["failed"]:
+            state["count"] += 1
+            for m in ms:
+                if m.ok and (state["worst"] is None or m.ratio > state["worst"].ratio):
+                    state["worst"] = m
+            if progress:
+                progress(theorem, state["count"])
+        if bad:
+            if not state["failed"]:
+                state["failed"], state["failed_at"] = True, time.perf_counter()
+            failures[key] = bad
+            raise _Refuted(inst, bad)
+
+    if theorem.claim == "derivation":
+        # a derivation is checked once, over its own random instances
+        try:
+            attempt(None)
+            verdict, cex, failing = "holds", None, []
+        except _Refuted as r:
+            verdict, cex, failing = "refuted", "; ".join(m.reason or m.name for m in r.failing), r.failing
+        d = ctx.extra["derivations"][(method.name, theorem.params.get("variant"))]
+        ev = d.evidence if verdict == "holds" else Evidence.refuted(cex)
+        return TheoremResult(theorem, verdict, ev, 1, None, cex, failing, time.perf_counter() - t0, ctx.device)
+
+    @hseed(ctx.seed)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink], print_blob=False)
+    @given(inst=instances(theorem, method))
+    def body(inst):
+        try:
+            attempt(inst)
+        except Inapplicable:
+            reject()
+
+    try:
+        body()
+    except _Refuted as r:
+        cex = r.inst.describe()
+        lines = [f"{m.name}: error {m.error:.3g} > tol {m.tol:.3g} ({m.reason})" for m in r.failing]
+        ev = Evidence.refuted(cex, detail="; ".join(lines))
+        return TheoremResult(theorem, "refuted", ev, state["count"], state["worst"], cex, r.failing,
+                             time.perf_counter() - t0, ctx.device)
+    except Unsatisfiable:
+        return TheoremResult(theorem, "inconclusive", Evidence.unchecked("no instance in the claim's domain"),
+                             0, None, None, [], time.perf_counter() - t0, ctx.device)
+    w = state["worst"]
+    ev = Evidence.numeric(state["count"], w.tol if w else 0.0,
+                          detail=f"worst: {w.name} = {w.error:.2g} vs tol {w.tol:.2g} ({w.reason})" if w else "")
+    return TheoremResult(theorem, "holds", ev, state["count"], w, None, [], time.perf_counter() - t0, ctx.device)
+
+
+def check_solver(method, solver, *, variant=None, examples=None, seed=0, device="auto", starts=3, progress=None):
+    """Test a researcher's own closed form exactly as the built-in one is tested.
+
+    Parameters
+    ----------
+    method : str or Method
+        Whose loss the solver claims to minimise.
+    solver : callable ``solver(G, k, *, variant, **hyper) -> Z`` (N x k array, or an object with ``.Z``)
+    variant : str, optional
+        Loss variant (default: the method's first closed-form variant).
+
+    Returns
+    -------
+    TheoremResult with verdict "holds" or "refuted" (and the shrunk counterexample).
+    """
+    m = ssl_proofs.get_method(method)
+    if not callable(solver):
+        raise InvalidArgument("solver must be callable as solver(G, k, variant=..., **hyper) -> Z.")
+    variant = m.check_variant(variant, closed_form=True)
+    name = getattr(solver, "__name__", "solver")
+    th = Theorem(f"{m.name}.{variant}.user_solver", m.name,
+                 f"{name} returns a global minimiser of {m.name} ({variant})",
+                 claim="closed_form", params={"variant": variant}, source="user")
+    examples = DEFAULT_EXAMPLES if examples is None else int(examples)
+    ctx = Context(device=resolve_device(device), starts=int(starts), seed=int(seed), solver=solver)
+    return run_theorem(th, examples=examples, ctx=ctx, progress=progress)
