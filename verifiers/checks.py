@@ -74,6 +74,21 @@ class Inapplicable(Exception):
 
 CHECKS = {}
 
+#: modules of this package that hold no claim checks (everything else is imported for registration)
+_NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "instances"}
+
+
+def load_claim_modules():
+    """Import every module of ``verifiers`` that registers claim checks with :func:`claim`."""
+    import importlib
+    import pkgutil
+
+    import verifiers
+
+    for info in pkgutil.iter_modules(verifiers.__path__):
+        if info.name not in _NOT_CLAIMS and not info.name.startswith("_"):
+            importlib.import_module(f"verifiers.{info.name}")
+
 
 def claim(kind):
     """Register the check function for claims of kind ``kind``."""

@@ -21,8 +21,31 @@ def hyper_values(draw, method, variant):
     return hp
 
 
+#: named instance builders: theorem.params["instances"] selects one (default: graph instances)
+INSTANCE_BUILDERS = {}
+
+
+def instance_builder(name):
+    """Register ``fn(theorem, method) -> strategy of Instance`` under ``name``."""
+    def deco(fn):
+        INSTANCE_BUILDERS[name] = fn
+        return fn
+    return deco
+
+
+def instances(theorem, method):
+    """The strategy of :class:`Instance` s a theorem is attacked with."""
+    name = theorem.params.get("instances", "graph")
+    return INSTANCE_BUILDERS[name](theorem, method)
+
+
+@instance_builder("graph")
+def graph_instances(theorem, method):
+    return _graph_instances(theorem, method)
+
+
 @st.composite
-def instances(draw, theorem, method, *, max_nodes=10):
+def _graph_instances(draw, theorem, method, *, max_nodes=10):
     family = theorem.params.get("graphs", "any")
     G = draw(graphs(family=family, max_nodes=max_nodes))
     n = G.shape[0]

@@ -18,12 +18,11 @@ from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.evidence import Evidence
 from ssl_proofs.theorems import Theorem
 
-from . import checks as _checks
-from . import landscape as _landscape  # noqa: F401  (registers claims)
-from . import oracles as _oracles  # noqa: F401  (registers claims)
-from .checks import CHECKS, Context, Inapplicable, Instance, Measurement
+from .checks import CHECKS, Context, Inapplicable, Instance, Measurement, load_claim_modules
 from .descent import resolve_device
 from .instances import instances
+
+load_claim_modules()
 
 #: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``)
 DEFAULT_EXAMPLES = 20

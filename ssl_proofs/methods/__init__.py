@@ -40,5 +40,14 @@ def get_theorem(theorem_id):
     raise UnknownName(f"unknown theorem id {theorem_id!r}; `ssl-proofs list` shows the ids.")
 
 
-# Method modules register themselves on import.
-from . import vicreg  # noqa: E402,F401
+def _load_methods():
+    """Import every method module of this package; each registers itself."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_methods()
