@@ -146,23 +146,25 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
 
     def attempt(inst):
         key = None if inst is None else _key(inst)
-        if key in failures:
-            raise _Refuted(inst, failures[key])
-        if state["failed"] and time.perf_counter() - state["failed_at"] > SHRINK_SECONDS:
-            return  # shrink budget spent: keep the smallest failure found so far
-        ms = check(theorem, method, inst, ctx)
-        bad = [m for m in ms if not m.ok]
-        if not state["failed"]:
-            state["count"] += 1
-            for m in ms:
-                if m.ok and (state["worst"] is None or m.ratio > state["worst"].ratio):
-                    state["worst"] = m
-            if progress:
-                progress(theorem, state["count"])
-        if bad:
+        bad = failures.get(key)
+        if bad is None:
+            if state["failed"] and time.perf_counter() - state["failed_at"] > SHRINK_SECONDS:
+                return  # shrink budget spent: keep the smallest failure found so far
+            ms = check(theorem, method, inst, ctx)
+            bad = [m for m in ms if not m.ok]
             if not state["failed"]:
-                state["failed"], state["failed_at"] = True, time.perf_counter()
-            failures[key] = bad
+                state["count"] += 1
+                for m in ms:
+                    if m.ok and (state["worst"] is None or m.ratio > state["worst"].ratio):
+                        state["worst"] = m
+                if progress:
+                    progress(theorem, state["count"])
+            if bad:
+                if not state["failed"]:
+                    state["failed"], state["failed_at"] = True, time.perf_counter()
+                failures[key] = bad
+        if bad:
+            # one raise site: hypothesis replays the shrunk example and compares origins
             raise _Refuted(inst, bad)
 
     if theorem.claim == "derivation":
