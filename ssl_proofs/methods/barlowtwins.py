@@ -1,0 +1,179 @@
+"""BarlowTwins on a positive-pair graph G (notes §3.3).
+
+Loss as the paper writes it (§2.4)::
+
+    sum_k (C_kk - 1)^2 + alpha * sum_{k != k'} C_kk'^2,
+    C = normalize(Z_left, dim=0)^T normalize(Z_right, dim=0)
+
+with ``rows, cols = G.nonzero()``, ``Z_left = Z[rows]``, ``Z_right = Z[cols]``
+(one row per ordered positive pair) and ``normalize`` the column-wise
+``x / max(||x||, eps)`` of ``torch.nn.functional.normalize`` (``eps = 1e-12``):
+the *uncentred* column cosine, no BatchNorm.
+
+Weighted graphs
+---------------
+An edge of weight ``w`` enters as its pair of rows scaled by ``sqrt(w)`` on
+both sides, which is what repeating the pair ``w`` times does for integer
+``w``.  Then, exactly (derivation ``barlowtwins.derivation``)::
+
+    Z_left^T Z_right = Z^T G Z,   ||(Z_left)_{., k}||^2 = (Z^T D_G Z)_kk,
+    C = diag(Z^T D_G Z)^{-1/2} Z^T G Z diag(Z^T D_G Z)^{-1/2}.
+
+So ``C_kk`` is the Rayleigh quotient of ``G`` relative to ``D_G`` and BT is
+scale-invariant per column.
+
+Spectral problem (``solve``)
+----------------------------
+Generalized eigenvectors ``G u = rho D_G u`` with the ``K`` largest ``rho``
+(D_G-orthonormal; the Laplacian Eigenmaps vectors, *including* the constant
+one since BT does not centre), columns with ``rho <= 0`` set to zero
+(a zero column costs exactly 1 <= (1 - rho)^2).  ``C = diag(rho_+ > 0)``.
+
+Where that candidate is the global optimum is a *theorem to check*, not an
+assumption (see ``theorems()`` and docs/barlowtwins.md):
+
+* ``K <= c`` (c = number of connected components): it reaches loss 0, the
+  global minimum; every optimum spans a subspace of the rho = 1 eigenspace.
+* ``K > c``: no single eigen-solution is optimal for every alpha -- for small
+  alpha extra columns pile (correlated) into the rho = 1 eigenspace, for
+  large alpha they decorrelate; both regimes are recorded as theorems.
+
+Isolated nodes make ``D_G`` singular: ``solve`` raises :class:`InvalidGraph`.
+
+References
+----------
+Balestriero & LeCun, NeurIPS 2022, §2.4 and Theorems 6-7 (arXiv 2205.11508).
+Zbontar et al., "Barlow Twins", ICML 2021.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+import torch
+
+from .. import graphs as _graphs
+from ..errors import InvalidArgument, InvalidGraph
+from ..spectral import SpectralProblem, lam
+from ..theorems import Theorem
+from . import register
+from .base import Method
+
+#: F.normalize's default: a zero column has cosine 0 with everything
+NORMALIZE_EPS = 1e-12
+
+#: keep directions with rho > 0, zero the others (written once, rendered in reports)
+BT_PROFILE = sympy.Piecewise((1, lam > 0), (0, True))
+
+
+def _as_dense(G):
+    return np.asarray(_graphs.to_dense(G), dtype=float)
+
+
+def check_no_isolated(G, what="BarlowTwins"):
+    """Raise :class:`InvalidGraph` when G has a node of degree 0 (``D_G`` singular)."""
+    d = _graphs.degrees(G)
+    bad = np.flatnonzero(d <= 0)
+    if bad.size:
+        raise InvalidGraph(
+            f"{what} needs D_G = diag(G 1) positive definite, but node(s) {bad[:10].tolist()} have no "
+            "positive pair (isolated). Their rows never enter Z_left/Z_right; remove them from G "
+            "(their embedding is arbitrary)."
+        )
+    return d
+
+
+class BarlowTwins(Method):
+    name = "barlowtwins"
+    title = "BarlowTwins <-> Laplacian Eigenmaps vectors / tied CCA"
+    defaults = {"alpha": 0.005}
+    variants = ("paper",)
+    closed_form_variants = ("paper",)
+    domain = {"alpha": (0.001, 100.0)}
+
+    def check_hyper(self, variant, hp):
+        out = super().check_hyper(variant, hp)
+        if out["alpha"] < 0:
+            raise InvalidArgument(
+                f"alpha = {out['alpha']:g}: the off-diagonal weight must be >= 0 (the paper takes alpha > 0; "
+                "Barlow Twins' default lambda is 0.0051)."
+            )
+        return out
+
+    # -- the loss, once ------------------------------------------------
+    def _loss_torch(self, Z, G, variant, hp):
+        w = torch.sqrt(G.weights).unsqueeze(1)      # sqrt(w) on each side: sum = Z^T G Z
+        left = torch.nn.functional.normalize(w * Z[G.rows], dim=0, eps=NORMALIZE_EPS)
+        right = torch.nn.functional.normalize(w * Z[G.cols], dim=0, eps=NORMALIZE_EPS)
+        C = left.T @ right
+        diag = torch.diagonal(C)
+        off = C - torch.diag_embed(diag)
+        return (diag - 1).pow(2).sum() + hp["alpha"] * off.pow(2).sum()
+
+    def cross_correlation(self, Z, G):
+        """``C`` in its G-form ``diag(Z^T D Z)^{-1/2} Z^T G Z diag(Z^T D Z)^{-1/2}`` (numpy)."""
+        G = _as_dense(_graphs.check_graph(G))
+        Z = np.asarray(Z, dtype=float)
+        norms = np.sqrt(np.einsum("ik,i,ik->k", Z, G.sum(axis=1), Z))
+        inv = 1.0 / np.maximum(norms, NORMALIZE_EPS)
+        return inv[:, None] * (Z.T @ G @ Z) * inv[None, :]
+
+    # -- closed form candidate ----------------------------------------
+    def spectral_problem(self, G, k, *, variant=None, **hp):
+        self.check_variant(variant, closed_form=True)
+        d = check_no_isolated(G)
+        Gd = _as_dense(G)
+        return SpectralProblem(
+            operator=Gd, metric=np.diag(d), k=k, which="largest", profile=BT_PROFILE,
+            description=f"top-{k} generalized eigenpairs G u = rho D_G u, columns with rho <= 0 zeroed",
+        )
+
+    def predicted_rank(self, G, k, **hp):
+        """``#{k : rho_k > 0}`` among the top-K generalized eigenvalues (the eigen-candidate's rank)."""
+        sol = self.solve(G, k, **hp)
+        return int(np.count_nonzero(sol.spectral.scales > 0))
+
+    def derivation(self, variant=None):
+        from ..derivations.barlowtwins import derivation
+
+        return derivation(self.check_variant(variant))
+
+    def theorems(self):
+        return BT_THEOREMS
+
+
+BT_THEOREMS = [
+    Theorem("barlowtwins.derivation", "barlowtwins",
+            "C = diag(Z^T D_G Z)^{-1/2} Z^T G Z diag(Z^T D_G Z)^{-1/2}; loss = ||C - I||^2 on the diagonal "
+            "+ alpha ||C - diag C||^2 (each step checked)",
+            claim="derivation", params={"variant": "paper"}, source="notes §3.3 [D]"),
+    Theorem("barlowtwins.components.closed_form", "barlowtwins",
+            "K <= #components: top-K generalized eigenvectors (rho = 1) reach loss 0 = the global minimum, "
+            "and every optimum (GD) spans a subspace of the rho = 1 eigenspace",
+            claim="bt_optimum", params={"variant": "paper", "graphs": "multi_component", "k_max": 4},
+            source="notes §3.3 [D]; paper Thm 6-7 (as summarised)"),
+    Theorem("barlowtwins.decorrelated.closed_form", "barlowtwins",
+            "for every K (alpha >= 1): the eigen-candidate (top-K rho, rho <= 0 zeroed) is a global minimiser",
+            claim="bt_optimum", expected="refuted",
+            params={"variant": "paper", "graphs": "no_isolated", "k_max": 4, "alpha_min": 1.0},
+            source="our reading of 'BT recovers LE' beyond K <= c; refuted: see docs/barlowtwins.md"),
+    Theorem("barlowtwins.label.rank", "barlowtwins",
+            "label graph (notes §5.3 [4]): rank(Z*) = #classes for every K >= #classes and alpha",
+            claim="bt_rank", params={"variant": "paper", "graphs": "label", "k_max": 6, "reading": "components"},
+            source="paper §1 (iii) 'BT enforces rank(Z) = rank(G)', notes §3.3 [D], §5.3 [4]"),
+    Theorem("barlowtwins.any.rank_components", "barlowtwins",
+            "on any graph, rank(Z*) = min(K, #components) ('BT strictly enforces rank(Z) = rank(G)')",
+            claim="bt_rank", expected="refuted",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "reading": "components"},
+            source="paper §1 (iii); refuted on graphs with positive non-top rho"),
+    Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
+            "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",
+            claim="same_subspace", params={"variant": "paper", "graphs": "regular", "pair": "bt_vicreg"},
+            source="paper Thm 7 (as summarised), notes §3.3 [D]"),
+    Theorem("barlowtwins.irregular.recovers_vicreg", "barlowtwins",
+            "on every graph, span of BT's non-constant eigen-directions = constrained VICReg's span",
+            claim="same_subspace", expected="refuted",
+            params={"variant": "paper", "graphs": "irregular", "pair": "bt_vicreg"},
+            source="reading of paper Thm 7 without regularity; refuted (D_G vs H normalisation)"),
+]
+
+register(BarlowTwins())

@@ -1,0 +1,289 @@
+"""SimCLR / NNCLR / MeanShift as a cross-entropy between graphs (notes §3.2, §4).
+
+Loss as the paper writes it (``variant="paper"``, the default of ``loss``)::
+
+    Ghat(Z)_ij = exp(cos(z_i, z_j)/tau) / sum_{k != i} exp(cos(z_i, z_k)/tau)   (i != j)
+    loss = - sum_ij G_ij log Ghat(Z)_ij
+         = sum_ij G_ij (logsumexp_{k != i} cos(z_i, z_k)/tau - cos(z_i, z_j)/tau)
+
+exactly the paper's listing (``normalize(Z, dim=1)``, ``cosim = Zn Zn^T / tau``,
+``logsumexp`` over the off-diagonal entries of each row, weighted sum by ``G``,
+reduction **sum**).  NNCLR and MeanShift are the same loss on another ``G``:
+:func:`nnclr_graph` and :func:`meanshift_graph` build those graphs.
+
+Exact rewrite (:mod:`ssl_proofs.derivations.simclr`), ``Zt`` the row-normalised
+``Z``, ``d = G 1``, ``L = D_G - G``::
+
+    loss = (1/tau) Tr(Zt^T L Zt) - (1/tau) sum_i d_i + sum_i d_i log sum_{k != i} exp(<zt_i, zt_k>/tau)
+         = (1/(2 tau)) sum_ij G_ij ||zt_i - zt_j||^2
+           + sum_i d_i log sum_{k != i} exp(-||zt_i - zt_k||^2 / (2 tau))      (distance / MDS form)
+
+No closed form is known: ``solve`` raises :class:`~ssl_proofs.errors.NoClosedForm`.
+The loss only sees the rows' directions, so it is invariant to positive row
+scaling; its minimum over the compact product of spheres is attained (gradient
+descent converges), but the cross-entropy lower bound ``sum_i d_i H(G_i / d_i)``
+is attained only when ``G`` is a complete graph with equal weights.
+
+Multi-positive forms
+--------------------
+For a general ``G`` (several positives per row) the literature uses three
+forms that differ from the paper's and from one another; they are the other
+variants of this method (``s_ij = cos(z_i, z_j)/tau``, ``P(i) = {j : G_ij > 0}``,
+``lse_i = logsumexp_{k != i} s_ik``):
+
+``"summed_numerator"``  ``sum_{i: d_i > 0} (lse_i - log sum_j G_ij exp(s_ij))``
+                        (one log per anchor, positives summed inside: MIL-NCE,
+                        SupCon's ``L_in`` up to ``+ sum_i log |P(i)|``);
+``"per_edge"``          ``sum_ij G_ij (log(exp(s_ij) + sum_{k not in P(i), k != i} exp(s_ik)) - s_ij)``
+                        (one term per positive edge, the other positives removed
+                        from its denominator: pytorch-metric-learning's ``NTXentLoss``);
+``"supcon"``            ``sum_{i: d_i > 0} (1/d_i) sum_j G_ij (lse_i - s_ij)``
+                        (positives averaged per anchor: SupCon's ``L_out``).
+
+All four coincide when every row of ``G`` has at most one positive of weight 1
+(the two-view graph); ``docs/simclr.md`` shows where they part.
+
+References
+----------
+Balestriero & LeCun, NeurIPS 2022, §2.3 and Theorem 5 / Proposition 2 (arXiv 2205.11508).
+Chen et al., "SimCLR", ICML 2020.  Dwibedi et al., "NNCLR", ICCV 2021.
+Koohpayegani et al., "Mean Shift for Self-Supervised Learning", ICCV 2021.
+Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import graphs as _graphs
+from ..errors import InvalidArgument, NoClosedForm
+from ..theorems import Theorem
+from . import register
+from .base import Method
+
+__all__ = ["SimCLR", "SIMCLR", "nnclr_graph", "meanshift_graph", "multi_positive_loss", "VARIANTS"]
+
+VARIANTS = ("paper", "summed_numerator", "per_edge", "supcon")
+
+_NO_CLOSED_FORM = (
+    "SimCLR has no known closed-form optimum (the paper's Theorem 5 statement was not recovered and the "
+    "softmax of cosines has no spectral solution). Minimise it numerically instead, e.g. "
+    "verifiers.descent.minimise(get_method('simclr'), G, k, variant='paper', hyper={'tau': 0.5}), "
+    "and see the 'simclr.*' theorems for the structure of the optimum."
+)
+
+
+class SimCLR(Method):
+    name = "simclr"
+    title = "SimCLR / NNCLR / MeanShift <-> generalized MDS (global spectral embedding)"
+    #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others)
+    defaults = {"tau": 0.5}
+    variants = VARIANTS
+    closed_form_variants = ()
+    #: the structural theorems are stated and checked for these temperatures
+    domain = {"tau": (0.2, 2.0)}
+
+    # -- hyper-parameters ----------------------------------------------
+    def check_hyper(self, variant, hp):
+        out = super().check_hyper(variant, hp)
+        if out["tau"] <= 0:
+            raise InvalidArgument(
+                f"tau = {out['tau']:g}: the temperature must be > 0 (cos/tau is undefined at 0 and "
+                "tau < 0 rewards dissimilar positives). Use e.g. tau = 0.5."
+            )
+        return out
+
+    # -- the loss, once ------------------------------------------------
+    def _loss_torch(self, Z, G, variant, hp):
+        s = _cosine_logits(Z, hp["tau"])
+        n = s.shape[0]
+        eye = torch.eye(n, dtype=torch.bool, device=s.device)
+        # paper's listing: logsumexp over the N-1 off-diagonal entries of each row
+        lse = torch.logsumexp(s.masked_fill(eye, -torch.inf), dim=1)
+        W = G.dense
+        if variant == "paper":
+            return (W * (lse.unsqueeze(1) - s)).sum()
+        anchors = G.degrees > 0
+        if variant == "supcon":
+            per_row = (W * (lse.unsqueeze(1) - s)).sum(dim=1)
+            return (per_row[anchors] / G.degrees[anchors]).sum()
+        if variant == "summed_numerator":
+            # log sum_j G_ij exp(s_ij) = logsumexp_j (s_ij + log G_ij), G_ij = 0 -> -inf
+            num = torch.logsumexp(torch.where(W > 0, s + torch.log(W.clamp_min(1e-300)), -torch.inf), dim=1)
+            return (lse - num)[anchors].sum()
+        # per_edge: denominator = own positive + the non-positives of the anchor
+        negatives = (W == 0) & ~eye
+        lse_neg = torch.logsumexp(s.masked_fill(~negatives, -torch.inf), dim=1, keepdim=True)
+        return (W * (torch.logaddexp(s, lse_neg) - s)).sum()
+
+    # -- no closed form ---------------------------------------------------
+    def spectral_problem(self, G, k, *, variant=None, **hp):
+        raise NoClosedForm(_NO_CLOSED_FORM)
+
+    def solve(self, G, k, *, variant=None, **hp):
+        raise NoClosedForm(_NO_CLOSED_FORM)
+
+    def derivation(self, variant=None):
+        from ..derivations.simclr import derivation
+
+        return derivation(self.check_variant(variant))
+
+    # -- claims ----------------------------------------------------------
+    def theorems(self):
+        return SIMCLR_THEOREMS
+
+
+def _cosine_logits(Z, tau):
+    """``cos(z_i, z_j) / tau`` as in the paper's listing (``F.normalize``: zero rows stay zero)."""
+    Zn = F.normalize(Z, dim=1)
+    return Zn @ Zn.T / tau
+
+
+def multi_positive_loss(Z, G, form, *, tau=None):
+    """The paper's SimCLR loss or one of the three multi-positive forms (module docstring).
+
+    Parameters
+    ----------
+    Z : (N, K) ndarray or torch.Tensor
+    G : (N, N) array, the positive-pair graph
+    form : {"paper", "summed_numerator", "per_edge", "supcon"}
+    tau : float, optional
+        Temperature (default 0.5).
+
+    Returns
+    -------
+    float (numpy input) or a differentiable 0-d tensor (torch input).
+    """
+    return SIMCLR.loss(Z, G, variant=form, tau=tau)
+
+
+# -- G builders: NNCLR and MeanShift are SimCLR with another graph ---------------
+
+def _check_embeddings(Z, name="Z"):
+    try:
+        Z = np.asarray(Z.detach().cpu().numpy() if isinstance(Z, torch.Tensor) else Z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name} must be a numeric (N, D) array.") from None
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise InvalidArgument(f"{name} must have shape (N, D) with N >= 2, got {Z.shape}.")
+    if not np.all(np.isfinite(Z)):
+        raise InvalidArgument(f"{name} contains NaN or infinite entries.")
+    norms = np.linalg.norm(Z, axis=1)
+    if np.any(norms == 0):
+        raise InvalidArgument(f"{name} has zero rows {np.nonzero(norms == 0)[0].tolist()}: cosine similarity "
+                              "is undefined for them; drop or perturb those rows.")
+    Zn = Z / norms[:, None]
+    return Zn @ Zn.T
+
+
+def _check_views(n, n_views):
+    if isinstance(n_views, bool) or not isinstance(n_views, (int, np.integer)) or n_views < 2:
+        raise InvalidArgument(f"n_views = {n_views!r} must be an integer >= 2.")
+    if n % n_views:
+        raise InvalidArgument(f"N = {n} rows cannot be split into n_views = {n_views} equal view blocks.")
+    return int(n_views)
+
+
+def _symmetrise(A):
+    G = np.maximum(A, A.T).astype(np.float64)
+    np.fill_diagonal(G, 0.0)
+    return G
+
+
+def nnclr_graph(Z, n_views=2):
+    """NNCLR's positive-pair graph (Dwibedi et al. 2021) over a stacked multi-view batch.
+
+    Rows are stacked as in the paper: row ``v * N' + n`` is view ``v`` of sample
+    ``n``.  NNCLR replaces an anchor ``z_i`` by its nearest neighbour (cosine) in
+    a support set and contrasts it with the other views of ``i``; with the batch's
+    own view-``v`` block (``i`` itself excluded) as the support set, the positives
+    of row ``(v', n)`` are the nearest neighbours ``NN(z_(v, n))`` for ``v != v'``.
+    The relation is symmetrised (``G = max(A, A^T)``).
+
+    Parameters
+    ----------
+    Z : (N, D) array or tensor
+        Embeddings of the stacked views (non-zero rows).
+    n_views : int
+        Number of views ``V`` (``N`` must be a multiple of it, ``N / V >= 2``).
+
+    Returns
+    -------
+    G : (N, N) ndarray
+        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shapes, non-finite or zero rows, ``N`` not a multiple of ``n_views``.
+    """
+    S = _check_embeddings(Z)
+    n = S.shape[0]
+    V = _check_views(n, n_views)
+    m = n // V
+    if m < 2:
+        raise InvalidArgument(f"nnclr_graph needs at least 2 samples per view (got N / n_views = {m}): "
+                              "the support set of an anchor is the other samples of its view.")
+    A = np.zeros((n, n))
+    for v in range(V):
+        block = np.arange(v * m, (v + 1) * m)
+        sim = S[np.ix_(block, block)].copy()
+        np.fill_diagonal(sim, -np.inf)        # an anchor is not its own neighbour
+        nn = block[np.argmax(sim, axis=1)]    # first index on ties: deterministic
+        for w in range(V):
+            if w != v:
+                A[w * m + np.arange(m), nn] = 1.0
+    return _symmetrise(A)
+
+
+def meanshift_graph(Z, k, *, n_views=None):
+    """MeanShift's positive-pair graph (Koohpayegani et al. 2021): the symmetrised k-NN graph.
+
+    ``G_ij = 1`` iff ``j`` is among the ``k`` nearest neighbours (cosine) of
+    ``i`` or ``i`` among those of ``j``.  MSF also keeps each target's own
+    augmented view among its neighbours; pass ``n_views`` to add the paper's
+    view graph (rows stacked as in :func:`ssl_proofs.graphs.view_graph`).
+
+    Parameters
+    ----------
+    Z : (N, D) array or tensor
+        Embeddings (non-zero rows).
+    k : int
+        Neighbours per row, ``1 <= k <= N - 1``.
+    n_views : int, optional
+        If given, the union with ``view_graph(N / n_views, n_views)``.
+
+    Returns
+    -------
+    G : (N, N) ndarray
+        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shapes, non-finite or zero rows, ``k`` out of range.
+    """
+    S = _check_embeddings(Z)
+    n = S.shape[0]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
+        raise InvalidArgument(f"k = {k!r} must be an integer with 1 <= k <= N - 1 = {n - 1}.")
+    sim = S.copy()
+    np.fill_diagonal(sim, -np.inf)
+    # stable sort: ties broken by index, so the graph is deterministic
+    nn = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    A = np.zeros((n, n))
+    A[np.repeat(np.arange(n), k), nn.ravel()] = 1.0
+    G = _symmetrise(A)
+    if n_views is not None:
+        V = _check_views(n, n_views)
+        G = np.maximum(G, _graphs.view_graph(n // V, V))
+    return G
+
+
+SIMCLR = SimCLR()
+
+# theorems are appended below once written (see SIMCLR_THEOREMS)
+SIMCLR_THEOREMS: list = []
+
+register(SIMCLR)

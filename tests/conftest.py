@@ -1,0 +1,21 @@
+"""Hypothesis profiles.
+
+``ci`` (default) keeps the suite under a few minutes on 2 cores;
+``thorough`` (``pytest --hypothesis-profile thorough`` or
+``SSL_PROOFS_PROFILE=thorough``) multiplies the budgets for long sweeps.
+"""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", max_examples=25, deadline=None, print_blob=True)
+settings.register_profile("thorough", max_examples=400, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("SSL_PROOFS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def budget():
+    """Examples per theorem for tests that call ``verifiers.verify``: scales with the profile."""
+    return max(5, settings().max_examples // 3)
