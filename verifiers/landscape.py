@@ -26,8 +26,9 @@ def check_local_minima(theorem, method, inst, ctx):
     prob = method.spectral_problem(G, k + 1, variant=inst.variant, **inst.hyper)
     sol = solve_spectral(prob)
     lam = sol.eigenvalues
-    # a different stationary point needs distinct eigenvalues and a used (positive-scale) direction to drop
-    if not (lam[k] - lam[k - 1] > 1e-6 and sol.scales[k - 1] > 1e-6):
+    # a genuinely different, non-collapsed stationary point: distinct eigenvalues, and both the
+    # dropped and the swapped-in direction carry variance (positive scale)
+    if not (lam[k] - lam[k - 1] > 1e-6 and sol.scales[k - 1] > 1e-6 and sol.scales[k] > 1e-6):
         raise Inapplicable("the swapped subset is not a different stationary point (equal eigenvalues or zero scale)")
     subset = list(range(k - 1)) + [k]
     Z = sol.Z[:, subset]

@@ -1,0 +1,144 @@
+"""HaoChen et al.'s spectral contrastive loss on a positive-pair graph G (notes §6).
+
+Population form (HaoChen, Wei, Gaidon & Ma 2021, eq. (3))::
+
+    L(f) = -2 E_{x, x+}[f(x)^T f(x+)] + E_{x, x'}[(f(x)^T f(x'))^2]
+
+written on G: a positive pair (i, j) is drawn with probability ``G_ij / S``
+and independent samples with the marginal ``d_i / S`` (``d = G 1``,
+``S = sum_ij G_ij = 1^T d``), so with ``z_i = f(x_i)`` (rows of Z)::
+
+    L(Z) = -(2/S) sum_ij G_ij z_i^T z_j + (1/S^2) sum_ij d_i d_j (z_i^T z_j)^2
+         = -(2/S) Tr(Z^T G Z) + (1/S^2) ||Z^T D Z||_F^2.
+
+Matrix-factorisation form (their Lemma 3.2, checked in the derivation)::
+
+    L(Z) = ||A_bar - F F^T||_F^2 - ||A_bar||_F^2,
+    A_bar = D^{-1/2} G D^{-1/2},   F = D^{1/2} Z / sqrt(S)   (row i: sqrt(d_i / S) z_i).
+
+Closed form (Eckart--Young): ``F* = U_K diag(sqrt((rho_k)_+)) R^T`` with
+``(rho_k, U_K)`` the top-K eigenpairs of ``A_bar``, i.e.
+``Z* = sqrt(S) D^{-1/2} U_K diag(sqrt((rho_k)_+)) R^T`` (``R`` orthogonal),
+``L(Z*) = -sum_{k <= K} (rho_k)_+^2`` and ``rank(Z*) = #{k <= K : rho_k > 0}``.
+Global: the target ``A_bar`` is a dense N x N matrix fitted entrywise (all
+pairs), unlike VICReg's K x K second moments.
+
+Isolated nodes (``d_i = 0``) carry no probability mass; ``A_bar`` is
+undefined there and ``solve`` raises :class:`InvalidGraph`.
+
+References
+----------
+HaoChen, Wei, Gaidon & Ma, "Provable guarantees for self-supervised deep
+learning with spectral contrastive loss", NeurIPS 2021, Lemmas 3.1-3.2.
+Balestriero & LeCun, NeurIPS 2022 (contrastive = global spectral methods).
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+import torch
+
+from .. import graphs as _graphs
+from ..spectral import SpectralProblem, lam
+from ..theorems import Theorem
+from . import register
+from .barlowtwins import check_no_isolated
+from .base import Method
+
+#: Eckart--Young profile: keep the positive part of each eigenvalue
+EY_PROFILE = sympy.sqrt(sympy.Max(0, lam))
+
+
+def normalized_adjacency(G):
+    """``A_bar = D^{-1/2} G D^{-1/2}`` (dense); raises :class:`InvalidGraph` on isolated nodes."""
+    d = check_no_isolated(G, "the spectral contrastive loss")
+    s = 1.0 / np.sqrt(d)
+    return s[:, None] * np.asarray(_graphs.to_dense(G), dtype=float) * s[None, :]
+
+
+class SpectralContrastive(Method):
+    name = "spectral_contrastive"
+    title = "Spectral contrastive loss <-> Eckart-Young on D^-1/2 G D^-1/2 (global)"
+    defaults = {}
+    variants = ("population",)
+    closed_form_variants = ("population",)
+    domain = {}
+
+    def _loss_torch(self, Z, G, variant, hp):
+        S = G.weights.sum()
+        attract = (G.weights * (Z[G.rows] * Z[G.cols]).sum(dim=1)).sum() / S
+        p = G.degrees / S                         # marginal of x and x'
+        gram = Z @ Z.T
+        repulse = (p[:, None] * p[None, :] * gram.pow(2)).sum()
+        return -2 * attract + repulse
+
+    def spectral_problem(self, G, k, *, variant=None, **hp):
+        self.check_variant(variant, closed_form=True)
+        A = normalized_adjacency(G)
+        d = _graphs.degrees(G)
+        return SpectralProblem(
+            operator=A, k=k, which="largest", profile=EY_PROFILE, scale=float(np.sqrt(d.sum())),
+            row_weights=1.0 / np.sqrt(d),
+            description=f"top-{k} eigenpairs of D^-1/2 G D^-1/2, scaled by sqrt(rho_+), rows by sqrt(S/d_i)",
+        )
+
+    def optimal_value(self, G, k):
+        """``min L = -sum_{k <= K} (rho_k)_+^2`` (Eckart--Young)."""
+        rho = np.linalg.eigvalsh(normalized_adjacency(G))[::-1][:k]
+        return float(-np.sum(np.clip(rho, 0, None) ** 2))
+
+    def predicted_rank(self, G, k, **hp):
+        """``#{k <= K : rho_k(A_bar) > 0}``."""
+        sol = self.solve(G, k)
+        return int(np.count_nonzero(sol.spectral.scales > 0))
+
+    def derivation(self, variant=None):
+        if variant == "duality":
+            from ..duality import derivation as duality_derivation
+
+            return duality_derivation()
+        from ..derivations.spectral_contrastive import derivation
+
+        return derivation(self.check_variant(variant))
+
+    def theorems(self):
+        return SC_THEOREMS
+
+
+SC_THEOREMS = [
+    Theorem("spectral_contrastive.derivation", "spectral_contrastive",
+            "L = -(2/S)Tr(Z^T G Z) + ||Z^T D Z||^2/S^2 = ||A_bar - FF^T||_F^2 - ||A_bar||_F^2, F = D^{1/2}Z/sqrt(S); "
+            "min = -sum_k (rho_k)_+^2",
+            claim="derivation", params={"variant": "population"}, source="HaoChen et al. 2021, Lemma 3.2"),
+    Theorem("spectral_contrastive.closed_form", "spectral_contrastive",
+            "Z* = sqrt(S) D^{-1/2} U_K diag(sqrt((rho_k)_+)) R^T (top-K eigenpairs of A_bar) minimises the loss",
+            claim="closed_form", params={"variant": "population", "graphs": "no_isolated"},
+            source="HaoChen et al. 2021, Lemma 3.1 (Eckart-Young)"),
+    Theorem("spectral_contrastive.rank", "spectral_contrastive",
+            "rank(Z*) = #{k <= K : rho_k(A_bar) > 0} (GD optimum, uncentred)",
+            claim="uncentred_rank", params={"variant": "population", "graphs": "no_isolated"},
+            source="Eckart-Young; paper §1 (iii) for contrastive methods"),
+    Theorem("spectral_contrastive.global.mds_oracle", "spectral_contrastive",
+            "global: FF^T of Z* is the best rank-K PSD fit of the dense N x N target A_bar "
+            "(sklearn ClassicalMDS / dense eigh oracle)",
+            claim="global_fit", params={"variant": "population", "graphs": "no_isolated"},
+            source="notes §2 (MDS = Eckart-Young on a dense kernel), §6"),
+    Theorem("spectral_contrastive.regular.same_as_vicreg", "spectral_contrastive",
+            "regular G: span(Z*) = span{1, constrained VICReg's Z*} (global and local coincide)",
+            claim="same_subspace", params={"variant": "population", "graphs": "regular", "pair": "sc_vicreg"},
+            source="notes §4 [D]; paper Fig. 1 ('settings where methods provably coincide')"),
+    Theorem("spectral_contrastive.irregular.same_as_vicreg", "spectral_contrastive",
+            "on every graph, span(Z*) = span{1, constrained VICReg's Z*}",
+            claim="same_subspace", expected="refuted",
+            params={"variant": "population", "graphs": "irregular", "pair": "sc_vicreg"},
+            source="reading of 'contrastive = non-contrastive' without regularity; refuted"),
+    Theorem("spectral_contrastive.any.same_as_barlowtwins", "spectral_contrastive",
+            "on every graph, span(Z*) = span of BT's eigen-candidate (both use G u = rho D_G u)",
+            claim="same_subspace", params={"variant": "population", "graphs": "no_isolated", "pair": "sc_bt"},
+            source="ours: D^{-1/2} eigvecs of A_bar = generalized eigvecs of (G, D_G)"),
+    Theorem("spectral_contrastive.duality", "spectral_contrastive",
+            "Garrido et al. Thm 3.3: L_nc + sum_j ||K_j.||^4 = L_c + sum_i ||K_.i||^4 (each step checked)",
+            claim="derivation", params={"variant": "duality"}, source="Garrido et al., ICLR 2023, Thm 3.3"),
+]
+
+register(SpectralContrastive())

@@ -1,0 +1,115 @@
+"""The command line: exit codes, outputs, bad input without tracebacks."""
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ssl_proofs
+from ssl_proofs.graphs import view_graph
+from ssl_proofs.methods import vicreg as vicreg_module
+from ssl_proofs_cli import main
+
+
+def test_list_shows_methods_and_theorem_ids(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "vicreg" in out
+    for t in ssl_proofs.list_theorems("vicreg"):
+        assert t.id in out
+
+
+def test_verify_one_theorem_prints_a_table_and_json(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    code = main(["verify", "vicreg.squared.closed_form", "--examples", "3", "--seed", "1",
+                 "--device", "cpu", "--json", str(path)])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "vicreg.squared.closed_form" in out.out and "holds" in out.out
+    assert "[1/1]" in out.err  # the live line (one line per theorem when not a terminal)
+    data = json.loads(path.read_text())
+    (r,) = data["results"]
+    assert r["verdict"] == "holds" and r["matches"] and r["examples"] == 3
+    assert r["evidence"]["level"] == "numeric" and r["worst"]["error"] <= r["worst"]["tol"]
+
+
+def test_refuted_claim_recorded_as_refuted_exits_zero_and_prints_counterexample(capsys):
+    assert main(["verify", "vicreg.constrained.le_any_graph", "--examples", "10", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "refuted (as recorded)" in out
+    assert "Counterexamples" in out and "edges" in out
+
+
+def test_a_verdict_that_differs_from_the_record_is_a_regression(monkeypatch, capsys):
+    th = list(vicreg_module.VICREG_THEOREMS)
+    i = next(i for i, t in enumerate(th) if t.id == "vicreg.constrained.le_any_graph")
+    th[i] = dataclasses.replace(th[i], expected="holds")
+    monkeypatch.setattr(vicreg_module, "VICREG_THEOREMS", th)
+    assert main(["verify", "vicreg.constrained.le_any_graph", "--examples", "10", "--device", "cpu"]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", ["md", "tex", "json", "text"])
+def test_derive_formats(fmt, capsys):
+    assert main(["derive", "vicreg", "--variant", "squared", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        steps = json.loads(out)
+        steps = steps["steps"] if isinstance(steps, dict) else steps
+        assert len(steps) >= 5 and all("evidence" in s for s in steps)
+    else:
+        assert "symbolic" in out.lower()
+
+
+def test_solve_from_an_edge_list(tmp_path, capsys):
+    G = view_graph(4, 2)
+    edges = tmp_path / "g.txt"
+    edges.write_text("\n".join(f"{i} {j}" for i, j in zip(*np.nonzero(np.triu(G)))) + "\n")
+    out = tmp_path / "Z.npy"
+    assert main(["solve", "vicreg", "--graph", str(edges), "-k", "3", "--alpha", "1", "--gamma", "0.3",
+                 "--out", str(out)]) == 0
+    Z = np.load(out)
+    ref = ssl_proofs.get_method("vicreg").solve(G, 3, variant="squared", alpha=1, gamma=0.3)
+    np.testing.assert_allclose(Z @ Z.T, ref.Z @ ref.Z.T, atol=1e-10)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["solve", "vicreg", "--graph", "missing.txt", "-k", "2", "--out", "Z.npy"], "missing.txt"),
+    (["solve", "vicreg", "--graph", "{graph}", "-k", "9", "--out", "Z.npy"], "k = 9"),
+    (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--alpha", "0", "--out", "Z.npy"], "alpha"),
+    (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--variant", "hinge", "--out", "Z.npy"], "closed-form"),
+    (["verify", "nosuchmethod"], "neither a method"),
+    (["derive", "nosuchmethod"], "unknown method"),
+])
+def test_bad_input_exits_2_with_a_message_and_no_traceback(argv, words, tmp_path):
+    graph = tmp_path / "g.txt"
+    graph.write_text("0 1\n1 2\n2 3\n")
+    argv = [a.replace("{graph}", str(graph)) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "ssl_proofs_cli", *argv], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_graph_file(tmp_path, capsys):
+    bad = tmp_path / "g.txt"
+    bad.write_text("0 1\nthis is not an edge\n")
+    assert main(["solve", "vicreg", "--graph", str(bad), "-k", "1", "--out", str(tmp_path / "Z.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err
+
+
+def test_no_argument_runs_verify_all(monkeypatch):
+    called = {}
+    import verifiers.runner as runner
+
+    def fake_resolve(target):
+        called["target"] = target
+        return []
+
+    monkeypatch.setattr(runner, "resolve_theorems", fake_resolve)
+    assert main([]) == 0
+    assert called["target"] == "all"

@@ -1,0 +1,411 @@
+"""Checks of the linear-regime theorems (``Z = X W``) and their instance builders.
+
+Instances carry inputs ``X`` next to ``G``: generic Gaussian features,
+collinear features (rank-deficient ``X^T H X``), wide data (``D >= N``) and
+planted-label data whose clusters are aligned or misaligned with ``G``.
+
+Optimality is judged against the one gradient-descent loop
+(:func:`verifiers.descent.minimise`) run on the *weights*: a method adapter
+maps free ``Y`` (D x k) to ``Z = feasible(X Y)``.  LDA is judged against
+scikit-learn's ``LinearDiscriminantAnalysis`` (closed-form ``eigen`` solver);
+CCA against a direct SVD of ``Sigma_aa^{-1/2} Sigma_ab Sigma_bb^{-1/2}``
+(scikit-learn's iterative NIPALS ``CCA`` is not used as an oracle).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+import ssl_proofs
+from ssl_proofs import graphs as _graphs
+from ssl_proofs import linear as _lin
+from ssl_proofs.errors import InvalidArgument, UnknownName
+
+from . import tolerances as tols
+from .checks import Inapplicable, Instance, Measurement, centred_gram, claim, loss_magnitude
+from .descent import minimise
+from .instances import hyper_values, instance_builder
+from .strategies import describe_graph, graphs, labelled_graphs, view_graphs
+
+DATA_MODES = ("generic", "collinear", "wide", "aligned", "misaligned")
+
+
+# -- instances -------------------------------------------------------------------
+
+@dataclass
+class LinearInstance(Instance):
+    mode: str = "generic"
+
+    def describe(self):
+        hp = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items() if v is not None)
+        X = np.round(self.X, 3).tolist() if self.X.size <= 60 else f"array {self.X.shape}"
+        lab = "" if self.labels is None else f"; labels={np.asarray(self.labels).tolist()}"
+        return (f"{describe_graph(self.G)}; X ({self.mode}, {self.X.shape[0]}x{self.X.shape[1]}) = {X}{lab}; "
+                f"k={self.k}; variant={self.variant}; {hp}")
+
+
+def make_data(mode, n, d, seed, labels=None):
+    """Inputs of one of :data:`DATA_MODES`, rounded to 2 decimals (readable counterexamples)."""
+    rng = np.random.default_rng(seed)
+    if mode in ("aligned", "misaligned"):
+        y = np.asarray(labels)
+        if mode == "misaligned":
+            y = rng.permutation(y)
+        means = 3.0 * rng.standard_normal((int(y.max()) + 1, d))
+        X = means[y] + rng.standard_normal((n, d))
+    else:
+        X = rng.standard_normal((n, d))
+        if mode == "collinear" and d >= 2:
+            X[:, -1] = X[:, 0] - 0.5 * X[:, 1 % (d - 1)]  # exact linear dependence
+    return np.round(X, 2)
+
+
+@instance_builder("linear")
+def linear_instances(theorem, method):
+    return _linear_instances(theorem, method)
+
+
+@st.composite
+def _linear_instances(draw, theorem, method, max_nodes=9):
+    variant = theorem.params.get("variant") or method.variants[0]
+    mode = theorem.params.get("data") or draw(st.sampled_from(DATA_MODES))
+    labels = None
+    if mode in ("aligned", "misaligned"):
+        G, labels = draw(labelled_graphs(2, 3, 2, 4, max_nodes=max_nodes))
+    else:
+        G = draw(graphs(family=theorem.params.get("graphs", "any"), min_nodes=3, max_nodes=max_nodes))
+    n = G.shape[0]
+    d = draw(st.integers(n, n + 2)) if mode == "wide" else draw(st.integers(2 if mode == "collinear" else 1,
+                                                                            min(5, n - 1)))
+    X = make_data(mode, n, d, draw(st.integers(0, 2 ** 16)), labels)
+    k = draw(st.integers(1, max(1, min(4, n - 1))))
+    hp = draw(hyper_values(method, variant))
+    return LinearInstance(G=G, k=k, hyper=hp, variant=variant, labels=labels, X=X, mode=mode)
+
+
+@instance_builder("linear_labels")
+def label_instances(theorem, method):
+    return _label_instances(theorem)
+
+
+@st.composite
+def _label_instances(draw, theorem):
+    balanced = theorem.params.get("balanced")
+    if balanced:
+        G, y = draw(labelled_graphs(2, 4, 3, 6, balanced=True, min_nodes=6))
+    else:
+        G, y = draw(labelled_graphs(2, 4, 2, 7, balanced=False, min_nodes=6))
+    n = y.size
+    C = int(y.max()) + 1
+    d = draw(st.integers(C, max(C, min(5, n - C - 1))))
+    X = make_data("aligned", n, d, draw(st.integers(0, 2 ** 16)), y)
+    if theorem.params.get("graph") == "normalised":
+        G = G / np.bincount(y)[y][:, None]  # G_ij = 1/n_c inside class c (symmetric: same class)
+    k = draw(st.integers(1, C - 1))
+    return LinearInstance(G=G, k=k, hyper={}, variant=theorem.params.get("variant", "constrained"),
+                          labels=y, X=X, mode="aligned")
+
+
+@instance_builder("linear_views")
+def view_instances(theorem, method):
+    return _view_instances(theorem)
+
+
+@st.composite
+def _view_instances(draw, theorem):
+    m = draw(st.integers(6, 12))
+    d = draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    X1 = rng.standard_normal((m, d))
+    mix = np.eye(d) + draw(st.sampled_from([0.0, 0.3, 0.8])) * rng.standard_normal((d, d))
+    X2 = X1 @ mix + draw(st.sampled_from([0.3, 0.1, 1.0])) * rng.standard_normal((m, d))
+    X = np.round(np.vstack([X1, X2]), 2)
+    k = draw(st.integers(1, d))
+    return LinearInstance(G=_graphs.view_graph(m, 2), k=k, hyper={}, variant=None, X=X, mode="two views")
+
+
+# -- gradient descent on W ---------------------------------------------------------------
+
+class _Shape:
+    """Stands in for G in :func:`minimise`, which draws Y of shape (G.shape[0], k)."""
+
+    def __init__(self, d):
+        self.shape = (d, d)
+
+
+class LinearAdapter:
+    """The method seen as a function of the weights: ``Y (D x k) -> Z = feasible(X Y)``."""
+
+    def __init__(self, method, X, G):
+        self.method, self.G = method, G
+        self.Xt = torch.as_tensor(X, dtype=torch.float64)
+
+    def objective(self, G, *, variant, device="cpu", **hp):
+        self.Xt = self.Xt.to(device)
+        return self.method.objective(self.G, variant=variant, device=device, **hp)
+
+    def feasible(self, Y, G, variant, hp):
+        return self.method.feasible(self.Xt.to(Y.device) @ Y, self.G, variant, hp)
+
+
+def minimise_weights(method, X, G, k, *, variant, hyper, starts, seed, device):
+    """:func:`minimise` over ``W`` (D x k) through :class:`LinearAdapter`."""
+    return minimise(LinearAdapter(method, X, G), _Shape(X.shape[1]), k, variant=variant, hyper=hyper,
+                    starts=starts, seed=seed, device=device, gtol=tols.GD_GTOL)
+
+
+def weight_gradient(method, inst, W, device="cpu"):
+    """Autograd gradient of the loss w.r.t. the free weights at ``W``."""
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    ad = LinearAdapter(method, inst.X, inst.G)
+    f = ad.objective(inst.G, variant=inst.variant, device=device, **inst.hyper)
+    Y = torch.as_tensor(W, dtype=torch.float64, device=device).clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(ad.feasible(Y, inst.G, inst.variant, hp)), Y)
+    return g.cpu().numpy()
+
+
+# -- planted wrong formulas ---------------------------------------------------------
+
+def _planted(formula, method, X, G, k, variant, hp):
+    """Closed forms that must be refuted: ``"no_whitening"`` (S^{-1/2} dropped), ``"top"`` (wrong end)."""
+    hp = method.check_hyper(variant, hp)
+    lp = _lin.linear_problem(method, X, G, k, variant=variant, **hp)
+    n = X.shape[0]
+    if formula == "no_whitening":
+        A = lp.operator / n                          # T = X^T L X / N, Euclidean eigh
+        mu, Q = np.linalg.eigh(A)
+        return Q[:, :k] * lp.profile_values(mu[:k])[None, :]
+    if formula == "top":
+        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
+                                 _lin.replace(lp, which="largest"), extra_metric=None)
+        return sol.W
+    raise InvalidArgument(f"unknown planted formula {formula!r}.")
+
+
+def _weights(theorem, method, inst):
+    formula = theorem.params.get("formula")
+    if formula:
+        return _planted(formula, method, inst.X, inst.G, inst.k, inst.variant, inst.hyper)
+    return _lin.solve_linear(method, inst.X, inst.G, inst.k, variant=inst.variant, **inst.hyper).W
+
+
+def _solvable(method, inst):
+    try:
+        return _lin.solve_linear(method, inst.X, inst.G, inst.k, variant=inst.variant, **inst.hyper)
+    except InvalidArgument as exc:
+        raise Inapplicable(str(exc)) from None
+
+
+# -- claims -----------------------------------------------------------------------
+
+@claim("linear_closed_form")
+def check_linear_closed_form(theorem, method, inst, ctx):
+    """W*: stationary in W, no worse than GD on W and perturbations, same HZZ^TH as GD."""
+    sol = _solvable(method, inst)
+    W = _weights(theorem, method, inst)
+    Z = inst.X @ W
+    n, d = inst.X.shape
+    k = inst.k
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    loss = method.loss(Z, inst.G, variant=inst.variant, **inst.hyper)
+    mag = loss_magnitude(method, inst, Z) * (1 + float(np.abs(inst.X).max()) ** 2)
+    out = []
+    g = weight_gradient(method, inst, W, device=ctx.device)
+    t = tols.rounding(mag, n * d * k, safety=256.0)
+    out.append(Measurement("stationarity |d loss/dW|_max", float(np.abs(g).max()), t.value, t.reason))
+    gd = minimise_weights(method, inst.X, inst.G, k, variant=inst.variant, hyper=hp, starts=ctx.starts,
+                          seed=ctx.seed, device=ctx.device)
+    t = tols.rounding(mag, n * d * k)
+    out.append(Measurement("optimality loss(XW*) - loss(GD on W)", loss - gd.loss, t.value,
+                           f"{t.reason}; GD = best of {ctx.starts} L-BFGS starts on W"))
+    rng = np.random.default_rng(ctx.seed)
+    worst = -np.inf
+    for scale in (1e-3, 1e-1):
+        for _ in range(4):
+            Y = torch.as_tensor(W + scale * rng.standard_normal(W.shape) * max(1.0, np.abs(W).max()))
+            Zp = LinearAdapter(method, inst.X, inst.G).feasible(Y, inst.G, inst.variant, hp).numpy()
+            worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
+    out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, t.reason))
+    tg = tols.descent_loss(mag, gd.grad_norm, d * k)
+    out.append(Measurement("GD on W reaches closed-form loss", abs(gd.loss - loss), tg.value, tg.reason))
+    gap = _gap(sol)
+    if gap > tols.MIN_GAP:
+        M, Mg = centred_gram(Z), centred_gram(gd.Z)
+        err = np.linalg.norm(M - Mg) / max(1.0, np.linalg.norm(M))
+        td = tols.gram(tg.value, gap)
+        out.append(Measurement("GD Gram HZZ^TH matches", err, td.value, td.reason))
+    return out
+
+
+def _gap(sol):
+    """Eigengap at the boundary of the used directions (inf when nothing is left out)."""
+    spec = sol.spectral
+    used = np.nonzero(spec.scales > 0)[0]
+    if spec.spectrum is None or used.size == 0:
+        return np.inf
+    vals = np.sort(spec.spectrum)
+    if spec.problem.which == "largest":
+        vals = vals[::-1]
+    j = int(used.max())
+    return float(abs(vals[j + 1] - vals[j])) if j + 1 < len(vals) else np.inf
+
+
+@claim("linear_reaches_nonlinear")
+def check_reaches_nonlinear(theorem, method, inst, ctx):
+    """rank(HX) = N-1: the linear optimum has the non-linear optimum's HZZ^TH and loss."""
+    n = inst.X.shape[0]
+    HX = inst.X - inst.X.mean(axis=0)
+    if np.linalg.matrix_rank(HX) < n - 1 or inst.k > n - 1:
+        raise Inapplicable("rank(HX) < N - 1: not every centred Z is reachable")
+    lin = _lin.solve_linear(method, inst.X, inst.G, inst.k, variant=inst.variant, **inst.hyper)
+    full = method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper)
+    cond = np.linalg.cond(HX[:, :] if HX.shape[1] else HX)
+    mag = loss_magnitude(method, inst, full.Z)
+    t = tols.rounding(mag * cond ** 2, n * inst.X.shape[1])
+    out = [Measurement("loss(XW*) - loss(Z* non-linear)", abs(lin.loss - full.loss), t.value,
+                       t.reason + f"; x cond(HX)^2 = {cond ** 2:.2g}")]
+    gap = _gap(lin)
+    if gap > 1e-6:
+        err = np.linalg.norm(centred_gram(lin.Z) - centred_gram(full.Z)) / max(1.0, np.linalg.norm(centred_gram(full.Z)))
+        ts = tols.subspace(t.value, gap)
+        out.append(Measurement("HZZ^TH linear vs non-linear", err, ts.value, ts.reason))
+    return out
+
+
+@claim("kernel_linear")
+def check_kernel_linear(theorem, method, inst, ctx):
+    """Kernel solver with K = XX^T vs the linear solver: same loss, same HZZ^TH (when unique)."""
+    lin = _solvable(method, inst)
+    K = inst.X @ inst.X.T
+    try:
+        ker = _lin.solve_kernel(method, K, inst.G, inst.k, variant=inst.variant, **inst.hyper)
+    except InvalidArgument as exc:
+        raise Inapplicable(str(exc)) from None
+    n = inst.X.shape[0]
+    # K = XX^T squares the conditioning of X: rounding grows with cond(HX)^2
+    sv = np.linalg.svd(inst.X - inst.X.mean(axis=0), compute_uv=False)
+    sv = sv[sv > 1e-8 * sv.max()]
+    cond2 = float((sv.max() / sv.min()) ** 2)
+    mag = loss_magnitude(method, inst, lin.Z)
+    t = tols.rounding(mag * cond2 ** 2, n * n)
+    out = [Measurement("loss kernel - loss linear", abs(ker.loss - lin.loss), t.value,
+                       t.reason + f"; x cond(HX)^4 = {cond2 ** 2:.2g}")]
+    gap = _gap(lin)
+    if gap > 1e-6:
+        err = np.linalg.norm(centred_gram(ker.Z) - centred_gram(lin.Z)) / max(1.0, np.linalg.norm(centred_gram(lin.Z)))
+        ts = tols.subspace(t.value, gap)
+        out.append(Measurement("HZZ^TH kernel vs linear", err, ts.value, ts.reason))
+    return out
+
+
+def lda_subspace(X, labels, k, *, lda="standard"):
+    """scikit-learn LDA (closed-form ``eigen`` solver): the first k columns of ``scalings_``.
+
+    ``lda="size_weighted"`` sets ``priors ∝ n_c^2``: then sklearn's within-class
+    covariance is ``∝ sum_c n_c S_c`` (its total covariance does not depend on priors).
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    y = np.asarray(labels)
+    sizes = np.bincount(y).astype(float)
+    priors = None if lda == "standard" else sizes ** 2 / np.sum(sizes ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LinearDiscriminantAnalysis(solver="eigen", priors=priors).fit(X, y)
+    return m.scalings_[:, :k]
+
+
+def _span_projector(M):
+    q, _ = np.linalg.qr(M)
+    return q @ q.T
+
+
+@claim("lda_oracle")
+def check_lda_oracle(theorem, method, inst, ctx):
+    """span(W*) of linear constrained VICReg on a label graph vs sklearn LDA's (in input space)."""
+    X, y, k = inst.X, np.asarray(inst.labels), inst.k
+    n, d = X.shape
+    S, sizes = _lin.class_scatters(X, y)
+    SW = S.sum(axis=0)
+    ST = (X - X.mean(axis=0)).T @ (X - X.mean(axis=0))
+    if np.linalg.matrix_rank(SW) < d or k > len(sizes) - 1:
+        raise Inapplicable("singular within-class scatter or k > C - 1")
+    sol = _lin.solve_linear(method, X, inst.G, k, variant=inst.variant, **inst.hyper)
+    # LDA's own eigengap (S_W w = mu S_T w, ascending) and ours, at position k
+    import scipy.linalg as sla
+    mu_lda = sla.eigh(SW, ST, eigvals_only=True)
+    gap = min(_gap(sol), float(mu_lda[k] - mu_lda[k - 1]) if k < d else np.inf)
+    if gap < 1e-3:
+        raise Inapplicable("degenerate eigengap at k: subspaces not unique")
+    E = lda_subspace(X, y, k, lda=theorem.params.get("lda", "standard"))
+    err = np.linalg.norm(_span_projector(sol.W) - _span_projector(E), 2)
+    cond = np.linalg.cond(ST)
+    t = tols.subspace(1e3 * tols.EPS * cond * max(n, d), gap)
+    return [Measurement(f"||P(span W*) - P(span LDA)||_2 (sklearn eigen, {theorem.params.get('lda')})", err,
+                        t.value, t.reason + f"; residual ~ 1e3 eps cond(S_T)={cond:.2g} max(N,D)")]
+
+
+def cca_correlations(A, B, k):
+    """Direct CCA (uncentred second moments, as BT does not centre): top-k singular values of
+    ``Sigma_aa^{-1/2} Sigma_ab Sigma_bb^{-1/2}``; also the signed eigenvalues when the matrix is symmetric."""
+    def isqrt(M):
+        w, V = np.linalg.eigh((M + M.T) / 2)
+        return V @ np.diag(w ** -0.5) @ V.T
+
+    M = isqrt(A.T @ A) @ (A.T @ B) @ isqrt(B.T @ B)
+    return np.linalg.svd(M, compute_uv=False)[:k], M
+
+
+def _bt_linear(X, G, k):
+    try:
+        m = ssl_proofs.get_method("barlowtwins")
+    except UnknownName:
+        return _lin.solve_barlowtwins_linear(X, G, k)
+    return _lin.solve_linear(m, X, G, k)
+
+
+@claim("cca_oracle")
+def check_cca_oracle(theorem, method, inst, ctx):
+    """Linear BT's rho_k (generalized eigh) vs canonical correlations from an SVD."""
+    X, G, k = inst.X, inst.G, inst.k
+    m = X.shape[0] // 2
+    if theorem.params.get("pairs") == "listing":
+        rows, cols = np.nonzero(G)                   # the paper's X_left, X_right
+        A, B = X[rows], X[cols]
+    else:
+        A, B = X[:m], X[m:]
+    if min(np.linalg.matrix_rank(A), np.linalg.matrix_rank(B)) < X.shape[1]:
+        raise Inapplicable("a view is rank-deficient")
+    rho = _bt_linear(X, G, k).eigenvalues
+    sv, M = cca_correlations(A, B, k)
+    if theorem.params.get("pairs") == "listing":
+        lam = np.linalg.eigvalsh((M + M.T) / 2)
+        top = np.sort(np.abs(lam))[::-1][:k]
+        if np.sort(lam)[::-1][:k].min() < top.min() - 1e-9:
+            raise Inapplicable("a top-k canonical correlation comes from a negative eigenvalue (anti-correlated views)")
+    cond = np.linalg.cond(A.T @ A) + np.linalg.cond(B.T @ B)
+    t = tols.rounding(cond, X.size, safety=1e3)
+    return [Measurement("max_k |rho_k(BT) - sigma_k(CCA)|", float(np.abs(rho - sv).max()), t.value,
+                        t.reason + " (magnitude = cond of the view covariances)")]
+
+
+@claim("linear_derivation")
+def check_linear_derivation(theorem, method, inst, ctx):
+    """Every step of the linear derivation checks out (computed once, cached)."""
+    cache = ctx.extra.setdefault("linear_derivations", {})
+    key = theorem.params.get("variant", "squared")
+    if key not in cache:
+        from ssl_proofs.derivations.linear import derivation
+
+        cache[key] = derivation(key).check(seed=ctx.seed)
+    out = []
+    for i, step in enumerate(cache[key].steps, 1):
+        ev = step.evidence
+        out.append(Measurement(f"step {i} ({step.rule}): {ev.short()}", 0.0 if ev.holds else 1.0, 0.0,
+                               ev.counterexample or ""))
+    return out
