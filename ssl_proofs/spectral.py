@@ -29,8 +29,10 @@ from .errors import InvalidArgument
 #: eigenvalue symbol used in every profile expression
 lam = sympy.Symbol("lambda", real=True)
 
-#: problems at most this large are solved densely
-DENSE_LIMIT = 3000
+#: sparse operators larger than this go to ARPACK; smaller ones (and dense input) use dense eigh
+DENSE_LIMIT = 400
+#: above this size the dense path computes only the k + 1 needed eigenpairs (no full spectrum)
+FULL_SPECTRUM_LIMIT = 1500
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,16 @@ def _solve_dense(problem):
         A = Q.T @ A @ Q
         B = None if B is None else Q.T @ B @ Q
     A = (A + A.T) / 2
+    m = A.shape[0]
+    subset = None
+    if m > FULL_SPECTRUM_LIMIT:
+        # only the needed end of the spectrum (plus one for the gap)
+        kk = min(problem.k + 1, m)
+        subset = [0, kk - 1] if problem.which == "smallest" else [m - kk, m - 1]
     if B is not None:
         B = (B + B.T) / 2
         try:
-            vals, vecs = sla.eigh(A, B)
+            vals, vecs = sla.eigh(A, B, subset_by_index=subset)
         except np.linalg.LinAlgError:
             raise InvalidArgument(
                 "the metric B of the generalized eigenproblem A u = lambda B u is not positive definite "
@@ -167,14 +175,14 @@ def _solve_dense(problem):
                 "Remove isolated nodes / collinear features, or use a variant without that metric."
             ) from None
     else:
-        vals, vecs = sla.eigh(A)
+        vals, vecs = sla.eigh(A, subset_by_index=subset)
     if Q is not None:
         vecs = Q @ vecs
     order = np.arange(len(vals)) if problem.which == "smallest" else np.arange(len(vals))[::-1]
     k = problem.k
     keep, rest = order[:k], order[k:]
     gap = float(abs(vals[rest[0]] - vals[keep[-1]])) if len(rest) else np.inf
-    return vals[keep], vecs[:, keep], vals, gap
+    return vals[keep], vecs[:, keep], (vals if subset is None else None), gap
 
 
 def _solve_sparse(problem):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .. import graphs as _graphs
@@ -173,17 +174,30 @@ class Method:
 
 
 class GraphTensor:
-    """G prepared for torch losses: dense matrix plus edge list, on Z's device."""
+    """G prepared for torch losses, on Z's device and dtype.
+
+    ``rows``, ``cols``, ``weights``: the edge list (both directions), enough for
+    Dirichlet-type terms at any scale; ``degrees``; ``dense``: the N x N matrix,
+    built on first use only (it is O(N^2) memory).
+    """
 
     def __init__(self, G, like):
-        dense = _graphs.to_dense(G)
-        self.n = dense.shape[0]
-        self.dense = torch.as_tensor(dense, dtype=like.dtype, device=like.device)
-        i, j = np.nonzero(dense)
-        self.rows = torch.as_tensor(i, device=like.device)
-        self.cols = torch.as_tensor(j, device=like.device)
-        self.weights = torch.as_tensor(dense[i, j], dtype=like.dtype, device=like.device)
-        self.degrees = self.dense.sum(dim=1)
+        self._G = G
+        self._like = like
+        self.n = G.shape[0]
+        coo = sp.coo_matrix(G)
+        self.rows = torch.as_tensor(coo.row.astype(np.int64), device=like.device)
+        self.cols = torch.as_tensor(coo.col.astype(np.int64), device=like.device)
+        self.weights = torch.as_tensor(coo.data, dtype=like.dtype, device=like.device)
+        self.degrees = torch.as_tensor(_graphs.degrees(G), dtype=like.dtype, device=like.device)
+        self._dense = None
+
+    @property
+    def dense(self):
+        if self._dense is None:
+            self._dense = torch.as_tensor(_graphs.to_dense(self._G), dtype=self._like.dtype,
+                                          device=self._like.device)
+        return self._dense
 
 
 def _graph_tensor(G, like):

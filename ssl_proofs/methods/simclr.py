@@ -62,7 +62,8 @@ from ..theorems import Theorem
 from . import register
 from .base import Method
 
-__all__ = ["SimCLR", "SIMCLR", "nnclr_graph", "meanshift_graph", "multi_positive_loss", "VARIANTS"]
+__all__ = ["SimCLR", "SIMCLR", "nnclr_graph", "meanshift_graph", "multi_positive_loss", "VARIANTS",
+           "rank_algebraic", "rank_components", "rank_positive_eigs", "rank_simplex"]
 
 VARIANTS = ("paper", "summed_numerator", "per_edge", "supcon")
 
@@ -281,9 +282,87 @@ def meanshift_graph(Z, k, *, n_views=None):
     return G
 
 
+# -- readings of "SimCLR strictly enforces rank(Z) = rank(G)" (paper §1) --------------
+# each maps (G, K) to the rank it predicts for the optimum, capped at K
+
+def rank_algebraic(G, k):
+    """``min(rank G, K)``: the algebraic reading."""
+    return min(int(np.linalg.matrix_rank(_graphs.to_dense(G))), k)
+
+
+def rank_components(G, k):
+    """``min(c, K)``, ``c`` the number of connected components of G."""
+    return min(_graphs.n_components(G), k)
+
+
+def rank_positive_eigs(G, k):
+    """``min(#{eigenvalues of G > 0}, K)``."""
+    w = np.linalg.eigvalsh(_graphs.to_dense(G))
+    return min(int(np.count_nonzero(w > 1e-9 * max(1.0, np.abs(w).max()))), k)
+
+
+def rank_simplex(G, k):
+    """``min(max(c - 1, 1), K)``: c collapsed classes on a regular simplex (one point when c = 1)."""
+    return min(max(_graphs.n_components(G) - 1, 1), k)
+
+
 SIMCLR = SimCLR()
 
-# theorems are appended below once written (see SIMCLR_THEOREMS)
-SIMCLR_THEOREMS: list = []
+_P = "paper §1 (iii): 'SimCLR and BarlowTwins strictly enforce rank(Z) = rank(G)'"
+_EQ = {"instances": "simclr_cliques", "equal": True, "min_classes": 2}
+
+SIMCLR_THEOREMS = [
+    Theorem("simclr.derivation", "simclr",
+            "loss = (1/tau)Tr(Zt^T L Zt) - (1/tau)sum d_i + sum d_i log sum_{k!=i} exp(<zt_i,zt_k>/tau) "
+            "= distance (MDS-type) form >= sum_i d_i H(G_i/d_i)",
+            claim="derivation", params={"variant": "paper"}, source="notes §3.2 [D]; paper Thm 5 (MDS reading)"),
+    Theorem("simclr.forms.one_positive", "simclr",
+            "on the two-view graph the paper's form = summed-numerator = per-edge = SupCon forms",
+            claim="simclr_forms", params={"instances": "simclr_views", "views": (2,)}, source="ours"),
+    Theorem("simclr.forms.any_graph", "simclr",
+            "the three multi-positive forms equal the paper's form on every graph (here: V >= 3 views)",
+            claim="simclr_forms", expected="refuted", params={"instances": "simclr_views", "views": (3, 4)},
+            source="ours; refuted: they differ as soon as a row has 2 positives"),
+    Theorem("simclr.references", "simclr",
+            "paper = 2n x pml NT-Xent = n x google add_contrastive_loss (two views); "
+            "per_edge / supcon = pml NTXentLoss / SupConLoss x constants",
+            claim="simclr_reference", params={"instances": "simclr_views", "views": (2, 3)},
+            source="pytorch-metric-learning 2.x; google-research/simclr objective.py"),
+    Theorem("simclr.cliques.collapse", "simclr",
+            "label graph: each class collapses to one direction and col(Zt*) lies in the top-c eigenspace of G",
+            claim="simclr_collapse", params={"instances": "simclr_cliques", "equal": False, "min_classes": 2},
+            source="notes §3.2 [D]; paper §1 (i) 'top left singular vectors aligned with G'"),
+    Theorem("simclr.cliques.simplex", "simclr",
+            "equal classes, 2 <= c <= K+1: class directions form a regular simplex and "
+            "span{1, Zt*} = top-c eigenspace of G",
+            claim="simclr_simplex", params={**_EQ, "k_min_rel": "c-1"}, source="ours [D]"),
+    Theorem("simclr.cliques.simplex_unequal", "simclr",
+            "any class sizes, 2 <= c <= K+1: class directions form a regular simplex",
+            claim="simclr_simplex", expected="refuted",
+            params={"instances": "simclr_cliques", "equal": False, "min_classes": 2, "k_min_rel": "c-1",
+                    "subspace": False},
+            source="ours; refuted: unequal classes give an irregular simplex (or merge at large tau)"),
+    Theorem("simclr.rank.simplex", "simclr",
+            "equal classes, c >= 2: rank(Zt*) = min(c - 1, K)",
+            claim="simclr_rank", params={**_EQ, "predict": rank_simplex}, source="ours [D]; corrects " + _P),
+    Theorem("simclr.rank.algebraic", "simclr",
+            "rank(Zt*) = min(rank G, K) (algebraic rank of G)",
+            claim="simclr_rank", expected="refuted", params={**_EQ, "predict": rank_algebraic}, source=_P),
+    Theorem("simclr.rank.components", "simclr",
+            "rank(Zt*) = min(#components of G, K)",
+            claim="simclr_rank", expected="refuted", params={**_EQ, "predict": rank_components}, source=_P),
+    Theorem("simclr.rank.positive_eigs", "simclr",
+            "rank(Zt*) = min(#positive eigenvalues of G, K)",
+            claim="simclr_rank", expected="refuted", params={**_EQ, "predict": rank_positive_eigs}, source=_P),
+    Theorem("simclr.rank.components_bound_any_graph", "simclr",
+            "rank(Zt*) <= #components of G on every graph",
+            claim="simclr_rank", expected="refuted",
+            params={"graphs": "connected", "k_max": 4, "predict": rank_components, "bound": True},
+            source="notes §3.2 [D] (checked on label graphs only); refuted on non-clique components"),
+    Theorem("simclr.alignment.any_graph", "simclr",
+            "span{1, Zt*} = span of the top-(rank+1) eigenvectors of G on every connected graph",
+            claim="simclr_alignment", expected="refuted", params={"graphs": "connected", "k_max": 4},
+            source="paper §1 (i) read literally; refuted on irregular graphs (paths, stars)"),
+]
 
 register(SIMCLR)

@@ -1,0 +1,160 @@
+"""BarlowTwins: from the paper's pair-listing loss to its G-form (notes §3.3).
+
+Steps
+-----
+1. the pair listing ``Z_left = Z[rows], Z_right = Z[cols]`` (rows scaled by
+   ``sqrt(G_ij)``) gives the same loss as the G-form of ``C`` (numeric: it
+   checks the torch implementation against the formula);
+2. ``Z_left^T Z_right = Z^T G Z`` entrywise (exact, symbolic entries);
+3. ``||(Z_left)_{., k}||^2 = (Z^T D_G Z)_kk`` (exact);
+4. summed diagonal: ``Tr(Z^T G Z) = Tr(Z^T D Z) - Tr(Z^T L Z)`` -- ``C_kk`` is
+   ``1 -`` a Laplacian-Eigenmaps Rayleigh quotient (symbolic, trace prover);
+5. ``K <= #components``: the top-K generalized eigenvectors of
+   ``G u = rho D_G u`` give ``C = I`` and loss 0, the global minimum (numeric);
+6. linear regime on the view graph: ``X^T G X = X_1^T X_2 + X_2^T X_1`` and
+   ``X^T D X = X_1^T X_1 + X_2^T X_2`` -- tied-weight CCA (exact);
+7. regular G: the generalized eigenvectors are the eigenvectors of ``L``
+   (``BT recovers VICReg``'s directions) (numeric).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+import sympy
+
+from ..derivation import D, Derivation, G, K, L, N, Step, Z, alpha, i, j, k, l
+from ..errors import InvalidArgument
+from ..graphs import laplacian
+from ..tracealgebra import diag_part, frob2
+
+__all__ = ["VARIANTS", "derivation", "bt_loss_gform"]
+
+VARIANTS = ("paper",)
+
+_C = sympy.MatrixSymbol("C", K, K)
+_Zs = sympy.MatrixSymbol(r"Z^{\star}", N, K)
+_U = sympy.MatrixSymbol("U_K", N, K)
+
+
+def bt_loss_gform(z, g, a):
+    """The loss from the G-form of C (numpy; reference for step 1)."""
+    d = g.sum(axis=1)
+    nrm = np.sqrt(np.einsum("ik,i,ik->k", z, d, z))
+    c = (z.T @ g @ z) / np.outer(nrm, nrm)
+    off = c - np.diag(np.diag(c))
+    return float(np.sum((np.diag(c) - 1) ** 2) + a * np.sum(off ** 2))
+
+
+def _check_pair_listing(inst, rng, tol):
+    from ..methods import get_method
+
+    bt = get_method("barlowtwins")
+    g, z, a = inst.G, inst.Z, inst.scalars["alpha"]
+    if np.any(g.sum(axis=1) == 0):
+        g = g.copy()
+        g[0, 1:] = g[1:, 0] = 1.0   # D_G must be invertible for the G-form
+    ours, ref = bt.loss(z, g, alpha=a), bt_loss_gform(z, g, a)
+    if abs(ours - ref) > tol * max(1.0, abs(ref)):
+        return f"pair-listing loss {ours:.12g} != G-form loss {ref:.12g}"
+    return None
+
+
+def _block_graph(rng, sizes):
+    n = int(sum(sizes))
+    g = np.zeros((n, n))
+    start = 0
+    for s in sizes:
+        blk = np.triu(rng.choice([1.0, 2.0], size=(s, s)), 1)
+        # a path keeps each block connected, random extra edges make degrees irregular
+        blk = np.where(np.eye(s, k=1) > 0, blk, blk * (rng.random((s, s)) < 0.4))
+        g[start:start + s, start:start + s] = blk + blk.T
+        start += s
+    return g
+
+
+def _check_components_optimum(inst, rng, tol):
+    from ..methods import get_method
+
+    bt = get_method("barlowtwins")
+    kk = inst.K
+    c = kk + int(rng.integers(0, 2))
+    g = _block_graph(rng, rng.integers(2, 4, size=c))
+    sol = bt.solve(g, kk, alpha=inst.scalars["alpha"])
+    cmat = bt.cross_correlation(sol.Z, g)
+    if np.abs(cmat - np.eye(kk)).max() > tol:
+        return f"{c} components, K={kk}: C(Z*) != I (max dev {np.abs(cmat - np.eye(kk)).max():.2e})"
+    if abs(sol.loss) > tol:
+        return f"loss(Z*) = {sol.loss:.3g} != 0"
+    return None
+
+
+def _check_regular(inst, rng, tol):
+    n = max(inst.N, 4)
+    offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
+    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    g = np.isin(np.minimum(dist, n - dist), offs).astype(float)
+    d = g.sum(axis=1)
+    rho, u = sla.eigh(g, np.diag(d))
+    lap = laplacian(g)
+    # every generalized eigenvector is an eigenvector of L with eigenvalue P (1 - rho)
+    res = np.abs(lap @ u - u * (d[0] * (1 - rho))[None, :]).max()
+    if res > tol * max(1.0, d[0]):
+        return f"regular graph: generalized eigenvectors are not eigenvectors of L (residual {res:.2e})"
+    return None
+
+
+def _check_cca(inst, rng, tol):
+    from ..graphs import view_graph
+
+    n1 = max(inst.N // 2, 2)
+    x1, x2 = rng.normal(size=(n1, 3)), rng.normal(size=(n1, 3))
+    x, g = np.vstack([x1, x2]), view_graph(n1, 2)
+    d = np.diag(g.sum(axis=1))
+    e1 = np.abs(x.T @ g @ x - (x1.T @ x2 + x2.T @ x1)).max()
+    e2 = np.abs(x.T @ d @ x - (x1.T @ x1 + x2.T @ x2)).max()
+    if max(e1, e2) > tol * max(1.0, np.abs(x).max() ** 2 * n1):
+        return f"view graph: X^T G X or X^T D X differs from the CCA blocks ({e1:.2e}, {e2:.2e})"
+    return None
+
+
+def _pair_sum(weight_entry, left_col, right_col):
+    return sympy.Sum(weight_entry * Z[i, left_col] * Z[j, right_col], (i, 0, N - 1), (j, 0, N - 1))
+
+
+def derivation(variant="paper") -> Derivation:
+    """BarlowTwins' G-form as an (unchecked) :class:`Derivation`.
+
+    Raises
+    ------
+    InvalidArgument
+        For an unknown variant.
+    """
+    if variant not in VARIANTS:
+        raise InvalidArgument(f"unknown BarlowTwins variant {variant!r}; use one of {VARIANTS}.")
+    cross = sympy.Sum((_pair_sum(G[i, j], k, l) - (Z.T * G * Z)[k, l]) ** 2, (k, 0, K - 1), (l, 0, K - 1))
+    norms = sympy.Sum((sympy.Sum(G[i, j] * Z[i, k] ** 2, (i, 0, N - 1), (j, 0, N - 1))
+                       - (Z.T * D * Z)[k, k]) ** 2, (k, 0, K - 1))
+    loss_c = frob2(diag_part(_C) - sympy.Identity(K)) + alpha * frob2(_C - diag_part(_C))
+    steps = (
+        Step(sympy.Symbol(r"\mathcal{L}_{BT}(Z_{left}, Z_{right})"), loss_c,
+             "list the nonzeros of G as (left, right) rows scaled by sqrt(G_ij); C = cosine of columns",
+             ("no isolated node (D_G invertible)",),
+             note="C := diag(Z^T D Z)^{-1/2} Z^T G Z diag(Z^T D Z)^{-1/2}; checks the torch implementation",
+             check="numeric", numeric=_check_pair_listing, tol=1e-10),
+        Step(cross, sympy.Integer(0), "Z_left^T Z_right = sum_ij G_ij z_i z_j^T = Z^T G Z (entrywise)"),
+        Step(norms, sympy.Integer(0), "||(Z_left)_{.,k}||^2 = sum_ij G_ij z_ik^2 = (Z^T D_G Z)_kk",
+             ("D = diag(G 1)",)),
+        Step(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * D * Z) - sympy.Trace(Z.T * L * Z),
+             "L = D - G: C_kk = 1 - (u_k^T L u_k)/(u_k^T D u_k), a Laplacian-Eigenmaps Rayleigh quotient"),
+        Step(_Zs, _U, "K <= #components: the rho = 1 generalized eigenvectors (component indicators / sqrt(vol)) "
+             "give C = I, loss 0 >= min", ("K <= number of connected components",),
+             note="U_K: top-K generalized eigenvectors of G u = rho D_G u (D_G-orthonormal)",
+             check="numeric", numeric=_check_components_optimum, tol=1e-9),
+        Step(sympy.Symbol(r"X^T G X, X^T D X"), sympy.Symbol(r"X_1^T X_2 + X_2^T X_1, X_1^T X_1 + X_2^T X_2"),
+             "linear regime Z = XW on the view graph: BT's generalized problem is tied-weight CCA",
+             ("G = view graph, V = 2",), check="numeric", numeric=_check_cca, tol=1e-10),
+        Step(sympy.Symbol(r"U_{BT}"), sympy.Symbol(r"U_{L}"),
+             "G regular (D_G = P I): G u = rho D u <=> L u = P (1 - rho) u, so BT's directions are VICReg's",
+             ("D_G = P I",), check="numeric", numeric=_check_regular, tol=1e-9),
+    )
+    return Derivation("BarlowTwins (paper) -> G-form and generalized eigenproblem", steps)

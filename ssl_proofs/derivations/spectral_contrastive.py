@@ -1,0 +1,115 @@
+"""Spectral contrastive loss: population form -> matrix factorisation -> Eckart--Young.
+
+Steps
+-----
+1. the torch implementation equals the population formula
+   ``-(2/S) sum_ij G_ij z_i^T z_j + (1/S^2) sum_ij d_i d_j (z_i^T z_j)^2`` (numeric);
+2. that formula is ``-(2/S) Tr(Z^T G Z) + (1/S^2) ||Z^T D Z||_F^2`` with
+   ``S = Tr(D)`` (exact, symbolic entries);
+3. = ``||A_bar - F F^T||_F^2 - ||A_bar||_F^2``, ``F = D^{1/2} Z / sqrt(S)``
+   (HaoChen et al. Lemma 3.2; numeric: ``D^{1/2}`` is outside the exact evaluator);
+4. Eckart--Young: ``Z* = sqrt(S) D^{-1/2} U_K diag(sqrt(rho_+))`` and
+   ``min L = -sum_k (rho_k)_+^2`` (numeric, against random competitors).
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from ..derivation import D, Derivation, G, K, N, Step, Z, i, j, k
+from ..errors import InvalidArgument
+from ..tracealgebra import frob2
+
+__all__ = ["VARIANTS", "derivation", "population_formula"]
+
+VARIANTS = ("population",)
+
+
+def population_formula(z, g):
+    """``-(2/S) sum G_ij z_i.z_j + (1/S^2) sum d_i d_j (z_i.z_j)^2`` (numpy)."""
+    d = g.sum(axis=1)
+    s = d.sum()
+    gram = z @ z.T
+    return float(-2 / s * np.sum(g * gram) + np.sum(np.outer(d, d) * gram ** 2) / s ** 2)
+
+
+def _connected(g):
+    g = g.copy()
+    if np.any(g.sum(axis=1) == 0):
+        n = g.shape[0]
+        idx = np.arange(n - 1)
+        g[idx, idx + 1] = g[idx + 1, idx] = np.maximum(g[idx, idx + 1], 1.0)
+    return g
+
+
+def _check_implementation(inst, rng, tol):
+    from ..methods import get_method
+
+    g = _connected(inst.G)
+    ours, ref = get_method("spectral_contrastive").loss(inst.Z, g), population_formula(inst.Z, g)
+    if abs(ours - ref) > tol * max(1.0, abs(ref)):
+        return f"torch loss {ours:.12g} != population formula {ref:.12g}"
+    return None
+
+
+def _check_factorisation(inst, rng, tol):
+    g, z = _connected(inst.G), inst.Z
+    d = g.sum(axis=1)
+    s = d.sum()
+    a_bar = g / np.sqrt(np.outer(d, d))
+    f = np.sqrt(d / s)[:, None] * z
+    lhs = population_formula(z, g)
+    rhs = float(np.sum((a_bar - f @ f.T) ** 2) - np.sum(a_bar ** 2))
+    if abs(lhs - rhs) > tol * (1.0 + abs(lhs) + np.sum(a_bar ** 2)):
+        return f"population form {lhs:.12g} != ||A_bar - FF^T||^2 - ||A_bar||^2 = {rhs:.12g}"
+    return None
+
+
+def _check_eckart_young(inst, rng, tol):
+    g, kk = _connected(inst.G), inst.K
+    d = g.sum(axis=1)
+    s = d.sum()
+    rho, u = np.linalg.eigh(g / np.sqrt(np.outer(d, d)))
+    rho, u = rho[::-1][:kk], u[:, ::-1][:, :kk]
+    q, _ = np.linalg.qr(rng.normal(size=(kk, kk)))
+    z = np.sqrt(s) * (u / np.sqrt(d)[:, None]) * np.sqrt(np.clip(rho, 0, None))[None, :] @ q.T
+    best = -float(np.sum(np.clip(rho, 0, None) ** 2))
+    val = population_formula(z, g)
+    if abs(val - best) > tol * (1 + abs(best)):
+        return f"L(Z*) = {val:.12g} != -sum rho_+^2 = {best:.12g}"
+    for t in range(20):
+        y = rng.normal(size=z.shape) * np.sqrt(s / g.shape[0]) if t < 10 else z + 0.1 * rng.normal(size=z.shape)
+        if population_formula(y, g) < best - tol * (1 + abs(best)):
+            return "a random Z beats the Eckart-Young value"
+    return None
+
+
+def derivation(variant="population") -> Derivation:
+    """The spectral contrastive loss's spectral rewrite (unchecked :class:`Derivation`).
+
+    Raises
+    ------
+    InvalidArgument
+        For an unknown variant.
+    """
+    if variant not in VARIANTS:
+        raise InvalidArgument(f"unknown spectral contrastive variant {variant!r}; use one of {VARIANTS}.")
+    S = sympy.Trace(D)
+    zz = sympy.Sum(Z[i, k] * Z[j, k], (k, 0, K - 1))
+    entry = (-2 / S * sympy.Sum(G[i, j] * zz, (i, 0, N - 1), (j, 0, N - 1))
+             + sympy.Sum(D[i, i] * D[j, j] * zz ** 2, (i, 0, N - 1), (j, 0, N - 1)) / S ** 2)
+    trace_form = -2 / S * sympy.Trace(Z.T * G * Z) + frob2(Z.T * D * Z) / S ** 2
+    Abar, F = sympy.Symbol(r"\bar{A}"), sympy.Symbol("F")
+    steps = (
+        Step(sympy.Symbol(r"\mathcal{L}_{SC}(Z)"), entry,
+             "E over pairs ~ G_ij / S and independent x, x' ~ d_i / S (HaoChen eq. 3 on G)",
+             ("no isolated node",), check="numeric", numeric=_check_implementation, tol=1e-10),
+        Step(entry, trace_form, "sum_ij G_ij z_i^T z_j = Tr(Z^T G Z); sum_ij d_i d_j (z_i^T z_j)^2 = ||Z^T D Z||_F^2"),
+        Step(trace_form, sympy.Symbol(r"\|\bar{A} - F F^T\|_F^2 - \|\bar{A}\|_F^2"),
+             "A_bar = D^{-1/2} G D^{-1/2}, F = D^{1/2} Z / sqrt(S) (HaoChen Lemma 3.2)",
+             check="numeric", numeric=_check_factorisation, tol=1e-10),
+        Step(sympy.MatrixSymbol(r"Z^{\star}", N, K), sympy.Symbol(r"\sqrt{S} D^{-1/2} U_K \Sigma_+^{1/2} R^T"),
+             "Eckart-Young on the dense target A_bar: top-K eigenpairs, min L = -sum_k (rho_k)_+^2",
+             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=_check_eckart_young, tol=1e-9),
+    )
+    return Derivation("Spectral contrastive (population) -> Eckart-Young on A_bar", steps)

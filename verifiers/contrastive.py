@@ -1,0 +1,273 @@
+"""Claims about SimCLR's optimum (no closed form): structure of the gradient-descent optimum.
+
+SimCLR's loss only sees row directions, so every check works with the
+row-normalised GD optimum ``Zt`` (rows on the unit sphere; the minimum over
+that compact set is attained).  Rank, collapse and subspace claims use one
+threshold derived from what GD reached:
+
+* loss excess ``eps <= rounding + |grad|_2^2 / (2 mu)`` (:func:`tolerances.descent_loss`,
+  gradient taken at ``Zt``, curvature floor ``mu = 1e-3``);
+* quadratic growth ``eps >= (mu / 2) ||Zt - Zt*||_F^2`` gives
+  ``delta = sqrt(2 eps / mu)``: GD's ``Zt`` is within ``delta`` of an exact
+  minimiser, so a singular value ``<= delta`` counts as zero, two rows of a
+  collapsed class are within ``2 delta`` and ``Zt`` lies within ``delta`` of a
+  subspace containing the exact minimiser.
+
+Instances whose singular values fall in ``(delta, 10 delta]`` have an
+ambiguous numerical rank and are discarded, and so are ``K = 1`` (unit rows are
+``+-1``: the loss is piecewise constant, GD cannot move) and complete graphs
+with equal weights (every equiangular configuration attains the Gibbs bound:
+the optimum, hence its rank, is not unique).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+from hypothesis import strategies as st
+
+from ssl_proofs import graphs as _graphs
+from ssl_proofs.graphs import label_graph, view_graph
+
+from . import references_simclr as refs
+from . import tolerances as tols
+from .checks import Inapplicable, Instance, Measurement, claim, gradient
+from .descent import minimise
+from .instances import _grid, instance_builder
+
+#: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
+MU = 1e-3
+
+
+# -- instances -------------------------------------------------------------------
+
+@instance_builder("simclr_cliques")
+def clique_instances(theorem, method):
+    """Label graphs (disjoint cliques, classes of size >= 2), ``k`` and ``tau``.
+
+    ``params``: ``equal`` (equal class sizes), ``min_classes``, ``max_classes``,
+    ``k_min_rel`` ("c-1": ``k >= c - 1`` so the simplex fits).
+    """
+    return _cliques(theorem.params, method)
+
+
+@st.composite
+def _cliques(draw, params, method):
+    c = draw(st.integers(params.get("min_classes", 1), params.get("max_classes", 4)))
+    if params.get("equal", True):
+        sizes = [draw(st.integers(2, 4))] * c
+    else:
+        sizes = [draw(st.integers(2, 5)) for _ in range(c)]
+    G = label_graph(np.repeat(np.arange(c), sizes))
+    n = G.shape[0]
+    # K >= 2: on K = 1 unit rows are +-1 and GD cannot move (see gd_optimum)
+    lo = max(2, c - 1) if params.get("k_min_rel") == "c-1" else 2
+    k = draw(st.integers(min(lo, n - 1), min(n - 1, 6)))
+    tau = draw(_grid(*method.domain["tau"]))
+    return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
+
+
+@instance_builder("simclr_views")
+def view_instances(theorem, method):
+    """The paper's view graphs ``view_graph(n, V)`` with ``V`` in ``params["views"]``."""
+    return _views(tuple(theorem.params.get("views", (2,))), method)
+
+
+@st.composite
+def _views(draw, views, method):
+    V = draw(st.sampled_from(views))
+    n = draw(st.integers(2, 5))
+    G = view_graph(n, V)
+    k = draw(st.integers(2, 4))
+    tau = draw(_grid(*method.domain["tau"]))
+    return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
+
+
+# -- the GD optimum and its threshold ---------------------------------------------
+
+def _unit(Z):
+    return Z / np.linalg.norm(Z, axis=1, keepdims=True)
+
+
+def gd_optimum(method, inst, ctx):
+    """Best L-BFGS optimum (row-normalised) with its rank threshold ``delta`` (module docstring).
+
+    Returns
+    -------
+    dict with ``Z`` (unit rows), ``loss``, ``sv`` (singular values), ``rank``,
+    ``delta``, ``reason``, ``gd`` (the DescentResult).
+    """
+    cache = ctx.extra.setdefault("simclr_gd", {})
+    key = (inst.G.tobytes(), inst.G.shape, inst.k, tuple(sorted(inst.hyper.items())), ctx.starts, ctx.seed)
+    if key in cache:
+        return cache[key]
+    if inst.k < 2:
+        raise Inapplicable("K = 1: unit rows are +-1, the loss is piecewise constant and GD cannot move them")
+    if _complete_equal(inst.G):
+        raise Inapplicable("G is a complete graph with equal weights: every equiangular configuration "
+                           "(collapse, regular simplex, ...) attains the Gibbs bound, the optimum is not unique")
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    gd = minimise(method, inst.G, inst.k, variant=inst.variant, hyper=hp, starts=ctx.starts,
+                  seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
+    Zt = _unit(gd.Z)
+    g = float(np.abs(gradient(method, inst, Zt, device=ctx.device)).max())
+    n, k = Zt.shape
+    mag = abs(gd.loss) + inst.G.sum() * (2.0 / hp["tau"] + np.log(n))
+    eps = tols.descent_loss(mag, g, n * k, curvature_floor=MU)
+    delta = float(np.sqrt(2 * eps.value / MU))
+    sv = np.linalg.svd(Zt, compute_uv=False)
+    if np.any((sv > delta) & (sv <= 10 * delta)):
+        raise Inapplicable(f"numerical rank ambiguous: a singular value lies in (delta, 10 delta], delta={delta:.1e}")
+    out = {"Z": Zt, "loss": gd.loss, "sv": sv, "rank": int(np.count_nonzero(sv > delta)), "delta": delta,
+           "reason": f"delta = sqrt(2 eps / mu) = {delta:.1e}, eps from {eps.reason}", "gd": gd}
+    cache[key] = out
+    return out
+
+
+def _complete_equal(G):
+    off = G[~np.eye(G.shape[0], dtype=bool)]
+    return bool(np.all(off == off[0]) and off[0] > 0)
+
+
+def _classes(G):
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(G, directed=False)[1]
+
+
+def top_eigenspace(G, m):
+    """Eigenvectors of ``G`` with the ``m`` largest eigenvalues, and the gap below them."""
+    w, V = np.linalg.eigh(G)
+    w, V = w[::-1], V[:, ::-1]
+    gap = w[m - 1] - w[m] if m < len(w) else np.inf
+    return V[:, :m], float(gap)
+
+
+# -- checks ------------------------------------------------------------------------
+
+@claim("simclr_rank")
+def check_rank(theorem, method, inst, ctx):
+    """Predicted rank (``params["predict"](G, K)``) vs the numerical rank of the GD optimum."""
+    opt = gd_optimum(method, inst, ctx)
+    pred = theorem.params["predict"](inst.G, inst.k)
+    if theorem.params.get("bound"):
+        err = max(0, opt["rank"] - pred)
+        name = f"rank(Zt*) = {opt['rank']} <= {pred}"
+    else:
+        err = abs(opt["rank"] - pred)
+        name = f"rank(Zt*): predicted {pred}, GD optimum {opt['rank']} (sv {np.round(opt['sv'], 4).tolist()})"
+    return [Measurement(name, float(err), 0.0, f"numerical rank: sv > {opt['reason']}")]
+
+
+@claim("simclr_collapse")
+def check_collapse(theorem, method, inst, ctx):
+    """Each class (component) collapses to one direction; ``col(Zt*)`` lies in the top-c eigenspace of G."""
+    opt = gd_optimum(method, inst, ctx)
+    Zt, delta = opt["Z"], opt["delta"]
+    lab = _classes(inst.G)
+    c = lab.max() + 1
+    spread = max(float(np.linalg.norm(Zt[lab == a][:, None] - Zt[lab == a][None], axis=2).max()) for a in range(c))
+    U, gap = top_eigenspace(inst.G, c)
+    out_of = float(np.linalg.norm(Zt - U @ (U.T @ Zt)))
+    return [
+        Measurement("class collapse: max_a max_{i,j in a} ||zt_i - zt_j||", spread, 2 * delta,
+                    f"2 delta; {opt['reason']}"),
+        Measurement(f"||(I - P_top-{c}(G)) Zt*||_F (eigengap {gap:.2g})", out_of, delta, opt["reason"]),
+    ]
+
+
+@claim("simclr_simplex")
+def check_simplex(theorem, method, inst, ctx):
+    """Class directions form a regular simplex; ``span{1, Zt*}`` = top-c eigenspace of G."""
+    lab = _classes(inst.G)
+    c = lab.max() + 1
+    if not 2 <= c <= inst.k + 1:
+        raise Inapplicable("the simplex claim needs 2 <= c <= K + 1")
+    opt = gd_optimum(method, inst, ctx)
+    Zt, delta = opt["Z"], opt["delta"]
+    M = _unit(np.stack([Zt[lab == a].mean(axis=0) for a in range(c)]))
+    target = (c * np.eye(c) - np.ones((c, c))) / (c - 1)
+    err = float(np.abs(M @ M.T - target).max())
+    out = [Measurement(f"class Gram vs regular simplex (cI - J)/(c-1), c={c}", err, 4 * delta,
+                       f"4 delta (two rows each within 2 delta); {opt['reason']}")]
+    if theorem.params.get("subspace", True):
+        U, gap = top_eigenspace(inst.G, c)
+        B = np.column_stack([np.ones(len(Zt)) / np.sqrt(len(Zt)), Zt])
+        Ub, sb, _ = np.linalg.svd(B, full_matrices=False)
+        r = int(np.count_nonzero(sb > delta))
+        if r != c:
+            out.append(Measurement(f"dim span{{1, Zt*}} = {r} vs c = {c}", abs(r - c), 0.0, opt["reason"]))
+        else:
+            s = float(np.sin(sla.subspace_angles(Ub[:, :r], U).max()))
+            t = delta / sb[r - 1] + delta / max(gap, 1e-300)
+            out.append(Measurement(f"sin angle(span{{1, Zt*}}, top-{c} eigvecs of G)", s, t,
+                                   f"delta / sigma_min(1, Zt) + delta / eigengap {gap:.2g}; {opt['reason']}"))
+    return out
+
+
+@claim("simclr_alignment")
+def check_alignment(theorem, method, inst, ctx):
+    """``span{1, Zt*}`` = span of the top-(r+1) eigenvectors of G, r = rank(Zt*)."""
+    opt = gd_optimum(method, inst, ctx)
+    Zt, delta, r = opt["Z"], opt["delta"], opt["rank"]
+    n = len(Zt)
+    B = np.column_stack([np.ones(n) / np.sqrt(n), Zt])
+    Ub, sb, _ = np.linalg.svd(B, full_matrices=False)
+    m = int(np.count_nonzero(sb > delta))
+    if m >= n:
+        raise Inapplicable("span{1, Zt*} is the whole space: nothing to align")
+    U, gap = top_eigenspace(inst.G, m)
+    if gap < tols.MIN_GAP:
+        raise Inapplicable("degenerate eigengap of G at the span's dimension")
+    s = float(np.sin(sla.subspace_angles(Ub[:, :m], U).max()))
+    t = delta / sb[m - 1] + delta / gap
+    return [Measurement(f"sin angle(span{{1, Zt*}} (dim {m}, rank Zt*={r}), top-{m} eigvecs of G)", s, t,
+                        f"delta / sigma_min + delta / eigengap {gap:.2g}; {opt['reason']}")]
+
+
+def _random_Z(inst, ctx):
+    rng = np.random.default_rng([ctx.seed, inst.G.shape[0], inst.k])
+    return rng.standard_normal((inst.G.shape[0], max(inst.k, 2)))
+
+
+@claim("simclr_forms")
+def check_forms(theorem, method, inst, ctx):
+    """The paper's form against the three multi-positive forms, at a random Z."""
+    Z = _random_Z(inst, ctx)
+    tau = inst.hyper["tau"]
+    paper = method.loss(Z, inst.G, variant="paper", tau=tau)
+    n = inst.G.shape[0]
+    t = tols.rounding(abs(paper) + inst.G.sum() * (2.0 / tau + np.log(n)), n * n)
+    return [Measurement(f"|{form} - paper|", abs(method.loss(Z, inst.G, variant=form, tau=tau) - paper),
+                        t.value, t.reason)
+            for form in ("summed_numerator", "per_edge", "supcon")]
+
+
+@claim("simclr_reference")
+def check_reference(theorem, method, inst, ctx):
+    """Each form against the implementation people train with, up to the documented constants."""
+    Z = _random_Z(inst, ctx)
+    tau = inst.hyper["tau"]
+    G = inst.G
+    n = G.shape[0]
+    labels = _classes(G)
+    V = n // (labels.max() + 1)
+    t = tols.rounding(method.loss(Z, G, tau=tau) + G.sum() * (2.0 / tau + np.log(n)), n * n)
+    # pytorch-metric-learning adds its tiny `small_val` inside a log: far below rounding
+    out = [
+        Measurement("per_edge = #edges x pml NTXentLoss(labels)",
+                    abs(method.loss(Z, G, variant="per_edge", tau=tau) - G.sum() * refs.pml_ntxent_labels(Z, labels, tau)),
+                    t.value, t.reason),
+        Measurement("supcon = N x pml SupConLoss(labels)",
+                    abs(method.loss(Z, G, variant="supcon", tau=tau) - n * refs.pml_supcon_labels(Z, labels, tau)),
+                    t.value, t.reason),
+    ]
+    if V == 2:
+        m = n // 2
+        paper = method.loss(Z, G, tau=tau)
+        out += [
+            Measurement("paper = 2n x pml SelfSupervisedLoss(NTXentLoss)",
+                        abs(paper - 2 * m * refs.pml_ntxent_two_view(Z[:m], Z[m:], tau)), t.value, t.reason),
+            Measurement("paper = n x google add_contrastive_loss",
+                        abs(paper - m * refs.google_add_contrastive_loss(Z, temperature=tau)), t.value, t.reason),
+        ]
+    return out

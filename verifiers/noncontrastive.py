@@ -1,0 +1,217 @@
+"""Claim checks for BarlowTwins, the spectral contrastive loss and the global-vs-local coincidences.
+
+Kinds registered here:
+
+``bt_optimum``      BarlowTwins' eigen-candidate vs multi-start GD (loss, stationarity and, for
+                    ``K <= #components``, that GD's columns lie in the rho = 1 eigenspace).
+``bt_rank``         rank of the BT GD optimum vs a reading of "rank(Z) = rank(G)".
+``uncentred_rank``  rank of the spectral contrastive GD optimum (no centring: the loss is not
+                    translation invariant) vs ``#{rho_k > 0}``.
+``global_fit``      spectral contrastive: ``F F^T`` of the closed form is the Eckart--Young fit of
+                    the dense target ``A_bar`` (independent dense ``scipy.linalg.eigh`` oracle).
+``same_subspace``   two methods' optimal subspaces coincide (projectors, Davis--Kahan tolerance;
+                    ``Inapplicable`` on degenerate eigengaps).
+
+BarlowTwins is scale-invariant per column, so its optimum is never unique as a matrix: every
+comparison here uses column-normalised quantities (``W = D^{1/2} Z diag(Z^T D Z)^{-1/2}``, unit columns).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+import ssl_proofs
+from ssl_proofs import graphs as _graphs
+
+from . import tolerances as tols
+from .checks import Inapplicable, Measurement, _solve, claim, gradient, projector
+from .descent import minimise
+
+#: a unit column counts in the rank when its singular value exceeds this
+RANK_SV_THRESHOLD = 1e-2
+#: predicted singular values in (0, RANK_MARGIN) are too close to the rank boundary
+RANK_MARGIN = 0.1
+#: below this eigengap the compared subspaces are not unique enough
+SUBSPACE_MIN_GAP = 1e-3
+
+
+def _degrees_or_skip(G):
+    d = _graphs.degrees(G)
+    if np.any(d <= 0):
+        raise Inapplicable("isolated node: D_G is singular")
+    return d
+
+
+def _unit_columns(Z, d):
+    """``D^{1/2} Z`` with unit columns (zero columns dropped): BT's scale-free representation."""
+    W = np.sqrt(d)[:, None] * Z
+    nrm = np.linalg.norm(W, axis=0)
+    keep = nrm > 1e-8 * max(nrm.max(), 1e-300)
+    return W[:, keep] / nrm[keep]
+
+
+def _a_bar(G, d):
+    return G / np.sqrt(np.outer(d, d))
+
+
+def _gd(method, inst, ctx):
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    return minimise(method, inst.G, inst.k, variant=inst.variant, hyper=hp, starts=ctx.starts,
+                    seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
+
+
+# -- BarlowTwins ---------------------------------------------------------------
+
+@claim("bt_optimum")
+def check_bt_optimum(theorem, method, inst, ctx):
+    """Eigen-candidate vs GD; for K <= c also GD's columns in the rho = 1 eigenspace."""
+    G, k = inst.G, inst.k
+    n = G.shape[0]
+    d = _degrees_or_skip(G)
+    c = _graphs.n_components(G)
+    within = theorem.params.get("k_le_components", theorem.params.get("graphs") == "multi_component")
+    if within and k > c:
+        raise Inapplicable(f"K = {k} > {c} components")
+    if inst.hyper.get("alpha", 0.0) < theorem.params.get("alpha_min", 0.0):
+        raise Inapplicable("alpha below the claim's range")
+    Z = _solve(method, inst, ctx)
+    if Z.shape != (n, k) or not np.all(np.isfinite(Z)):
+        return [Measurement("shape/finite", np.inf, 0.0, f"solver returned shape {Z.shape}")]
+    loss = method.loss(Z, G, variant=inst.variant, **inst.hyper)
+    # |C_kl| <= 1, so the loss is a sum of K^2 terms of size <= (1 + alpha) * 4
+    mag = 4.0 * (1.0 + inst.hyper.get("alpha", 0.0)) * k * k
+    out = []
+    live = np.linalg.norm(Z, axis=0) > 0
+    if np.any(live):
+        g = gradient(method, inst, Z, device=ctx.device)[:, live]
+        # the loss is 0-homogeneous per column: rescale the gradient to unit D-norm columns
+        scale = np.sqrt(np.einsum("ik,i,ik->k", Z[:, live], d, Z[:, live]))
+        t = tols.rounding(mag, n * k, safety=256.0)
+        out.append(Measurement("stationarity |grad|_max (non-zero columns, D-unit scale)",
+                               float(np.abs(g * scale[None, :]).max()), t.value, t.reason))
+    gd = _gd(method, inst, ctx)
+    t = tols.rounding(mag, n * k)
+    out.append(Measurement("optimality loss(Z*) - loss(GD)", loss - gd.loss, t.value,
+                           f"{t.reason}; GD = best of {ctx.starts} L-BFGS starts"))
+    tg = tols.descent_loss(mag, gd.grad_norm, n * k)
+    out.append(Measurement("GD reaches the candidate's loss", abs(gd.loss - loss), tg.value, tg.reason))
+    if within:
+        rho = np.linalg.eigvalsh(_a_bar(G, d))[::-1]
+        gap = float(rho[c - 1] - rho[c]) if c < n else np.inf
+        top = np.linalg.eigh(_a_bar(G, d))[1][:, ::-1][:, :c]
+        W = _unit_columns(gd.Z, d)
+        resid = float(np.linalg.norm(W - top @ (top.T @ W), 2))
+        # (1 - rho(w))^2 <= loss(GD) and 1 - rho(w) >= gap * ||(I - P) w||^2, per unit column
+        bound = np.sqrt(k) * (max(gd.loss, 0.0) + tg.value) ** 0.25 / np.sqrt(gap) + 1e3 * tols.EPS
+        out.append(Measurement("GD columns in the rho = 1 eigenspace ||(I - P_top) W||_2", resid, bound,
+                               f"sqrt(K) (loss(GD) + tol)^(1/4) / sqrt(eigengap {gap:.2g})"))
+    return out
+
+
+def _bt_rank(W):
+    sv = np.linalg.svd(W, compute_uv=False) if W.size else np.zeros(0)
+    return int(np.count_nonzero(sv > RANK_SV_THRESHOLD))
+
+
+@claim("bt_rank")
+def check_bt_rank(theorem, method, inst, ctx):
+    """rank of the GD optimum (unit D-columns) vs ``min(K, #components)``."""
+    G, k = inst.G, inst.k
+    d = _degrees_or_skip(G)
+    c = _graphs.n_components(G)
+    predicted = min(k, c)
+    gd = _gd(method, inst, ctx)
+    actual = _bt_rank(_unit_columns(gd.Z, d))
+    return [Measurement(f"rank: predicted min(K, #components) = {predicted}, GD optimum {actual}",
+                        abs(predicted - actual), 0.0,
+                        f"numerical rank of the unit D^1/2-columns: singular value > {RANK_SV_THRESHOLD:g}")]
+
+
+# -- spectral contrastive ----------------------------------------------------
+
+@claim("uncentred_rank")
+def check_uncentred_rank(theorem, method, inst, ctx):
+    """rank(F) of GD's optimum, ``F = D^{1/2} Z / sqrt(S)``, vs ``#{rho_k > 0}``."""
+    G, k = inst.G, inst.k
+    d = _degrees_or_skip(G)
+    rho = np.linalg.eigvalsh(_a_bar(G, d))[::-1][:k]
+    sv_pred = np.sqrt(np.clip(rho, 0, None))
+    if np.any((sv_pred > 0) & (sv_pred < RANK_MARGIN)):
+        raise Inapplicable(f"a predicted singular value is in (0, {RANK_MARGIN:g})")
+    predicted = method.predicted_rank(G, k, **inst.hyper)
+    gd = _gd(method, inst, ctx)
+    F = np.sqrt(d / d.sum())[:, None] * gd.Z
+    actual = int(np.count_nonzero(np.linalg.svd(F, compute_uv=False) > RANK_SV_THRESHOLD))
+    return [Measurement(f"rank: predicted {predicted}, GD optimum {actual}", abs(predicted - actual), 0.0,
+                        f"singular values of F: predicted 0 or >= {RANK_MARGIN:g}, counted > {RANK_SV_THRESHOLD:g}")]
+
+
+@claim("global_fit")
+def check_global_fit(theorem, method, inst, ctx):
+    """``F F^T`` of the closed form vs the Eckart--Young fit of the dense ``A_bar`` (scipy eigh)."""
+    from .oracles import eckart_young_value
+
+    G, k = inst.G, inst.k
+    d = _degrees_or_skip(G)
+    A = _a_bar(G, d)
+    Z = _solve(method, inst, ctx)
+    F = np.sqrt(d / d.sum())[:, None] * Z
+    M = F @ F.T
+    n = G.shape[0]
+    t = tols.rounding(1.0 + np.sum(A ** 2), n * n)
+    out = [Measurement("||A_bar - FF^T||^2 - Eckart-Young value (dense eigvalsh)",
+                       abs(float(np.sum((A - M) ** 2)) - eckart_young_value(A, k)), t.value, t.reason)]
+    rho, U = sla.eigh(A)
+    rho, U = rho[::-1], U[:, ::-1]
+    pos = np.clip(rho[:k], 0, None)
+    gap = float(rho[k - 1] - rho[k]) if k < n else np.inf
+    if pos[-1] > 0 and gap < tols.MIN_GAP:
+        raise Inapplicable("degenerate eigengap at K: the best rank-K fit is not unique")
+    target = (U[:, :k] * pos) @ U[:, :k].T
+    ts = tols.subspace(1e3 * tols.EPS * np.abs(A).sum(axis=1).max(), min(gap, 1.0) if np.isfinite(gap) else 1.0)
+    out.append(Measurement("||FF^T - (A_bar)_K+||_F (target is dense N x N)",
+                           float(np.linalg.norm(M - target)), ts.value, ts.reason))
+    return out
+
+
+# -- global vs local coincidences ------------------------------------------
+
+def _directions(name, G, k, variant=None):
+    """(basis of the optimal directions, eigengap at the boundary) of a method's closed form."""
+    sol = ssl_proofs.get_method(name).solve(G, k, variant=variant).spectral
+    V = sol.vectors if sol.problem.row_weights is None else sol.problem.row_weights[:, None] * sol.vectors
+    return V, sol.gap
+
+
+def _vicreg_with_constant(G, k):
+    if k < 2:
+        raise Inapplicable("VICReg's constrained solution needs K - 1 >= 1 non-constant directions")
+    Z, gap = _directions("vicreg", G, k - 1, "constrained")
+    return np.column_stack([np.ones(G.shape[0]), Z]), gap
+
+
+#: pair name -> the two (basis, gap) builders compared
+_PAIRS = {
+    "bt_vicreg": (lambda G, k: _directions("barlowtwins", G, k), _vicreg_with_constant),
+    "sc_vicreg": (lambda G, k: _directions("spectral_contrastive", G, k), _vicreg_with_constant),
+    "sc_bt": (lambda G, k: _directions("spectral_contrastive", G, k), lambda G, k: _directions("barlowtwins", G, k)),
+}
+
+
+@claim("same_subspace")
+def check_same_subspace(theorem, method, inst, ctx):
+    """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance)."""
+    G, k = inst.G, inst.k
+    _degrees_or_skip(G)
+    pair = theorem.params["pair"]
+    if "vicreg" in pair and _graphs.n_components(G) != 1:
+        raise Inapplicable("VICReg's constant direction is unique only on connected graphs")
+    if k >= G.shape[0]:
+        raise Inapplicable("K = N: both subspaces are everything")
+    (A, gap_a), (B, gap_b) = (build(G, k) for build in _PAIRS[pair])
+    gap = min(gap_a, gap_b)
+    if gap < SUBSPACE_MIN_GAP:
+        raise Inapplicable(f"degenerate eigengap {gap:.1e}: the subspaces are not unique")
+    err = float(np.linalg.norm(projector(A) - projector(B), 2))
+    t = tols.subspace(1e3 * tols.EPS * np.abs(G).sum(axis=1).max() * G.shape[0], gap)
+    return [Measurement(f"||P({pair.split('_')[0]}) - P({pair.split('_')[1]})||_2", err, t.value, t.reason)]
