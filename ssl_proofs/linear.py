@@ -313,7 +313,9 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
     notes = []
     lam, E = np.linalg.eigh(B_X)
     top = float(lam.max(initial=0.0))
-    if not top > 0:
+    # B_X = X^T P B P X: rounding alone leaves ~eps * ||X||_F^2 (||B|| <= 1 for H; D_G scales both)
+    floor = RANK_RTOL * max(n, d) * EPS * float(np.sum(X ** 2))
+    if not top > floor:
         raise InvalidArgument(
             "X^T B X = 0: every feature of X is constant (or zero on the graph's support), so Z = XW carries "
             "no information the loss can see. Check the data (standardise features, drop constant columns)."

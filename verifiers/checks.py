@@ -184,6 +184,25 @@ def check_closed_form(theorem, method, inst, ctx):
             Zp = Zp.numpy() if isinstance(Zp, torch.Tensor) else Zp
             worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
     out.append(Measurement("optimality loss(Z*) - loss(perturbed)", worst, t.value, t.reason))
+    # ... and against unrelated random competitors
+    worst = -np.inf
+    for _ in range(4):
+        Y = rng.standard_normal(Z.shape) * rng.choice([0.1, 1.0, 3.0])
+        Zp = method.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp)
+        Zp = Zp.numpy() if isinstance(Zp, torch.Tensor) else Zp
+        worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
+    out.append(Measurement("optimality loss(Z*) - loss(random)", worst, t.value, t.reason))
+
+    # independent oracle: Eckart-Young value from a dense eigvalsh of the full target
+    target = method.eckart_young_target(inst.G, k, variant=inst.variant, **inst.hyper)
+    if target is not None:
+        from .oracles import eckart_young_value
+
+        A, w, c = target
+        value = w * eckart_young_value(A, k) + c
+        te = tols.rounding(mag + w * float(np.sum(A * A)), n * n)
+        out.append(Measurement("oracle: loss(Z*) vs Eckart-Young value (eigvalsh of A)", abs(loss - value),
+                               te.value, te.reason))
 
     # cross-check the other way: GD reaches the closed-form loss ...
     tg = tols.descent_loss(mag, gd.grad_norm, n * k)

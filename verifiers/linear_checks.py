@@ -232,6 +232,13 @@ def check_linear_closed_form(theorem, method, inst, ctx):
             worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
     out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, t.reason))
     tg = tols.descent_loss(mag, gd.grad_norm, d * k)
+    if gd.loss - loss > tg.value:
+        # L-BFGS can stall at a saddle (a collapsed column); more random starts before concluding
+        more = minimise_weights(method, inst.X, inst.G, k, variant=inst.variant, hyper=hp,
+                                starts=4 * ctx.starts, seed=ctx.seed + 1, device=ctx.device)
+        if more.loss < gd.loss:
+            gd = more
+            tg = tols.descent_loss(mag, gd.grad_norm, d * k)
     out.append(Measurement("GD on W reaches closed-form loss", abs(gd.loss - loss), tg.value, tg.reason))
     gap = _gap(sol)
     if gap > tols.MIN_GAP:

@@ -82,6 +82,10 @@ class Method:
         """Residual of the hard constraint of a constrained variant (None otherwise)."""
         return None
 
+    def eckart_young_target(self, G, k, *, variant=None, **hp):
+        """``(A, w, c)`` when the loss equals ``w ||M - A||_F^2 + c`` on centred Grams (else None)."""
+        return None
+
     def feasible(self, Y, G, variant, hp):
         """Map a free torch tensor Y to a feasible Z (identity if unconstrained)."""
         return Y

@@ -136,6 +136,21 @@ class VICReg(Method):
             description=f"bottom-{k} eigenpairs of L = D_G - G on 1^perp, {what}",
         )
 
+    def eckart_young_target(self, G, k, *, variant=None, **hp):
+        """The squared loss as ``w ||M - A||_F^2 + c`` with ``M = HZZ^TH/(N - ddof)`` (notes §3.1).
+
+        Returns ``(A, w, c)`` or None for variants without that form; verifiers use it
+        as an oracle independent of the solver (Eckart-Young on the full N x N ``A``).
+        """
+        variant = self.check_variant(variant)
+        hp = self.check_hyper(variant, hp)
+        if variant != "squared" or hp["beta"] != hp["alpha"]:
+            return None
+        n = G.shape[0]
+        ratio = hp["gamma"] / hp["alpha"] * (n - hp["ddof"]) / n
+        A = _graphs.centering(n) - ratio * _graphs.to_dense(_graphs.laplacian(G))
+        return A, hp["alpha"], hp["alpha"] * (k - float(np.sum(A * A)))
+
     def predicted_rank(self, G, k, **hp):
         """Rank of ``H Z*`` for the squared variant: ``#{k : lambda_k < alpha/gamma}``."""
         sol = self.solve(G, k, variant="squared", **hp)
