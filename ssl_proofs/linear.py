@@ -367,18 +367,25 @@ def _loss(method, Z, G, variant, hp):
     return method.loss(Z, G, variant=variant, **hp)
 
 
-def solve_barlowtwins_linear(X, G, k):
+def solve_barlowtwins_linear(X, G, k, *, kernel=False, ridge=0.0):
     """Linear BarlowTwins ``X^T G X w = rho X^T D_G X w`` without the method module (notes §3.3).
 
+    With ``kernel=True``, ``X`` is a Gram matrix ``K`` and this is kernel CCA
+    with tied weights: ``K G K a = rho (K D_G K + ridge K) a``.
     ``.loss`` is NaN (no loss registered); ``.eigenvalues`` are the ``rho_k``.
     Raises :class:`InvalidArgument` when ``k > rank(X^T D_G X)``.
     """
     G = _graphs.check_graph(G)
     n = G.shape[0]
-    X = check_data(X, n)
+    X = _check_kernel(X, n) if kernel else check_data(X, n)
     k = _graphs.check_k(k, n, strict=False)
+    ridge = float(ridge)
+    if not np.isfinite(ridge) or ridge < 0 or (ridge > 0 and not kernel):
+        raise InvalidArgument(f"ridge = {ridge:g}: use a finite ridge >= 0, and only with kernel=True.")
     lp = _linear_from(barlowtwins_problem(G, k), X, k)
-    return _solve_pulled(None, X, G, k, None, {}, lp, extra_metric=None)
+    sol = _solve_pulled(None, X, G, k, None, {}, lp, extra_metric=ridge * X if ridge > 0 else None)
+    sol.kernel = bool(kernel)
+    return sol
 
 
 # -- label graphs and LDA ----------------------------------------------------------

@@ -1,7 +1,7 @@
 """The ``ssl-proofs`` command line: the one place where the theory (``ssl_proofs``)
 and what attacks it (``verifiers``) meet.
 
-Commands: ``verify`` (default: ``all``), ``derive``, ``solve``, ``list``.
+Commands: ``verify`` (default: ``all``), ``derive``, ``solve``, ``plot``, ``list``.
 Exit codes: 0 success / every verdict as recorded; 1 a verdict differs from
 the record (a regression); 2 bad input (message, no traceback).
 """
@@ -53,6 +53,12 @@ def _parser():
     s.add_argument("--data", default=None, help="inputs X (.npy) for the linear regime (--linear)")
     s.add_argument("--linear", action="store_true", help="solve for W in Z = XW (needs --data)")
 
+    f = sub.add_parser("plot", help="figure: spectrum and per-direction variance vs gamma/alpha (vicreg)")
+    f.add_argument("method")
+    f.add_argument("--graph", required=True, help="graph file (as for solve)")
+    f.add_argument("-k", type=int, required=True)
+    f.add_argument("--out", required=True, help="image path (.png, .pdf, .svg)")
+
     sub.add_parser("list", help="list methods and theorem ids")
     return p
 
@@ -63,7 +69,7 @@ def main(argv=None):
         argv = ["verify"] + argv
     args = _parser().parse_args(argv)
     try:
-        return {"verify": _verify, "derive": _derive, "solve": _solve, "list": _list}[args.command](args)
+        return {"verify": _verify, "derive": _derive, "solve": _solve, "list": _list, "plot": _plot}[args.command](args)
     except SSLProofsError as exc:
         print(f"ssl-proofs: error: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +169,18 @@ def _solve(args):
     ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
     print(f"saved Z {sol.Z.shape} to {args.out}; variant {sol.variant}; loss {sol.loss:.6g}; "
           f"rank {sol.rank}; eigenvalues used: {ev}")
+    return 0
+
+
+def _plot(args):
+    from ssl_proofs.graphfiles import read_graph
+
+    from .plots import plot_vicreg
+
+    method = ssl_proofs.get_method(args.method)
+    if method.name != "vicreg":
+        raise ssl_proofs.InvalidArgument(f"plot supports vicreg only (got {method.name}).")
+    print(f"saved {plot_vicreg(method, read_graph(args.graph), args.k, args.out)}")
     return 0
 
 

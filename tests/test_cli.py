@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ssl_proofs
+import ssl_proofs.graphfiles
 from ssl_proofs.graphs import view_graph
 from ssl_proofs.methods import vicreg as vicreg_module
 from ssl_proofs_cli import main
@@ -113,3 +114,17 @@ def test_no_argument_runs_verify_all(monkeypatch):
     monkeypatch.setattr(runner, "resolve_theorems", fake_resolve)
     assert main([]) == 0
     assert called["target"] == "all"
+
+
+def test_plot_writes_a_png_whose_curves_follow_the_rank_formula(tmp_path):
+    pytest.importorskip("matplotlib")
+    from ssl_proofs_cli.plots import variance_profile
+
+    graph = tmp_path / "g.txt"
+    graph.write_text("0 1\n1 2\n2 0\n3 4\n4 5\n5 3\n0 3\n")
+    out = tmp_path / "fig.png"
+    assert main(["plot", "vicreg", "--graph", str(graph), "-k", "4", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    G = ssl_proofs.graphfiles.read_graph(graph)
+    V = variance_profile(ssl_proofs.get_method("vicreg"), G, 4, [1e-3, 1e3])
+    assert np.all(V[0] > 0.99) and np.count_nonzero(V[1]) == 1  # only the lambda=0 direction survives
