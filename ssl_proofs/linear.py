@@ -334,7 +334,7 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
             )
         why = "D >= N" if d >= n else "collinear or constant features"
         notes.append(f"X^T B X has rank {r} < D = {d} ({why}): solved on its range; W + null_space @ Y is "
-                     "optimal for every Y (Z changes at most by a constant column)")
+                     "optimal for every Y (X null_space Y lies in the null space of the metric, which the loss does not see)")
     k_used = min(k, r)
     if k > r:
         soft = method is not None and method.name in _PAD_OK and variant not in method.constrained_variants

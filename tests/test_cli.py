@@ -121,7 +121,7 @@ def test_plot_writes_a_png_whose_curves_follow_the_rank_formula(tmp_path):
     from ssl_proofs_cli.plots import variance_profile
 
     graph = tmp_path / "g.txt"
-    graph.write_text("0 1\n1 2\n2 0\n3 4\n4 5\n5 3\n0 3\n")
+    graph.write_text("0 1\n1 2\n2 0\n3 4\n4 5\n5 3\n")  # two triangles: one zero eigenvalue on 1-perp
     out = tmp_path / "fig.png"
     assert main(["plot", "vicreg", "--graph", str(graph), "-k", "4", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
