@@ -75,7 +75,8 @@ class Inapplicable(Exception):
 CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
-_NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "instances"}
+_NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "instances",
+               "references", "references_simclr"}
 
 
 def load_claim_modules():
