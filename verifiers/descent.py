@@ -51,11 +51,15 @@ class DescentResult:
 
 
 def minimise(method, G, k, *, variant, hyper, starts=3, seed=0, device="auto",
-             max_iter=3000, gtol=1e-10, init_scale=1.0):
-    """Minimise ``method.loss`` over ``Z`` (N x k) by L-BFGS from ``starts`` random starts."""
+             max_iter=3000, gtol=1e-10, init_scale=1.0, shape=None):
+    """Minimise ``method.loss`` over ``Z = method.feasible(Y)`` by L-BFGS from ``starts`` random starts.
+
+    ``Y`` has shape ``(N, k)`` unless ``shape`` says otherwise (e.g. ``(D, k)`` for
+    linear weights mapped to ``Z = XW`` by an adapter's ``feasible``).
+    """
     device = resolve_device(device)
     f = method.objective(G, variant=variant, device=device, **hyper)
-    n = G.shape[0]
+    n, k = shape if shape is not None else (G.shape[0], k)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     best = None
     losses = []

@@ -76,7 +76,9 @@ SHRINK_SECONDS = 30.0
 
 
 def _key(inst):
-    return (inst.G.tobytes(), inst.G.shape, inst.k, inst.variant, tuple(sorted(inst.hyper.items())))
+    X = getattr(inst, "X", None)
+    return (inst.G.tobytes(), inst.G.shape, inst.k, inst.variant, tuple(sorted(inst.hyper.items())),
+            None if X is None else (X.tobytes(), X.shape))
 
 
 class _Refuted(Exception):

@@ -165,6 +165,12 @@ class Method:
 
         return f
 
+    def solve_linear(self, X, G, k, *, variant=None, **hp):
+        """Closed-form optimal weights of ``Z = XW`` (see :mod:`ssl_proofs.linear`)."""
+        from ..linear import solve_linear
+
+        return solve_linear(self, X, G, k, variant=variant, **hp)
+
     def solve(self, G, k, *, variant=None, **hp):
         """Closed-form optimal representation (see the method's docs for the formula)."""
         variant = self.check_variant(variant, closed_form=True)

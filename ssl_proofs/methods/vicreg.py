@@ -163,7 +163,9 @@ class VICReg(Method):
 
     # -- claims ----------------------------------------------------------
     def theorems(self):
-        return VICREG_THEOREMS
+        from ..linear import linear_theorems
+
+        return VICREG_THEOREMS + linear_theorems("vicreg")
 
 
 def _hinge_std(lmbda, alpha, gamma):
