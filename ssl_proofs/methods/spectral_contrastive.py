@@ -88,9 +88,9 @@ class SpectralContrastive(Method):
         return float(-np.sum(np.clip(rho, 0, None) ** 2))
 
     def predicted_rank(self, G, k, **hp):
-        """``#{k <= K : rho_k(A_bar) > 0}``."""
+        """``#{k <= K : rho_k(A_bar) > 0}``, zero meaning below ``N eps`` (rounding of eigh)."""
         sol = self.solve(G, k)
-        return int(np.count_nonzero(sol.spectral.scales > 0))
+        return int(np.count_nonzero(sol.eigenvalues > G.shape[0] * np.finfo(float).eps))
 
     def derivation(self, variant=None):
         if variant == "duality":
@@ -112,7 +112,7 @@ SC_THEOREMS = [
             claim="derivation", params={"variant": "population"}, source="HaoChen et al. 2021, Lemma 3.2"),
     Theorem("spectral_contrastive.closed_form", "spectral_contrastive",
             "Z* = sqrt(S) D^{-1/2} U_K diag(sqrt((rho_k)_+)) R^T (top-K eigenpairs of A_bar) minimises the loss",
-            claim="closed_form", params={"variant": "population", "graphs": "no_isolated"},
+            claim="closed_form_nondegenerate", params={"variant": "population", "graphs": "connected"},
             source="HaoChen et al. 2021, Lemma 3.1 (Eckart-Young)"),
     Theorem("spectral_contrastive.rank", "spectral_contrastive",
             "rank(Z*) = #{k <= K : rho_k(A_bar) > 0} (GD optimum, uncentred)",
