@@ -50,14 +50,20 @@ def _unit_columns(Z, d):
     return W[:, keep] / nrm[keep]
 
 
+#: L-BFGS iterations per start for BarlowTwins checks
+BT_MAX_ITER = 500
+
+
 def _a_bar(G, d):
     return G / np.sqrt(np.outer(d, d))
 
 
 def _gd(method, inst, ctx):
     hp = method.check_hyper(inst.variant, inst.hyper)
+    # BT's minima can be quartic (loss 0 for K <= c): L-BFGS then crawls to max_iter; 500
+    # iterations suffice and the tolerances below are computed from the gradient actually reached
     return minimise(method, inst.G, inst.k, variant=inst.variant, hyper=hp, starts=ctx.starts,
-                    seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
+                    seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL, max_iter=BT_MAX_ITER)
 
 
 # -- BarlowTwins ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.evidence import Evidence
 from ssl_proofs.theorems import Theorem
 
+from . import checks as _checks
 from .checks import CHECKS, Context, Inapplicable, Instance, Measurement, load_claim_modules
 from .descent import resolve_device
 from .instances import instances
@@ -176,7 +177,7 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
             verdict, cex, failing = "holds", None, []
         except _Refuted as r:
             verdict, cex, failing = "refuted", "; ".join(m.reason or m.name for m in r.failing), r.failing
-        d = ctx.extra["derivations"][(method.name, theorem.params.get("variant"))]
+        d = ctx.extra["derivations"][_checks.derivation_key(theorem)]
         ev = d.evidence if verdict == "holds" else Evidence.refuted(cex)
         return TheoremResult(theorem, verdict, ev, 1, None, cex, failing, time.perf_counter() - t0, ctx.device)
 
@@ -208,7 +209,8 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
     return TheoremResult(theorem, "holds", ev, state["count"], w, None, [], time.perf_counter() - t0, ctx.device)
 
 
-def check_solver(method, solver, *, variant=None, examples=None, seed=0, device="auto", starts=3, progress=None):
+def check_solver(method, solver, *, variant=None, examples=None, seed=0, device="auto", starts=3, progress=None,
+                 claim="closed_form", params=None):
     """Test a researcher's own closed form exactly as the built-in one is tested.
 
     Parameters
@@ -218,6 +220,11 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
     solver : callable ``solver(G, k, *, variant, **hyper) -> Z`` (N x k array, or an object with ``.Z``)
     variant : str, optional
         Loss variant (default: the method's first closed-form variant).
+    claim : str
+        Kind of optimality check (default ``"closed_form"``; e.g. ``"bt_optimum"`` for
+        scale-invariant losses whose optimum is compared through their own structure).
+    params : dict, optional
+        Extra theorem parameters (graph family, ``k_max``...) for the instances.
 
     Returns
     -------
@@ -230,7 +237,7 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
     name = getattr(solver, "__name__", "solver")
     th = Theorem(f"{m.name}.{variant}.user_solver", m.name,
                  f"{name} returns a global minimiser of {m.name} ({variant})",
-                 claim="closed_form", params={"variant": variant}, source="user")
+                 claim=claim, params={**(params or {}), "variant": variant}, source="user")
     examples = DEFAULT_EXAMPLES if examples is None else int(examples)
     ctx = Context(device=resolve_device(device), starts=int(starts), seed=int(seed), solver=solver)
     return run_theorem(th, examples=examples, ctx=ctx, progress=progress)

@@ -83,6 +83,7 @@ def check_no_isolated(G, what="BarlowTwins"):
 
 
 class BarlowTwins(Method):
+    translation_invariant = False  # the paper's BT does not centre: the constant direction counts
     name = "barlowtwins"
     title = "BarlowTwins <-> Laplacian Eigenmaps vectors / tied CCA"
     defaults = {"alpha": 0.005}
@@ -138,7 +139,9 @@ class BarlowTwins(Method):
         return derivation(self.check_variant(variant))
 
     def theorems(self):
-        return BT_THEOREMS
+        from ..linear import linear_theorems
+
+        return BT_THEOREMS + linear_theorems("barlowtwins")
 
 
 BT_THEOREMS = [

@@ -39,6 +39,7 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
+from ..duality import derivation as duality_derivation
 from ..spectral import SpectralProblem, lam
 from ..theorems import Theorem
 from . import register
@@ -57,6 +58,7 @@ def normalized_adjacency(G):
 
 
 class SpectralContrastive(Method):
+    translation_invariant = False  # E[(f(x)^T f(x'))^2] sees the mean of Z
     name = "spectral_contrastive"
     title = "Spectral contrastive loss <-> Eckart-Young on D^-1/2 G D^-1/2 (global)"
     defaults = {}
@@ -93,10 +95,6 @@ class SpectralContrastive(Method):
         return int(np.count_nonzero(sol.eigenvalues > G.shape[0] * np.finfo(float).eps))
 
     def derivation(self, variant=None):
-        if variant == "duality":
-            from ..duality import derivation as duality_derivation
-
-            return duality_derivation()
         from ..derivations.spectral_contrastive import derivation
 
         return derivation(self.check_variant(variant))
@@ -138,7 +136,8 @@ SC_THEOREMS = [
             source="ours: D^{-1/2} eigvecs of A_bar = generalized eigvecs of (G, D_G)"),
     Theorem("spectral_contrastive.duality", "spectral_contrastive",
             "Garrido et al. Thm 3.3: L_nc + sum_j ||K_j.||^4 = L_c + sum_i ||K_.i||^4 (each step checked)",
-            claim="derivation", params={"variant": "duality"}, source="Garrido et al., ICLR 2023, Thm 3.3"),
+            claim="derivation", params={"derivation": duality_derivation},
+            source="Garrido et al., ICLR 2023, Thm 3.3"),
 ]
 
 register(SpectralContrastive())
