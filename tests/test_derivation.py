@@ -65,7 +65,7 @@ def test_unchecked_before_check():
 
 # -- planted wrong steps are refuted ----------------------------------------------------
 
-def _refuted(step, **kw):
+def _assert_refuted(step, **kw):
     ev = check_step(step, numeric_m=kw.pop("numeric_m", 10), **kw).evidence
     assert ev.level == "refuted", str(ev)
     assert not ev.holds
@@ -74,25 +74,25 @@ def _refuted(step, **kw):
 
 
 def test_dirichlet_without_factor_two_is_refuted():
-    ev = _refuted(Step(vicreg.dirichlet(), sympy.Trace(Z.T * L * Z), "forgot the 2"))
+    ev = _assert_refuted(Step(vicreg.dirichlet(), sympy.Trace(Z.T * L * Z), "forgot the 2"))
     assert "G=" in ev.counterexample and "Z=" in ev.counterexample
 
 
 def test_wrong_sign_of_laplacian_is_refuted():
     lhs = alpha * frob2(C - I_K) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
     wrong = H + (gamma / alpha) * L
-    _refuted(Step(lhs, alpha * frob2(M - wrong) + alpha * K - alpha * frob2(wrong), "wrong sign"))
+    _assert_refuted(Step(lhs, alpha * frob2(M - wrong) + alpha * K - alpha * frob2(wrong), "wrong sign"))
 
 
 def test_omitted_constant_is_refuted():
     lhs = alpha * frob2(C - I_K) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
-    _refuted(Step(lhs, alpha * frob2(M - A_SOFT), "no constant"))
+    _assert_refuted(Step(lhs, alpha * frob2(M - A_SOFT), "no constant"))
 
 
 def test_wrong_eckart_young_spectrum_is_refuted():
     good = vicreg.derivation("squared").steps[-1]
     bad = Step(good.lhs, good.rhs, good.rule, check="numeric", numeric=vicreg._eckart_young_check(+1.0))
-    ev = _refuted(bad, numeric_m=20)
+    ev = _assert_refuted(bad, numeric_m=20)
     assert "beats" in ev.counterexample or "optimum" in ev.counterexample
 
 
@@ -106,7 +106,7 @@ def test_wrong_step_inside_a_derivation_makes_it_refuted():
 
 def test_exact_check_catches_an_entrywise_error():
     wrong = 2 * sympy.Sum(D[0, 0] * Z[0, 0] ** 2, (sympy.Symbol("q"), 0, 0))  # not the Dirichlet energy
-    _refuted(Step(vicreg.dirichlet(), wrong, "nonsense"))
+    _assert_refuted(Step(vicreg.dirichlet(), wrong, "nonsense"))
 
 
 # -- the prover ---------------------------------------------------------------------

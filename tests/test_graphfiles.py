@@ -145,7 +145,7 @@ def test_self_loops_in_files_warn_and_are_dropped(tmp_path):
 
 # -- errors --------------------------------------------------------------------
 
-def _raises(exc, path, *words, **kw):
+def _assert_raises(exc, path, *words, **kw):
     with pytest.raises(exc) as info:
         read_graph(path, **kw)
     msg = str(info.value)
@@ -156,25 +156,25 @@ def _raises(exc, path, *words, **kw):
 
 
 def test_missing_file(tmp_path):
-    _raises(GraphFileError, tmp_path / "nope.npz", "no such file", "nope.npz")
+    _assert_raises(GraphFileError, tmp_path / "nope.npz", "no such file", "nope.npz")
 
 
 def test_directory(tmp_path):
     d = tmp_path / "d.txt"
     d.mkdir()
-    _raises(GraphFileError, d, "directory")
+    _assert_raises(GraphFileError, d, "directory")
 
 
 def test_unknown_suffix(tmp_path):
     p = tmp_path / "g.xyz"
     p.write_text("0 1\n")
-    _raises(GraphFileError, p, "unknown graph file format", ".xyz", "format=")
+    _assert_raises(GraphFileError, p, "unknown graph file format", ".xyz", "format=")
 
 
 def test_unknown_format_name(tmp_path):
     p = tmp_path / "g.txt"
     p.write_text("0 1\n")
-    _raises(GraphFileError, p, "unknown graph file format", "edgelist", format="csv")
+    _assert_raises(GraphFileError, p, "unknown graph file format", "edgelist", format="csv")
 
 
 @pytest.mark.parametrize("content, words", [
@@ -198,19 +198,19 @@ def test_unknown_format_name(tmp_path):
 def test_bad_edge_lists(tmp_path, content, words):
     p = tmp_path / "g.txt"
     p.write_text(content)
-    _raises(GraphFileError, p, "g.txt", *words)
+    _assert_raises(GraphFileError, p, "g.txt", *words)
 
 
 def test_binary_edge_list(tmp_path):
     p = tmp_path / "g.txt"
     p.write_bytes(b"\xff\xfe\x00\x81")
-    _raises(GraphFileError, p, "utf-8", "format=")
+    _assert_raises(GraphFileError, p, "utf-8", "format=")
 
 
 def test_zero_weights_only_is_invalid_graph(tmp_path):
     p = tmp_path / "g.txt"
     p.write_text("0 1 0\n")
-    _raises(InvalidGraph, p, "g.txt", "no edges")
+    _assert_raises(InvalidGraph, p, "g.txt", "no edges")
 
 
 @pytest.mark.parametrize("G, words", [
@@ -230,43 +230,43 @@ def test_invalid_graphs_in_files(tmp_path, G, words, suffix):
         np.savez(p, G)
     else:
         scipy.io.mmwrite(str(p), G)
-    _raises(InvalidGraph, p, f"g{suffix}", *words)
+    _assert_raises(InvalidGraph, p, f"g{suffix}", *words)
 
 
 def test_npz_with_several_arrays(tmp_path):
     p = tmp_path / "g.npz"
     np.savez(p, a=G3, b=G3)
-    _raises(GraphFileError, p, "exactly one array", "a, b", "save_npz")
+    _assert_raises(GraphFileError, p, "exactly one array", "a, b", "save_npz")
 
 
 def test_corrupt_npz(tmp_path):
     p = tmp_path / "g.npz"
     p.write_bytes(b"this is not a zip archive")
-    _raises(GraphFileError, p, "not a readable .npz", "save_npz")
+    _assert_raises(GraphFileError, p, "not a readable .npz", "save_npz")
 
 
 def test_corrupt_npy(tmp_path):
     p = tmp_path / "g.npy"
     p.write_bytes(b"garbage")
-    _raises(GraphFileError, p, "not a readable .npy", "np.save")
+    _assert_raises(GraphFileError, p, "not a readable .npy", "np.save")
 
 
 def test_object_npy_is_refused(tmp_path):
     p = tmp_path / "g.npy"
     np.save(p, np.array([[0, "a"], ["a", 0]], dtype=object), allow_pickle=True)
-    _raises(GraphFileError, p, "g.npy")
+    _assert_raises(GraphFileError, p, "g.npy")
 
 
 def test_string_npy_is_refused(tmp_path):
     p = tmp_path / "g.npy"
     np.save(p, np.array([["0", "1"], ["1", "0"]]))
-    _raises(GraphFileError, p, "dtype", "numeric")
+    _assert_raises(GraphFileError, p, "dtype", "numeric")
 
 
 def test_corrupt_mtx(tmp_path):
     p = tmp_path / "g.mtx"
     p.write_text("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 x 1\n")
-    _raises(GraphFileError, p, "matrix market", "mmwrite")
+    _assert_raises(GraphFileError, p, "matrix market", "mmwrite")
 
 
 def test_not_a_path():
