@@ -128,3 +128,24 @@ def test_plot_writes_a_png_whose_curves_follow_the_rank_formula(tmp_path):
     G = ssl_proofs.graphfiles.read_graph(graph)
     V = variance_profile(ssl_proofs.get_method("vicreg"), G, 4, [1e-3, 1e3])
     assert np.all(V[0] > 0.99) and np.count_nonzero(V[1]) == 1  # only the lambda=0 direction survives
+
+
+def test_a_crashing_check_is_reported_as_error_not_a_traceback(monkeypatch, capsys):
+    import verifiers.checks as checks
+
+    def boom(theorem, method, inst, ctx):
+        raise ZeroDivisionError("planted bug")
+
+    monkeypatch.setitem(checks.CHECKS, "closed_form", boom)
+    assert main(["verify", "vicreg.squared.closed_form", "--examples", "2", "--device", "cpu"]) == 1
+    out = capsys.readouterr().out
+    assert "error" in out and "planted bug" in out and "REGRESSION" in out
+
+
+def test_cuda_request_without_gpu_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["verify", "vicreg.derivation", "--device", "cuda"]) == 2
+    assert "no GPU" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, setting
 from hypothesis.errors import Unsatisfiable
 
 import ssl_proofs
-from ssl_proofs.errors import InvalidArgument, UnknownName
+from ssl_proofs.errors import InvalidArgument, SSLProofsError, UnknownName
 from ssl_proofs.evidence import Evidence
 from ssl_proofs.theorems import Theorem
 
@@ -33,9 +33,9 @@ DEFAULT_EXAMPLES = 20
 class TheoremResult:
     """Outcome of attacking one theorem.
 
-    ``verdict`` is ``"holds"`` or ``"refuted"`` (or ``"inconclusive"`` when no
-    instance fell in the claim's domain); ``matches`` says whether it is the
-    verdict the theorem records as expected.
+    ``verdict`` is ``"holds"`` or ``"refuted"`` (``"inconclusive"`` when no
+    instance fell in the claim's domain, ``"error"`` when the checker itself
+    crashed); ``matches`` says whether it is the verdict the theorem records.
     """
 
     theorem: Theorem
@@ -203,6 +203,12 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
     except Unsatisfiable:
         return TheoremResult(theorem, "inconclusive", Evidence.unchecked("no instance in the claim's domain"),
                              0, None, None, [], time.perf_counter() - t0, ctx.device)
+    except SSLProofsError:
+        raise  # bad input from the caller: the CLI reports it (exit 2)
+    except Exception as exc:  # a crash inside a check is a bug of the checker, not a verdict on the claim
+        msg = f"{type(exc).__name__}: {exc}"
+        return TheoremResult(theorem, "error", Evidence.unchecked(f"checker crashed: {msg}"), state["count"],
+                             state["worst"], msg, [], time.perf_counter() - t0, ctx.device)
     w = state["worst"]
     ev = Evidence.numeric(state["count"], w.tol if w else 0.0,
                           detail=f"worst: {w.name} = {w.error:.2g} vs tol {w.tol:.2g} ({w.reason})" if w else "")
