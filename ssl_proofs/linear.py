@@ -167,7 +167,7 @@ def barlowtwins_problem(G, k):
 #: methods whose N-space problem is not (or not yet) their ``spectral_problem``
 _FALLBACK_PROBLEMS = {"barlowtwins": lambda G, k, variant, hp: barlowtwins_problem(G, k)}
 #: methods whose soft variants stay optimal when padded with zero columns (k > rank)
-_PAD_OK = {"vicreg"}
+_PAD_OK = {"vicreg", "spectral_contrastive"}
 
 
 def _method_problem(method, G, k, variant, hp):
@@ -485,4 +485,31 @@ _LINEAR_THEOREMS = [
             claim="cca_oracle", expected="refuted", params={"instances": "linear_views", "pairs": "one_way"},
             source="reading of 'BT recovers CCA' with untied weights; refuted unless Sigma_11 = Sigma_22, "
                    "Sigma_12 = Sigma_12^T"),
+    Theorem("spectral_contrastive.linear.closed_form", "spectral_contrastive",
+            "W* = sqrt(S) [w_1..w_K] diag(sqrt((rho_k)_+)) R^T, X^T G X w = rho X^T D_G X w (top K, "
+            "X^T D_G X-orthonormal w), minimises the spectral contrastive loss over W (Z = XW)",
+            claim="linear_closed_form", params={"variant": "population", "instances": "linear", "graphs": "no_isolated"},
+            source="ours (docs/linear.md): Eckart-Young on the range of D^{1/2} X"),
+    Theorem("spectral_contrastive.linear.planted_no_metric", "spectral_contrastive",
+            "planted wrong formula: W* = sqrt(S) Q_K diag(sqrt(rho_+)) from the Euclidean eigh of X^T G X "
+            "(metric X^T D_G X ignored) minimises the loss",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_metric"},
+            source="planted (must be refuted)"),
+    Theorem("spectral_contrastive.linear.planted_no_sqrt", "spectral_contrastive",
+            "planted wrong formula: W* = sqrt(S) [w_1..w_K] diag((rho_k)_+) (sqrt of rho missing) minimises the loss",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_sqrt"},
+            source="planted (must be refuted)"),
+    Theorem("spectral_contrastive.linear.wide_equals_nonlinear", "spectral_contrastive",
+            "if rank(X) = N (e.g. D >= N) the linear optimum reaches the non-linear one: same ZZ^T and loss",
+            claim="linear_reaches_nonlinear",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "data": "wide"},
+            source="ours (docs/linear.md)"),
+    Theorem("spectral_contrastive.linear.same_as_barlowtwins", "spectral_contrastive",
+            "span(X W*) of linear spectral contrastive = span of linear BarlowTwins' columns with rho > 0 "
+            "(both solve X^T G X w = rho X^T D_G X w)",
+            claim="linear_same_subspace",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "other": "barlowtwins"},
+            source="ours (docs/linear.md)"),
 ]

@@ -27,7 +27,7 @@ from ssl_proofs import linear as _lin
 from ssl_proofs.errors import InvalidArgument, UnknownName
 
 from . import tolerances as tols
-from .checks import Inapplicable, Instance, Measurement, centred_gram, claim, loss_magnitude
+from .checks import Inapplicable, Instance, Measurement, centred_gram, claim, loss_magnitude, optimum_gram, projector
 from .descent import minimise
 from .instances import hyper_values, instance_builder
 from .strategies import describe_graph, graphs, labelled_graphs, view_graphs
@@ -166,7 +166,9 @@ def weight_gradient(method, inst, W, device="cpu"):
 # -- planted wrong formulas ---------------------------------------------------------
 
 def _planted(formula, method, X, G, k, variant, hp):
-    """Closed forms that must be refuted: ``"no_whitening"`` (S^{-1/2} dropped), ``"top"`` (wrong end)."""
+    """Closed forms that must be refuted: ``"no_whitening"`` (S^{-1/2} dropped), ``"top"`` (wrong end),
+    ``"no_metric"`` (Euclidean eigh of ``X^T A X``, metric ignored, method's profile and scale kept),
+    ``"no_sqrt"`` (profile ``rho_+`` instead of ``sqrt(rho_+)``)."""
     hp = method.check_hyper(variant, hp)
     lp = _lin.linear_problem(method, X, G, k, variant=variant, **hp)
     n = X.shape[0]
@@ -174,6 +176,14 @@ def _planted(formula, method, X, G, k, variant, hp):
         A = lp.operator / n                          # T = X^T L X / N, Euclidean eigh
         mu, Q = np.linalg.eigh(A)
         return Q[:, :k] * lp.profile_values(mu[:k])[None, :]
+    if formula == "no_metric":
+        rho, Q = np.linalg.eigh(lp.operator)
+        rho, Q = rho[::-1][:k], Q[:, ::-1][:, :k]
+        return lp.scale * Q * lp.profile_values(rho)[None, :]
+    if formula == "no_sqrt":
+        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
+                                 _lin.replace(lp, profile=lp.profile ** 2), extra_metric=None)
+        return sol.W
     if formula == "top":
         sol = _lin._solve_pulled(method, X, G, k, variant, hp,
                                  _lin.replace(lp, which="largest"), extra_metric=None)
@@ -209,12 +219,13 @@ def check_linear_closed_form(theorem, method, inst, ctx):
     loss = method.loss(Z, inst.G, variant=inst.variant, **inst.hyper)
     # errors in W* grow with the conditioning of X^T H X on its range (the whitening S^{-1/2})
     kappa = _metric_condition(sol)
-    mag = loss_magnitude(method, inst, Z) * (1 + float(np.abs(inst.X).max()) ** 2) * kappa
+    # hyper-parameter-free losses (spectral contrastive: |loss| <= K) get magnitude 1, not 0
+    mag = max(loss_magnitude(method, inst, Z), 1.0) * (1 + float(np.abs(inst.X).max()) ** 2) * kappa
     out = []
     g = weight_gradient(method, inst, W, device=ctx.device)
     t = tols.rounding(mag, n * d * k, safety=256.0)
     out.append(Measurement("stationarity |d loss/dW|_max", float(np.abs(g).max()), t.value,
-                           t.reason + f" (magnitude includes cond(X^T H X) = {kappa:.2g})"))
+                           t.reason + f" (magnitude includes cond(X^T B X) = {kappa:.2g})"))
     gd = minimise_weights(method, inst.X, inst.G, k, variant=inst.variant, hyper=hp, starts=ctx.starts,
                           seed=ctx.seed, device=ctx.device)
     t = tols.rounding(mag, n * d * k)
@@ -239,10 +250,11 @@ def check_linear_closed_form(theorem, method, inst, ctx):
     out.append(Measurement("GD on W reaches closed-form loss", abs(gd.loss - loss), tg.value, tg.reason))
     gap = _gap(sol)
     if gap > tols.MIN_GAP:
-        M, Mg = centred_gram(Z), centred_gram(gd.Z)
+        M, Mg = optimum_gram(method, Z), optimum_gram(method, gd.Z)
         err = np.linalg.norm(M - Mg) / max(1.0, np.linalg.norm(M))
         td = tols.gram(tg.value, gap)
-        out.append(Measurement("GD Gram HZZ^TH matches", err, td.value, td.reason))
+        what = "HZZ^TH" if method.translation_invariant else "ZZ^T"
+        out.append(Measurement(f"GD Gram {what} matches", err, td.value, td.reason))
     return out
 
 
@@ -267,25 +279,32 @@ def _gap(sol):
 
 @claim("linear_reaches_nonlinear")
 def check_reaches_nonlinear(theorem, method, inst, ctx):
-    """rank(HX) = N-1: the linear optimum has the non-linear optimum's HZZ^TH and loss."""
+    """rank(HX) = N-1: the linear optimum has the non-linear optimum's HZZ^TH and loss.
+
+    For a loss that sees the mean of Z (``translation_invariant = False``) every Z must be
+    reachable: rank(X) = N, and the uncentred ZZ^T is compared.
+    """
     n = inst.X.shape[0]
-    HX = inst.X - inst.X.mean(axis=0)
-    if np.linalg.matrix_rank(HX) < n - 1 or inst.k > n - 1:
-        raise Inapplicable("rank(HX) < N - 1: not every centred Z is reachable")
+    inv = method.translation_invariant
+    HX = inst.X - inst.X.mean(axis=0) if inv else inst.X
+    need = n - 1 if inv else n
+    if np.linalg.matrix_rank(HX) < need or inst.k > need:
+        raise Inapplicable(f"rank({'HX' if inv else 'X'}) < {need}: not every {'centred ' if inv else ''}Z is reachable")
     lin = _lin.solve_linear(method, inst.X, inst.G, inst.k, variant=inst.variant, **inst.hyper)
     full = method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper)
     sv = np.linalg.svd(HX, compute_uv=False)
     sv = sv[sv > 1e-8 * sv.max()]                  # HX always has the null direction 1
     cond = float(sv.max() / sv.min())
-    mag = loss_magnitude(method, inst, full.Z)
+    mag = max(loss_magnitude(method, inst, full.Z), 1.0)
     t = tols.rounding(mag * cond ** 2, n * inst.X.shape[1])
     out = [Measurement("loss(XW*) - loss(Z* non-linear)", abs(lin.loss - full.loss), t.value,
                        t.reason + f"; x cond(HX)^2 = {cond ** 2:.2g}")]
     gap = _gap(lin)
     if gap > 1e-6:
-        err = np.linalg.norm(centred_gram(lin.Z) - centred_gram(full.Z)) / max(1.0, np.linalg.norm(centred_gram(full.Z)))
+        Mf = optimum_gram(method, full.Z)
+        err = np.linalg.norm(optimum_gram(method, lin.Z) - Mf) / max(1.0, np.linalg.norm(Mf))
         ts = tols.subspace(t.value, gap)
-        out.append(Measurement("HZZ^TH linear vs non-linear", err, ts.value, ts.reason))
+        out.append(Measurement(f"{'HZZ^TH' if inv else 'ZZ^T'} linear vs non-linear", err, ts.value, ts.reason))
     return out
 
 
@@ -421,3 +440,42 @@ def check_linear_derivation(theorem, method, inst, ctx):
         out.append(Measurement(f"step {i} ({step.rule}): {ev.short()}", 0.0 if ev.holds else 1.0, 0.0,
                                ev.counterexample or ""))
     return out
+
+
+@claim("linear_same_subspace")
+def check_linear_same_subspace(theorem, method, inst, ctx):
+    """span of the used columns of W* equals span of another method's linear W* (input space).
+
+    Both generalized problems ``X^T A X w = rho X^T B X w`` are solved by eigh; each basis is
+    accurate to ~ eps cond(X^T B X) / eigengap, the gap taken at the selection boundary
+    (including the boundary rho = 0 for profiles that zero non-positive rho).
+    """
+    other = ssl_proofs.get_method(theorem.params["other"])
+    a = _solvable(method, inst)
+    try:
+        b = _lin.solve_linear(other, inst.X, inst.G, inst.k)
+    except InvalidArgument as exc:
+        raise Inapplicable(str(exc)) from None
+    spec = a.spectral
+    if spec.spectrum is None:
+        raise Inapplicable("no spectrum")
+    vals = np.sort(spec.spectrum)[::-1]
+    kk = spec.eigenvalues.size
+    gap = float(vals[kk - 1] - vals[kk]) if kk < vals.size else np.inf
+    pos = spec.eigenvalues[spec.eigenvalues > 0]
+    gap = min(gap, float(np.abs(spec.eigenvalues).min()))     # boundary rho = 0 of the profile
+    if gap < 1e-3:
+        raise Inapplicable(f"degenerate eigengap {gap:.1e} (at k or at rho = 0): the subspaces are not unique")
+    if pos.size == 0:
+        raise Inapplicable("no positive rho among the top k: both optima are 0")
+    Wa = a.W[:, a.scales > 0]
+    Wb = b.W[:, np.nan_to_num(b.eigenvalues, nan=-np.inf) > 0]   # the other's columns with rho > 0
+    if Wa.shape[1] != Wb.shape[1]:
+        return [Measurement("number of used columns differs", float(abs(Wa.shape[1] - Wb.shape[1])), 0.0, "exact")]
+    # compare in the B_X geometry (span of X W), where both bases are orthonormal
+    err = float(np.linalg.norm(projector(inst.X @ Wa) - projector(inst.X @ Wb), 2))
+    kappa = _metric_condition(a)
+    n, d = inst.X.shape
+    t = tols.subspace(1e3 * tols.EPS * kappa * max(n, d), gap)
+    return [Measurement(f"||P(X W {method.name}) - P(X W {other.name})||_2", err, t.value,
+                        t.reason + f"; residual ~ 1e3 eps cond(X^T D X)={kappa:.2g} max(N,D)")]

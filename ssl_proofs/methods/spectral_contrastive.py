@@ -84,6 +84,29 @@ class SpectralContrastive(Method):
             description=f"top-{k} eigenpairs of D^-1/2 G D^-1/2, scaled by sqrt(rho_+), rows by sqrt(S/d_i)",
         )
 
+    def linear_spectral_problem(self, G, k, *, variant=None, **hp):
+        """The problem the linear regime ``Z = X W`` pulls back (see :mod:`ssl_proofs.linear`).
+
+        ``L(Z) = -(2/S) Tr(Z^T G Z) + ||Z^T D Z||_F^2 / S^2`` sees ``Z`` only through
+        ``Z^T G Z`` and ``Z^T D Z``.  With ``Z = X W``, ``A_X = X^T G X``, ``B_X = X^T D X`` and
+        ``V = B_X^{1/2} W / sqrt(S)``: ``L = ||C - V V^T||_F^2 - ||C||_F^2``,
+        ``C = B_X^{-1/2} A_X B_X^{-1/2}``, so (Eckart--Young) ``V* = Q_K diag(sqrt(rho_+))`` and::
+
+            W* = sqrt(S) [w_1 .. w_K] diag(sqrt((rho_k)_+)) R^T,   X^T G X w = rho X^T D X w,
+
+        ``w`` ``X^T D X``-orthonormal, ``rho`` largest.  This is ``spectral_problem`` with the
+        ``D^{-1/2}`` row weights moved into the metric ``D`` (``u = D^{-1/2} U`` is
+        ``D``-orthonormal and solves ``G u = rho D u``): same profile, same scale ``sqrt(S)``,
+        no ``row_weights``, and the eigenvectors of linear BarlowTwins.
+        """
+        self.check_variant(variant, closed_form=True)
+        d = check_no_isolated(G, "the spectral contrastive loss")
+        return SpectralProblem(
+            operator=np.asarray(_graphs.to_dense(G), dtype=float), metric=np.diag(d), k=k, which="largest",
+            profile=EY_PROFILE, scale=float(np.sqrt(d.sum())),
+            description=f"top-{k} generalized eigenpairs G u = rho D_G u, scaled by sqrt(S) sqrt(rho_+)",
+        )
+
     def optimal_value(self, G, k):
         """``min L = -sum_{k <= K} (rho_k)_+^2`` (Eckart--Young)."""
         rho = np.linalg.eigvalsh(normalized_adjacency(G))[::-1][:k]
@@ -100,7 +123,9 @@ class SpectralContrastive(Method):
         return derivation(self.check_variant(variant))
 
     def theorems(self):
-        return SC_THEOREMS
+        from ..linear import linear_theorems
+
+        return SC_THEOREMS + linear_theorems("spectral_contrastive")
 
 
 SC_THEOREMS = [
