@@ -128,11 +128,6 @@ class BarlowTwins(Method):
             description=f"top-{k} generalized eigenpairs G u = rho D_G u, columns with rho <= 0 zeroed",
         )
 
-    def predicted_rank(self, G, k, **hp):
-        """``#{k : rho_k > 0}`` among the top-K generalized eigenvalues (the eigen-candidate's rank)."""
-        sol = self.solve(G, k, **hp)
-        return int(np.count_nonzero(sol.spectral.scales > 0))
-
     def derivation(self, variant=None):
         from ..derivations.barlowtwins import derivation
 

@@ -175,6 +175,14 @@ class Method:
 
         return f
 
+    def predicted_rank(self, G, k, **hp):
+        """Rank of the closed-form optimum (default closed-form variant): its non-zero directions.
+
+        For VICReg (squared) this is ``#{k : lambda_k < alpha/gamma}``; for the spectral
+        contrastive loss ``#{k : rho_k > 0}``; for BarlowTwins' eigen-candidate ``#{k : rho_k > 0}``.
+        """
+        return self.solve(G, k, **hp).rank
+
     def solve_linear(self, X, G, k, *, variant=None, **hp):
         """Closed-form optimal weights of ``Z = XW`` (see :mod:`ssl_proofs.linear`)."""
         from ..linear import solve_linear

@@ -112,11 +112,6 @@ class SpectralContrastive(Method):
         rho = np.linalg.eigvalsh(normalized_adjacency(G))[::-1][:k]
         return float(-np.sum(np.clip(rho, 0, None) ** 2))
 
-    def predicted_rank(self, G, k, **hp):
-        """``#{k <= K : rho_k(A_bar) > 0}``, zero meaning below ``N eps`` (rounding of eigh)."""
-        sol = self.solve(G, k)
-        return int(np.count_nonzero(sol.eigenvalues > G.shape[0] * np.finfo(float).eps))
-
     def derivation(self, variant=None):
         from ..derivations.spectral_contrastive import derivation
 

@@ -151,11 +151,6 @@ class VICReg(Method):
         A = _graphs.centering(n) - ratio * _graphs.to_dense(_graphs.laplacian(G))
         return A, hp["alpha"], hp["alpha"] * (k - float(np.sum(A * A)))
 
-    def predicted_rank(self, G, k, **hp):
-        """Rank of ``H Z*`` for the squared variant: ``#{k : lambda_k < alpha/gamma}``."""
-        sol = self.solve(G, k, variant="squared", **hp)
-        return int(np.count_nonzero(sol.spectral.scales > 0))
-
     def derivation(self, variant=None):
         from ..derivations.vicreg import derivation
 
