@@ -139,6 +139,24 @@ def gradient(method, inst, Z, device="cpu"):
     return g.cpu().numpy()
 
 
+def perturbations(P, rng, scales=(1e-3, 1e-1), per_scale=4):
+    """Random perturbations of a parameter ``P`` at relative ``scales`` (competitors near a candidate)."""
+    size = max(1.0, float(np.abs(P).max()))
+    for scale in scales:
+        for _ in range(per_scale):
+            yield P + scale * size * rng.standard_normal(P.shape)
+
+
+def competitor_gap(method, inst, loss, params, to_Z):
+    """``max loss - loss(to_Z(p))`` over competitor parameters ``p``: > 0 means a competitor wins."""
+    worst = -np.inf
+    for p in params:
+        Zp = to_Z(p)
+        Zp = Zp.detach().cpu().numpy() if isinstance(Zp, torch.Tensor) else np.asarray(Zp)
+        worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
+    return worst
+
+
 def projector(Z, *, add_constant=False, rel=1e-8):
     """Orthogonal projector onto the column span of ``Z`` (optionally plus the constant vector)."""
     if add_constant:
@@ -180,24 +198,17 @@ def check_closed_form(theorem, method, inst, ctx):
     out.append(Measurement("optimality loss(Z*) - loss(GD)", loss - gd.loss, t.value,
                            f"{t.reason}; GD = best of {ctx.starts} L-BFGS starts on {gd.device}"))
 
-    # local optimality against random feasible perturbations (hypothesis-free competitors)
+    # local optimality against random feasible perturbations, and unrelated random competitors
     rng = np.random.default_rng(ctx.seed)
-    worst = -np.inf
-    for scale in (1e-3, 1e-1):
-        for _ in range(4):
-            Y = Z + scale * rng.standard_normal(Z.shape) * max(1.0, np.abs(Z).max())
-            Zp = method.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp)
-            Zp = Zp.numpy() if isinstance(Zp, torch.Tensor) else Zp
-            worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
-    out.append(Measurement("optimality loss(Z*) - loss(perturbed)", worst, t.value, t.reason))
-    # ... and against unrelated random competitors
-    worst = -np.inf
-    for _ in range(4):
-        Y = rng.standard_normal(Z.shape) * rng.choice([0.1, 1.0, 3.0])
-        Zp = method.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp)
-        Zp = Zp.numpy() if isinstance(Zp, torch.Tensor) else Zp
-        worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
-    out.append(Measurement("optimality loss(Z*) - loss(random)", worst, t.value, t.reason))
+
+    def to_Z(Y):
+        return method.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp)
+
+    out.append(Measurement("optimality loss(Z*) - loss(perturbed)",
+                           competitor_gap(method, inst, loss, perturbations(Z, rng), to_Z), t.value, t.reason))
+    randoms = (rng.standard_normal(Z.shape) * rng.choice([0.1, 1.0, 3.0]) for _ in range(4))
+    out.append(Measurement("optimality loss(Z*) - loss(random)",
+                           competitor_gap(method, inst, loss, randoms, to_Z), t.value, t.reason))
 
     # independent oracle: Eckart-Young value from a dense eigvalsh of the full target
     target = method.eckart_young_target(inst.G, k, variant=inst.variant, **inst.hyper)

@@ -27,7 +27,8 @@ from ssl_proofs import linear as _lin
 from ssl_proofs.errors import InvalidArgument, UnknownName
 
 from . import tolerances as tols
-from .checks import Inapplicable, Instance, Measurement, centred_gram, claim, loss_magnitude, optimum_gram, projector
+from .checks import (Inapplicable, Instance, Measurement, centred_gram, claim, competitor_gap, loss_magnitude,
+                     optimum_gram, perturbations, projector)
 from .descent import minimise
 from .instances import hyper_values, instance_builder
 from .strategies import describe_graph, graphs, labelled_graphs, view_graphs
@@ -231,13 +232,9 @@ def check_linear_closed_form(theorem, method, inst, ctx):
     t = tols.rounding(mag, n * d * k)
     out.append(Measurement("optimality loss(XW*) - loss(GD on W)", loss - gd.loss, t.value,
                            f"{t.reason}; GD = best of {ctx.starts} L-BFGS starts on W"))
-    rng = np.random.default_rng(ctx.seed)
-    worst = -np.inf
-    for scale in (1e-3, 1e-1):
-        for _ in range(4):
-            Y = torch.as_tensor(W + scale * rng.standard_normal(W.shape) * max(1.0, np.abs(W).max()))
-            Zp = LinearAdapter(method, inst.X, inst.G).feasible(Y, inst.G, inst.variant, hp).numpy()
-            worst = max(worst, loss - method.loss(Zp, inst.G, variant=inst.variant, **inst.hyper))
+    adapter = LinearAdapter(method, inst.X, inst.G)
+    worst = competitor_gap(method, inst, loss, perturbations(W, np.random.default_rng(ctx.seed)),
+                           lambda Y: adapter.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp))
     out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, t.reason))
     tg = tols.descent_loss(mag, gd.grad_norm, d * k)
     if gd.loss - loss > tg.value:
