@@ -1,0 +1,1 @@
+"""One module per ``ssl-proofs`` command (``NAME``, ``HELP``, ``add_arguments``, ``run``)."""

@@ -1,0 +1,23 @@
+"""``ssl-proofs derive``: a method's derivation, step by step, with evidence."""
+from __future__ import annotations
+
+import ssl_proofs
+
+NAME = "derive"
+HELP = "print a method's derivation, step by step, with evidence"
+
+
+def add_arguments(d):
+    d.add_argument("method")
+    d.add_argument("--variant", default=None)
+    d.add_argument("--format", choices=["md", "tex", "json", "text"], default="md")
+    d.add_argument("--no-check", action="store_true", help="print the steps without checking them")
+
+
+def run(args):
+    method = ssl_proofs.get_method(args.method)
+    d = method.derivation(args.variant)
+    if not args.no_check:
+        d = d.check()
+    print(d.render(args.format))
+    return 0

@@ -1,0 +1,25 @@
+"""``ssl-proofs plot``: spectrum and per-direction variance vs gamma/alpha."""
+from __future__ import annotations
+
+import ssl_proofs
+from ssl_proofs.graphfiles import read_graph
+
+from ..plots import plot_vicreg
+
+NAME = "plot"
+HELP = "figure: spectrum and per-direction variance vs gamma/alpha (vicreg)"
+
+
+def add_arguments(f):
+    f.add_argument("method")
+    f.add_argument("--graph", required=True, help="graph file (as for solve)")
+    f.add_argument("-k", type=int, required=True)
+    f.add_argument("--out", required=True, help="image path (.png, .pdf, .svg)")
+
+
+def run(args):
+    method = ssl_proofs.get_method(args.method)
+    if method.name != "vicreg":
+        raise ssl_proofs.InvalidArgument(f"plot supports vicreg only (got {method.name}).")
+    print(f"saved {plot_vicreg(method, read_graph(args.graph), args.k, args.out)}")
+    return 0

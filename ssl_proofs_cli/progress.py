@@ -1,0 +1,34 @@
+"""A live progress line on a terminal; one line per finished item otherwise."""
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+
+class Live:
+    """Progress over theorems: a tqdm bar on a terminal, one line per theorem otherwise."""
+
+    def __init__(self, total):
+        self.total, self.i, self.tty = total, 0, sys.stderr.isatty()
+        self.bar = tqdm(total=total, file=sys.stderr, unit="thm", leave=False) if self.tty else None
+
+    def start(self, theorem):
+        self.i += 1
+        if self.bar:
+            self.bar.set_description(theorem.id)
+
+    def tick(self, theorem, n):
+        if self.bar:
+            self.bar.set_postfix_str(f"{n} examples")
+
+    def done(self, res):
+        if self.bar:
+            self.bar.update(1)
+        else:
+            print(f"[{self.i}/{self.total}] {res.theorem.id}: {res.verdict} ({res.examples} examples, "
+                  f"{res.seconds:.1f}s)", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
