@@ -12,10 +12,18 @@ def evidence(r):
     return Evidence(**r["evidence"]).short()
 
 
+def _ratio(m):
+    if m["tol"] > 0:
+        return m["error"] / m["tol"]
+    return 0.0 if m["error"] == 0 else float("inf")
+
+
 def worst(r):
-    """``"error / tol"`` of the worst passing measurement, or ``"–"``."""
-    w = r.get("worst")
-    return "–" if w is None else f"{w['error']:.1e} / {w['tol']:.1e}"
+    """``"error / tol"``: the failing measurement furthest beyond its tolerance for a refutation,
+    else the worst passing one; ``"–"`` when nothing was measured."""
+    fails = r.get("failing") or []
+    w = max(fails, key=_ratio) if fails else r.get("worst")
+    return "–" if w is None else f"{w['error']:.1e} / {w['tol']:.1e}" + (" (fails)" if fails else "")
 
 
 def verdict(r):

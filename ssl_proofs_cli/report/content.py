@@ -56,7 +56,7 @@ def paper_loss(derivation: Derivation) -> Optional[Step]:
     if not derivation.steps:
         return None
     for s in derivation.steps:
-        if isinstance(s.lhs, AppliedUndef):
+        if isinstance(s.lhs, AppliedUndef) or isinstance(s.lhs, sympy.Symbol) and s.lhs.name.startswith(r"\mathcal{L}"):
             return s
     return max(derivation.steps, key=lambda s: sympy.count_ops(s.lhs))
 

@@ -137,17 +137,17 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
         shown = run_path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         shown = run_path.name
-    changed = []
+    pages = {}  # every page is regenerated before any is written: a bad page leaves all untouched
     for rel, blocks in docs_blocks(run, shown).items():
         path = root / rel
         if not path.exists():
             raise InvalidArgument(f"{path} is missing: the generated blocks need the page to exist.")
         old = path.read_text()
-        new = replace_blocks(old, blocks, append=rel != "README.md")
-        if new != old:
-            changed.append(rel)
-            if not check:
-                path.write_text(new)
+        pages[rel] = (path, old, replace_blocks(old, blocks, append=rel != "README.md"))
+    changed = [rel for rel, (_, old, new) in pages.items() if new != old]
+    if not check:
+        for rel in changed:
+            pages[rel][0].write_text(pages[rel][2])
     img = root / IMAGE_DIR
     figures = _figures(run)
     for name, r in figures.items():

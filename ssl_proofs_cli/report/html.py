@@ -34,6 +34,7 @@ th { background: #f3f5f9; }
 td.id, td.num { white-space: nowrap; }
 code { font-size: .85em; background: #f3f5f9; padding: 0 .2em; border-radius: 3px; word-break: break-word; }
 .math { overflow-x: auto; padding: .25rem 0; }
+math { font-family: "Latin Modern Math", "STIX Two Math", "DejaVu Math TeX Gyre", "Cambria Math", math; }
 math[display="block"] { font-size: 1.05rem; }
 ol.steps > li { margin-bottom: 1rem; }
 .ev { font-size: .85rem; }
