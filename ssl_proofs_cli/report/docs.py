@@ -15,7 +15,7 @@ import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 
 from . import cells, markdown
-from .drawing import draw_instance, require_optional
+from .drawing import draw_result, require_optional
 from .run import REPO_ROOT, load_run
 
 #: the recorded run the checked-in docs are generated from (relative to the repository root)
@@ -156,7 +156,7 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
             if not target.exists():
                 changed.append(target.relative_to(root).as_posix())
             continue
-        png = draw_instance(r["instance"], r["id"])
+        png = draw_result(r)
         if not target.exists() or target.read_bytes() != png:
             img.mkdir(parents=True, exist_ok=True)
             target.write_bytes(png)

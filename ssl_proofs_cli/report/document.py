@@ -10,7 +10,7 @@ from typing import Optional
 from ssl_proofs.errors import InvalidArgument
 
 from . import cells, content, run as _run
-from .drawing import draw_instance, require_optional
+from .drawing import draw_result, require_optional
 from .html import render_html
 from .latex import render_tex
 from .markdown import render_md
@@ -68,7 +68,7 @@ def build_report(run, target="all", *, source="this run", progress=None):
     require_optional()
     results = _run.select(run, target)
     sections = content.method_sections(results, seed=int(run["seed"]), progress=progress)
-    figures = {r["id"]: draw_instance(r["instance"], r["id"]) for r in results if cells.drawable(r)}
+    figures = {r["id"]: draw_result(r) for r in results if cells.drawable(r)}
     env = run.get("environment")
     recorded = isinstance(env, dict)
     if not recorded:

@@ -10,7 +10,7 @@ import io
 
 from ssl_proofs.errors import InvalidArgument
 
-from .cells import instance_caption
+from .cells import instance_caption, worst
 
 #: what the report command needs beyond the core install, and how to get it
 OPTIONAL = {"matplotlib": "matplotlib", "networkx": "networkx", "latex2mathml": "latex2mathml"}
@@ -26,11 +26,12 @@ def require_optional():
                               f"(or pip install {' '.join(missing)}).")
 
 
-def draw_instance(inst, title=""):
+def draw_instance(inst, title="", note=""):
     """PNG bytes of the graph of a counterexample instance (``TheoremResult.instance``).
 
     Nodes are coloured by class when the instance has labels; edge weights are
-    printed unless every weight is 1.
+    printed unless every weight is 1; ``note`` (e.g. the failing error / tol) goes
+    under the caption.
     """
     import matplotlib
 
@@ -58,7 +59,7 @@ def draw_instance(inst, title=""):
         nx.draw_networkx_edge_labels(g, pos, ax=ax, edge_labels={e: f"{w:g}" for e, w in weights.items()},
                                      font_size=8)
     ax.set_title(title, fontsize=9)
-    ax.set_xlabel(instance_caption(inst), fontsize=8)
+    ax.set_xlabel(instance_caption(inst) + (f"\n{note}" if note else ""), fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ax.spines.values():
@@ -69,3 +70,8 @@ def draw_instance(inst, title=""):
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
+
+
+def draw_result(r):
+    """PNG bytes of a refuted result's counterexample, titled with its id, noting its failing error / tol."""
+    return draw_instance(r["instance"], r["id"], "error / tol: " + worst(r))
