@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -108,8 +109,12 @@ def write_report(report, out, formats=FORMATS, *, pdf=True):
             path = out / f"report.{fmt}"
             path.write_text(renderers[fmt](report))
             written.append(path)
-    if "tex" in formats and pdf and shutil.which("pdflatex"):
-        written.append(compile_pdf(out / "report.tex"))
+    if "tex" in formats and pdf:
+        if shutil.which("pdflatex"):
+            written.append(compile_pdf(out / "report.tex"))
+        else:
+            print("report: pdflatex not found: report.tex written, no PDF (install TeX Live to get one)",
+                  file=sys.stderr)
     return written
 
 
@@ -129,4 +134,6 @@ def compile_pdf(tex_path):
             tail = "\n".join(proc.stdout.splitlines()[-15:])
             raise InvalidArgument(f"pdflatex failed on {tex_path}:\n{tail}\nThe .tex file is kept; "
                                   "use --format html,md to skip the PDF.")
+    for ext in (".aux", ".log", ".out", ".toc"):  # pdflatex's by-products; the PDF is what was asked for
+        tex_path.with_suffix(ext).unlink(missing_ok=True)
     return tex_path.with_suffix(".pdf")

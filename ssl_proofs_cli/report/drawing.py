@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+
 from ssl_proofs.errors import InvalidArgument
 
 from .cells import instance_caption, worst
@@ -24,6 +26,20 @@ def require_optional():
     if missing:
         raise InvalidArgument(f"reports need {', '.join(missing)}: pip install -e '.[report]' "
                               f"(or pip install {' '.join(missing)}).")
+
+
+def _layout(g, nx):
+    """Each connected component on its own circle, components on a grid (a matching reads as pairs)."""
+    comps = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: c[0])
+    if len(comps) == 1:
+        return nx.circular_layout(g) if g.number_of_nodes() <= 16 else nx.spring_layout(g, seed=0)
+    cols = int(np.ceil(np.sqrt(len(comps))))
+    pos = {}
+    for t, nodes in enumerate(comps):
+        centre = np.array([t % cols, -(t // cols)], dtype=float) * 3.6
+        sub = nx.circular_layout(g.subgraph(nodes)) if len(nodes) > 1 else {nodes[0]: np.zeros(2)}
+        pos.update({v: centre + np.asarray(xy) for v, xy in sub.items()})
+    return pos
 
 
 def draw_instance(inst, title="", note=""):
@@ -45,7 +61,7 @@ def draw_instance(inst, title="", note=""):
     g.add_nodes_from(range(int(inst["N"])))
     for a, b, w in inst["edges"]:
         g.add_edge(int(a), int(b), weight=float(w))
-    pos = nx.circular_layout(g) if g.number_of_nodes() <= 8 else nx.spring_layout(g, seed=0)
+    pos = _layout(g, nx)
     labels = inst.get("labels")
     colors = ["#8ecae6"] * g.number_of_nodes() if labels is None else [
         plt.get_cmap("tab10")(int(c) % 10) for c in labels]

@@ -72,12 +72,13 @@ def _code(text):
 
 def _table(header, rows, classes=None):
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""
     body = []
     for row in rows:
         tds = "".join(f'<td class="{classes[t]}">{c}</td>' if classes and classes[t] else f"<td>{c}</td>"
                       for t, c in enumerate(row))
         body.append(f"<tr>{tds}</tr>")
-    return f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return f'<div class="wrap"><table>{thead}<tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _verdict_cell(r):

@@ -21,7 +21,7 @@ from verifiers import runner
 
 #: distributions whose versions make a run reproducible
 PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
-            "pytorch-metric-learning", "networkx", "matplotlib")
+            "pytorch-metric-learning", "networkx", "matplotlib", "latex2mathml")
 
 #: keys every result of a run must have for a report to be built from it
 RESULT_KEYS = ("id", "method", "statement", "expected", "verdict", "evidence", "examples", "worst", "seconds")
