@@ -26,6 +26,8 @@ from ssl_proofs.spectral import SpectralProblem, lam  # noqa: E402
 from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
 from ssl_proofs_cli.report import content, drawing  # noqa: E402
+from verifiers.checks import Instance  # noqa: E402
+from verifiers.runner import instance_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "docs" / "results" / "verify.json"
@@ -62,6 +64,16 @@ def test_recorded_run_has_refutations_with_instances(recorded):
         assert n >= 2 and 1 <= inst["k"] <= n
         for a, b, w in inst["edges"]:
             assert 0 <= a <= b < n and w > 0
+
+
+def test_instance_data_is_the_graph():
+    G = np.array([[0, 2, 0, 0], [2, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0.5]])  # a self-loop on node 3
+    inst = Instance(G, 2, {"alpha": np.float64(1.5), "beta": None}, "squared", labels=np.array([0, 0, 1, 1]))
+    data = instance_data(inst)
+    assert data["edges"] == [[0, 1, 2.0], [1, 2, 1.0], [3, 3, 0.5]]
+    assert (data["N"], data["k"], data["variant"]) == (4, 2, "squared")
+    assert data["hyper"] == {"alpha": 1.5, "beta": None} and data["labels"] == [0, 0, 1, 1]
+    json.dumps(data)  # plain data
 
 
 def test_every_refutation_is_drawn_in_html(written, recorded):

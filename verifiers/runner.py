@@ -82,7 +82,7 @@ def instance_data(inst):
     rows, cols = np.nonzero(np.triu(G))  # i <= j: self-loops kept
     out = {"N": int(G.shape[0]), "edges": [[int(a), int(b), float(G[a, b])] for a, b in zip(rows, cols)],
            "k": int(inst.k), "variant": inst.variant,
-           "hyper": {key: None if v is None else float(v) for key, v in inst.hyper.items()}}
+           "hyper": {key: float(v) if isinstance(v, (int, float, np.number)) else v for key, v in inst.hyper.items()}}
     for name in ("labels", "X"):
         value = getattr(inst, name, None)
         if value is not None:

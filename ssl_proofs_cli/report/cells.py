@@ -9,7 +9,8 @@ THEOREM_COLUMNS = ("theorem", "statement", "evidence", "examples", "worst error 
 
 def evidence(r):
     """The evidence label of a result dict (``"checked numerically, m=20, tol=1.0e-08"``)."""
-    return Evidence(**r["evidence"]).short()
+    known = Evidence.__dataclass_fields__
+    return Evidence(**{k: v for k, v in r["evidence"].items() if k in known}).short()
 
 
 def _ratio(m):
@@ -74,6 +75,7 @@ def edge_list(inst):
 
 def instance_caption(inst):
     """One line with the instance's numbers: ``N=4, k=2, variant=squared, alpha=1, gamma=0.3``."""
-    hp = ", ".join(f"{key}={v:g}" for key, v in inst.get("hyper", {}).items() if v is not None)
+    hp = ", ".join(f"{key}={v:g}" if isinstance(v, (int, float)) else f"{key}={v}"
+                   for key, v in inst.get("hyper", {}).items() if v is not None)
     parts = [f"N={inst['N']}", f"k={inst['k']}", f"variant={inst['variant']}"] + ([hp] if hp else [])
     return ", ".join(parts)
