@@ -9,6 +9,8 @@ from verifiers import runner
 
 from .. import report as _report
 from ..progress import Live
+from ..report.drawing import require_optional
+from ..report.run import REPO_ROOT
 
 NAME = "report"
 HELP = "derivation and verification report (HTML, Markdown, LaTeX) of a run; --update-docs regenerates docs/"
@@ -30,6 +32,9 @@ def add_arguments(r):
                    help="regenerate the generated blocks of docs/*.md and README.md from a recorded run "
                         f"(default {_report.GENERATED_RUN.as_posix()}) and exit")
     r.add_argument("--check-docs", action="store_true", help="with --update-docs: write nothing, exit 1 if stale")
+    r.add_argument("--record-docs", action="store_true",
+                   help=f"run the theorems, store the run as {_report.GENERATED_RUN.as_posix()} and regenerate "
+                        "docs/ from it (one command; --out also writes the report)")
 
 
 class _Progress(Live):
@@ -68,13 +73,18 @@ def _docs(args):
 def run(args):
     if args.update_docs is not None:
         return _docs(args)
-    if not args.out:
+    if args.record_docs and args.from_json:
+        raise InvalidArgument("--record-docs runs the theorems itself; to regenerate docs/ from a recorded run "
+                              "use --update-docs RUN.json.")
+    if args.record_docs and args.target != "all":
+        raise InvalidArgument("--record-docs records every theorem (target 'all'): docs/ cover all methods.")
+    if not args.out and not args.record_docs:
         raise InvalidArgument("report needs --out DIR (where report.html, report.md, report.tex go).")
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     bad = [f for f in formats if f not in _report.FORMATS]
     if bad or not formats:
         raise InvalidArgument(f"--format {args.format!r}: use a comma-separated subset of {','.join(_report.FORMATS)}.")
-    _report.document.require_optional()
+    require_optional()
     if args.from_json:
         run_data = _report.load_run(args.from_json)
         source = args.from_json
@@ -87,7 +97,15 @@ def run(args):
         source = "this run"
     if args.json:
         _report.write_run(run_data, args.json)
+    ok = all(r["verdict"] == r["expected"] for r in run_data["results"])
+    if args.record_docs:
+        path = REPO_ROOT / _report.GENERATED_RUN
+        _report.write_run(run_data, path)
+        changed = _report.update_docs(path)
+        print(f"recorded {path}; updated: " + (", ".join(changed) if changed else "nothing"))
+        if not args.out:
+            return 0 if ok else 1
     rep = _report.build_report(run_data, args.target, source=source, progress=_note)
     for path in _report.write_report(rep, args.out, formats, pdf=not args.no_pdf):
         print(path)
-    return 0 if all(r["verdict"] == r["expected"] for r in rep.results) else 1
+    return 0 if ok else 1
