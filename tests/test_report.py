@@ -206,17 +206,35 @@ def test_conventions_table_is_complete(written):
     assert all(len(row) == len(rep.conventions[0]) for row in rep.conventions[1])
 
 
-def test_reproducibility_block(written):
-    out, _ = written
-    md = (out / "report.md").read_text()
-    repro = md[md.index("## Reproducibility"):]
+def _repro_md(run, tmp_path):
+    rep = report.build_report(run, "barlowtwins")
+    report.write_report(rep, tmp_path, ("md",))
+    md = (tmp_path / "report.md").read_text()
+    return md[md.index("## Reproducibility"):]
+
+
+def test_reproducibility_block_without_recorded_environment(tmp_path, recorded):
+    run = {k: v for k, v in recorded.items() if k not in ("environment", "wall_seconds")}
+    repro = _repro_md(run, tmp_path)
+    assert "did not store its environment" in repro  # said, not hidden
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     if head:
         assert head in repro
     assert f"| numpy | {metadata.version('numpy')} |" in repro
     assert f"| hypothesis | {metadata.version('hypothesis')} |" in repro
-    assert "max_examples=20" in repro and "| seed | 0 |" in repro
-    assert "did not store its environment" in repro  # verify --json records none: said, not hidden
+    assert f"max_examples={recorded['examples']}" in repro and f"| seed | {recorded['seed']} |" in repro
+    for r in recorded["results"]:
+        if r["method"] == "barlowtwins":
+            assert f"| `{r['id']}` | {r['seconds']:.1f} s |" in repro  # wall time per theorem
+
+
+def test_reproducibility_block_shows_the_recorded_environment(tmp_path, recorded):
+    env = {"packages": {"numpy": "0.0.1-recorded"}, "git_commit": "f00dcafe", "device": "cuda",
+           "hypothesis": {"max_examples": 7, "seed": 3}}
+    repro = _repro_md({**recorded, "environment": env, "wall_seconds": 12.0}, tmp_path)
+    assert "did not store" not in repro
+    assert "| numpy | 0.0.1-recorded |" in repro and "`f00dcafe`" in repro and "| device | cuda |" in repro
+    assert "max_examples=7, seed=3" in repro and "| wall time, whole run | 12.0 s |" in repro
 
 
 def test_tex_is_pdflatex_safe(written):

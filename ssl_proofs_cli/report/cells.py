@@ -3,6 +3,12 @@ from __future__ import annotations
 
 from ssl_proofs.evidence import Evidence
 
+#: the shape of every closed form (the solver's output), the profile s(lambda) being the method's own
+ZSTAR_TEX = r"Z^{\star} = c\,\operatorname{diag}(w)\,U_K\,\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T"
+#: what the closed-form paragraph says after the formula
+ZSTAR_TEXT = ("the solver picks K eigenpairs and scales each by the profile s(λ) below "
+              "(c, w: overall and row scales of the problem).")
+
 #: columns of the theorem table, in order
 THEOREM_COLUMNS = ("theorem", "statement", "evidence", "examples", "worst error / tol", "verdict")
 

@@ -97,9 +97,6 @@ def _step(s):
     return "".join(out) + "</li>"
 
 
-_ZSTAR = r"Z^{\star} = c\,\operatorname{diag}(w)\,U_K\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T"
-
-
 def _closed_form(c):
     profile = mathml(r"s(\lambda) = " + sympy.latex(c.profile), display="inline")
     return (_e(c.variant), _e(c.which), profile, _e(c.description))
@@ -126,9 +123,7 @@ def _section(sec, figures):
                 f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
     if sec.closed_forms:
         out += ["<h3>Closed forms (the solver's own profile)</h3>",
-                f"<p>{mathml(_ZSTAR, 'inline')}"
-                " — the solver picks K eigenpairs and scales each by the profile s(λ) printed here "
-                "(c, w: overall and row scales of the problem).</p>",
+                f"<p>{mathml(cells.ZSTAR_TEX, 'inline')}: {_e(cells.ZSTAR_TEXT)}</p>",
                 _table(("variant", "end of the spectrum", "profile", "what is solved"),
                        [_closed_form(c) for c in sec.closed_forms])]
     rows = [(_e(r["id"]), _e(r["statement"]), _e(cells.evidence(r)), _e(r["examples"]), _e(cells.worst(r)),

@@ -14,7 +14,8 @@ _TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\
          "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "∝": r"$\propto$", "↔": r"$\leftrightarrow$",
          "→": r"$\to$", "←": r"$\leftarrow$", "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}",
          "‖": r"$\|$", "√": r"$\surd$", "−": "-", "–": "--", "—": "---", "×": r"$\times$", "·": r"$\cdot$",
-         "⋆": r"$\star$", "∞": r"$\infty$", "“": "``", "”": "''", "’": "'", "…": r"\dots{}", "ᵀ": r"\textsuperscript{T}",
+         "⋆": r"$\star$", "∞": r"$\infty$", "“": "``", "”": "''", "’": "'", "…": r"\dots{}",
+         "ᵀ": r"\textsuperscript{T}",
          "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "ρ": r"$\rho$", "τ": r"$\tau$",
          "μ": r"$\mu$", "σ": r"$\sigma$", "Σ": r"$\Sigma$", "ε": r"$\varepsilon$", "∈": r"$\in$", "≈": r"$\approx$"}
 
@@ -68,8 +69,7 @@ def _section(sec, figures):
         out += [r"\end{enumerate}", rf"Overall: {tex_text(d.evidence.short())}"]
     if sec.closed_forms:
         out += [r"\subsection*{Closed forms (the solver's own profile)}",
-                r"$Z^\star = c\,\operatorname{diag}(w)\,U_K\,\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T$:"
-                r" the solver picks $K$ eigenpairs and scales each by the profile $s(\lambda)$ below.", ""]
+                f"${cells.ZSTAR_TEX}$: {tex_text(cells.ZSTAR_TEXT)}", ""]
         rows = [(tex_text(c.variant), tex_text(c.which), rf"$s(\lambda) = {sympy.latex(c.profile)}$",
                  tex_text(c.description)) for c in sec.closed_forms]
         out += _longtable(r"|p{2cm}|p{1.6cm}|p{5.5cm}|p{6cm}|",

@@ -73,9 +73,7 @@ def _section(sec):
         out += [f"Overall: {d.evidence.short()}", ""]
     if sec.closed_forms:
         out += ["### Closed forms (the solver's own profile)", "",
-                r"$Z^\star = c\,\operatorname{diag}(w)\,U_K\,\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T$"
-                ": the solver picks K eigenpairs and scales each by the profile $s(\\lambda)$ below "
-                "(c, w: overall and row scales of the problem).", ""]
+                f"${cells.ZSTAR_TEX}$: {cells.ZSTAR_TEXT}", ""]
         out += table(("variant", "end of the spectrum", "profile", "what is solved"),
                      [(c.variant, c.which, f"$s(\\lambda) = {sympy.latex(c.profile)}$", c.description)
                       for c in sec.closed_forms])
