@@ -43,6 +43,16 @@ def _code(s):
     return "".join(rf"\texttt{{{tex_text(p)}}}" if t % 2 else tex_text(p) for t, p in enumerate(parts))
 
 
+def _tt(s):
+    """Monospace text that may break after dots and underscores (theorem ids are long)."""
+    return r"\texttt{" + tex_text(s).replace(".", r".\allowbreak{}").replace(r"\_", r"\_\allowbreak{}") + "}"
+
+
+def _cols(*widths):
+    """A longtable spec of ragged-right paragraph columns (cm)."""
+    return "|" + "|".join(rf">{{\raggedright\arraybackslash}}p{{{w}cm}}" for w in widths) + "|"
+
+
 def _longtable(spec, header, rows):
     out = [rf"\begin{{longtable}}{{{spec}}}", r"\hline", " & ".join(rf"\textbf{{{h}}}" for h in header) + r" \\",
            r"\hline\endhead"]
@@ -72,17 +82,18 @@ def _section(sec, figures):
                 f"${cells.ZSTAR_TEX}$: {tex_text(cells.ZSTAR_TEXT)}", ""]
         rows = [(tex_text(c.variant), tex_text(c.which), rf"$s(\lambda) = {sympy.latex(c.profile)}$",
                  tex_text(c.description)) for c in sec.closed_forms]
-        out += _longtable(r"|p{2cm}|p{1.6cm}|p{5.5cm}|p{6cm}|",
+        out += _longtable(_cols(2, 1.6, 5.5, 6),
                           ("variant", "end", "profile", "what is solved"), rows)
-    rows = [(rf"\texttt{{{tex_text(r['id'])}}}", *(tex_text(c) for c in cells.row(r)[1:])) for r in sec.results]
+    rows = [(_tt(r["id"]), *(tex_text(c) for c in cells.row(r)[1:])) for r in sec.results]
     out += [r"\subsection*{Theorems}", r"{\footnotesize"]
-    out += _longtable(r"|p{3.1cm}|p{5.2cm}|p{2.6cm}|p{0.6cm}|p{1.5cm}|p{1.6cm}|", cells.THEOREM_COLUMNS, rows)
+    out += _longtable(_cols(3.3, 4.6, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
+                                                            "worst error / tol", "verdict"), rows)
     out.append("}")
     refuted = [r for r in sec.results if r["verdict"] == "refuted"]
     if refuted:
         out.append(r"\subsection*{Counterexamples (shrunk by hypothesis)}")
     for r in refuted:
-        out.append(rf"\paragraph{{\texttt{{{tex_text(r['id'])}}}}} {tex_text(r['statement'])}")
+        out.append(rf"\paragraph{{{_tt(r['id'])}}} {tex_text(r['statement'])}")
         if r["id"] in figures:
             inst = r["instance"]
             out += [r"\begin{center}", rf"\includegraphics[width=6cm]{{img/{cells.figure_name(r)}}}",
@@ -103,10 +114,10 @@ def _repro(report):
     if "wall_seconds" in report.run:
         facts.append(("wall time, whole run", cells.seconds(report.run["wall_seconds"])))
     facts += [(f"version of {k}", v) for k, v in env.get("packages", {}).items()]
-    out += _longtable(r"|p{4.5cm}|p{11.5cm}|", ("", ""), [(tex_text(a), tex_text(b)) for a, b in facts])
+    out += _longtable(_cols(4.5, 11.5), ("", ""), [(tex_text(a), tex_text(b)) for a, b in facts])
     out += [r"\subsection*{Wall time per theorem}"]
-    out += _longtable(r"|p{9cm}|p{2cm}|p{2cm}|", ("theorem", "wall time", "device"),
-                      [(rf"\texttt{{{tex_text(r['id'])}}}", tex_text(cells.seconds(r["seconds"])),
+    out += _longtable(_cols(9, 2, 2), ("theorem", "wall time", "device"),
+                      [(_tt(r["id"]), tex_text(cells.seconds(r["seconds"])),
                         tex_text(r.get("device", "?"))) for r in report.results])
     return out
 
@@ -126,7 +137,7 @@ def render_tex(report):
     else:
         header, rows = report.conventions
         out += [r"{\footnotesize"]
-        out += _longtable(r"|p{2.4cm}|p{4.6cm}|p{4.4cm}|p{4.4cm}|", [tex_text(h) for h in header],
+        out += _longtable(_cols(2.4, 4.6, 4.4, 4.4), [tex_text(h) for h in header],
                           [[_code(c) for c in row] for row in rows])
         out.append("}")
     out += _repro(report)
