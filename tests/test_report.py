@@ -278,6 +278,8 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "--format" in capsys.readouterr().err
     assert main(["report", "--from-json", str(RUN)]) == 2  # no --out
     assert main(["report", "nosuchmethod", "--from-json", str(RUN), "--out", str(tmp_path)]) == 2
+    assert main(["report", "--from-json", str(RUN), "--out", str(tmp_path), "--examples", "3"]) == 2
+    assert "recorded run" in capsys.readouterr().err
 
 
 def test_missing_optional_dependency_is_a_clear_error(monkeypatch):

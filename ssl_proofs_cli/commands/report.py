@@ -76,6 +76,9 @@ def run(args):
     if args.record_docs and args.from_json:
         raise InvalidArgument("--record-docs runs the theorems itself; to regenerate docs/ from a recorded run "
                               "use --update-docs RUN.json.")
+    if args.from_json and (args.examples is not None or args.json):
+        raise InvalidArgument("--from-json reports a recorded run as it is: --examples and --json apply to a fresh "
+                              "run only; drop them, or drop --from-json to re-run.")
     if args.record_docs and args.target != "all":
         raise InvalidArgument("--record-docs records every theorem (target 'all'): docs/ cover all methods.")
     if not args.out and not args.record_docs:
