@@ -16,9 +16,10 @@ import sys
 from ssl_proofs.errors import SSLProofsError
 
 from .commands import derive, list_cmd, plot, solve, verify
+from .commands import report as report_command  # the name `report` is the package ssl_proofs_cli.report
 
 #: command modules, in --help order (a new command: add its module here)
-COMMANDS = [verify, derive, solve, plot, list_cmd]
+COMMANDS = [verify, derive, solve, plot, report_command, list_cmd]
 
 
 def _parser():

@@ -47,6 +47,8 @@ class TheoremResult:
     failing: list = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    #: the shrunk counterexample as plain data (edges, N, k, hyper, variant) for reports that draw it
+    instance: Optional[dict] = None
 
     @property
     def matches(self):
@@ -69,7 +71,23 @@ class TheoremResult:
             "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
             "seconds": round(self.seconds, 3),
             "device": self.device,
+            "instance": self.instance,
         }
+
+
+def instance_data(inst):
+    """A checker instance as plain data: ``{"N", "edges": [[i, j, w], ...] (i <= j), "k", "variant", "hyper"}``
+    plus ``"labels"`` / ``"X"`` when the instance has them."""
+    G = np.asarray(inst.G, dtype=float)
+    rows, cols = np.nonzero(np.triu(G))  # i <= j: self-loops kept
+    out = {"N": int(G.shape[0]), "edges": [[int(a), int(b), float(G[a, b])] for a, b in zip(rows, cols)],
+           "k": int(inst.k), "variant": inst.variant,
+           "hyper": {key: float(v) if isinstance(v, (int, float, np.number)) else v for key, v in inst.hyper.items()}}
+    for name in ("labels", "X"):
+        value = getattr(inst, name, None)
+        if value is not None:
+            out[name] = np.asarray(value).tolist()
+    return out
 
 
 #: seconds hypothesis may spend shrinking a counterexample before the smallest one so far is reported
@@ -199,7 +217,7 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
         lines = [f"{m.name}: error {m.error:.3g} > tol {m.tol:.3g} ({m.reason})" for m in r.failing]
         ev = Evidence.refuted(cex, detail="; ".join(lines))
         return TheoremResult(theorem, "refuted", ev, state["count"], state["worst"], cex, r.failing,
-                             time.perf_counter() - t0, ctx.device)
+                             time.perf_counter() - t0, ctx.device, instance_data(r.inst))
     except Unsatisfiable:
         return TheoremResult(theorem, "inconclusive", Evidence.unchecked("no instance in the claim's domain"),
                              0, None, None, [], time.perf_counter() - t0, ctx.device)

@@ -1,0 +1,13 @@
+"""Derivation and verification reports: one document per run, in HTML, Markdown and LaTeX.
+
+``record_run`` / ``load_run`` give a run as plain data, ``build_report`` joins it
+with the theory (derivations, the solver's profiles, conventions, counterexample
+pictures), ``write_report`` renders it; ``update_docs`` regenerates the marked
+blocks of docs/ and the README from a recorded run.
+"""
+from .docs import GENERATED_RUN, docs_blocks, update_docs
+from .document import FORMATS, Report, build_report, compile_pdf, write_report
+from .run import load_run, record_run, write_run
+
+__all__ = ["FORMATS", "GENERATED_RUN", "Report", "build_report", "compile_pdf", "docs_blocks", "load_run",
+           "record_run", "update_docs", "write_report", "write_run"]

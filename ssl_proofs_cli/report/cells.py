@@ -1,0 +1,87 @@
+"""What each cell of a report says, in words: shared by the HTML, Markdown and LaTeX renderers."""
+from __future__ import annotations
+
+from ssl_proofs.evidence import Evidence
+
+#: the shape of every closed form (the solver's output), the profile s(lambda) being the method's own
+ZSTAR_TEX = r"Z^{\star} = c\,\operatorname{diag}(w)\,U_K\,\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T"
+#: what the closed-form paragraph says after the formula
+ZSTAR_TEXT = ("the solver picks K eigenpairs and scales each by the profile s(λ) below "
+              "(c, w: overall and row scales of the problem).")
+
+#: columns of the theorem table, in order
+THEOREM_COLUMNS = ("theorem", "statement", "evidence", "examples", "worst error / tol", "verdict")
+
+
+def evidence(r):
+    """The evidence label of a result dict (``"checked numerically, m=20, tol=1.0e-08"``)."""
+    known = Evidence.__dataclass_fields__
+    return Evidence(**{k: v for k, v in r["evidence"].items() if k in known}).short()
+
+
+def _ratio(m):
+    if m["tol"] > 0:
+        return m["error"] / m["tol"]
+    return 0.0 if m["error"] == 0 else float("inf")
+
+
+def worst(r):
+    """``"error / tol"``: the failing measurement furthest beyond its tolerance for a refutation,
+    else the worst passing one; ``"–"`` when nothing was measured."""
+    fails = r.get("failing") or []
+    w = max(fails, key=_ratio) if fails else r.get("worst")
+    return "–" if w is None else f"{w['error']:.1e} / {w['tol']:.1e}" + (" (fails)" if fails else "")
+
+
+def verdict(r):
+    """``holds``, ``refuted (as recorded)`` or the verdict with ``REGRESSION (expected ...)``."""
+    v = r["verdict"]
+    if v != r["expected"]:
+        return f"{v} REGRESSION (expected {r['expected']})"
+    return v + (" (as recorded)" if v == "refuted" else "")
+
+
+def row(r):
+    """The theorem-table row of one result dict, as strings (see :data:`THEOREM_COLUMNS`)."""
+    return (r["id"], r["statement"], evidence(r), str(r["examples"]), worst(r), verdict(r))
+
+
+def failing(r):
+    """The failing measurements of a refuted result: ``check: error 0.12 > tol 1e-06 (why)``."""
+    return [f"{m['check']}: error {m['error']:.3g} > tol {m['tol']:.3g}" + (f" ({m['why']})" if m.get("why") else "")
+            for m in r.get("failing", [])]
+
+
+def seconds(x):
+    """A wall time (the only part of a report that differs between runs of the same seed)."""
+    return f"{float(x):.1f} s"
+
+
+def summary(results):
+    """``"55/55 verdicts as recorded"`` (with the regressions counted when there are any)."""
+    ok = sum(r["verdict"] == r["expected"] for r in results)
+    bad = len(results) - ok
+    return f"{ok}/{len(results)} verdicts as recorded" + (f"; {bad} REGRESSION(S)" if bad else "")
+
+
+def figure_name(r):
+    """File name of a refutation's counterexample picture."""
+    return f"{r['id']}.png"
+
+
+def drawable(r):
+    """Whether a result is a refutation with an instance to draw."""
+    return r["verdict"] == "refuted" and isinstance(r.get("instance"), dict)
+
+
+def edge_list(inst):
+    """The instance's edges as text: ``0-1, 1-2 (w=2)``."""
+    return ", ".join(f"{a}-{b}" + ("" if w == 1 else f" (w={w:g})") for a, b, w in inst["edges"]) or "no edges"
+
+
+def instance_caption(inst):
+    """One line with the instance's numbers: ``N=4, k=2, variant=squared, alpha=1, gamma=0.3``."""
+    hp = ", ".join(f"{key}={v:g}" if isinstance(v, (int, float)) else f"{key}={v}"
+                   for key, v in inst.get("hyper", {}).items() if v is not None)
+    parts = [f"N={inst['N']}", f"k={inst['k']}", f"variant={inst['variant']}"] + ([hp] if hp else [])
+    return ", ".join(parts)

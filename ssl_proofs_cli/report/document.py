@@ -1,0 +1,139 @@
+"""A report: one run's results joined with the theory, written as HTML, Markdown and LaTeX/PDF."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ssl_proofs.errors import InvalidArgument
+
+from . import cells, content, run as _run
+from .drawing import draw_result, require_optional
+from .html import render_html
+from .latex import render_tex
+from .markdown import render_md
+
+#: output formats, in the order they are written
+FORMATS = ("html", "md", "tex")
+
+
+@dataclass
+class Report:
+    """Everything a rendered report shows.
+
+    Attributes
+    ----------
+    target : str               what was verified ("all", a method, a theorem id)
+    run : dict                 the run (see :mod:`.run`)
+    results : list of dict     the results the report covers
+    sections : list of content.MethodSection
+    conventions : (header, rows) or None   the loss-convention table of docs/conventions.md
+    figures : dict             theorem id -> PNG bytes of its counterexample
+    environment : dict         packages, commit, device, hypothesis settings
+    environment_recorded : bool   False when the run did not record it (the report's own is shown)
+    source : str               where the run comes from ("this run" or the JSON path)
+    """
+
+    target: str
+    run: dict
+    results: list
+    sections: list
+    conventions: Optional[tuple]
+    figures: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    environment_recorded: bool = True
+    source: str = "this run"
+
+    @property
+    def title(self):
+        return f"ssl-proofs report: {self.target}"
+
+
+def build_report(run, target="all", *, source="this run", progress=None):
+    """Join a run with the derivations, closed forms, conventions and counterexample pictures.
+
+    Parameters
+    ----------
+    run : dict
+        From :func:`.run.record_run` or :func:`.run.load_run`.
+    target : str
+        "all", a method name or a theorem id (a subset of the run).
+    source : str
+        Shown in the report: where the run comes from.
+    progress : callable, optional
+        ``progress(message)`` for the long steps.
+    """
+    require_optional()
+    results = _run.select(run, target)
+    sections = content.method_sections(results, seed=int(run["seed"]), progress=progress)
+    figures = {r["id"]: draw_result(r) for r in results if cells.drawable(r)}
+    env = run.get("environment")
+    recorded = isinstance(env, dict)
+    if not recorded:
+        devices = ", ".join(sorted({r.get("device", "?") for r in results}))
+        env = _run.environment(run.get("examples", 0), run["seed"], devices)
+    return Report(target, run, results, sections, content.conventions_table(), figures, env, recorded, source)
+
+
+def write_report(report, out, formats=FORMATS, *, pdf=True):
+    """Write ``report`` under ``out``: ``report.html``, ``report.md`` (+ ``img/``), ``report.tex`` (+ PDF).
+
+    The PDF is compiled when ``pdf`` and ``pdflatex`` is on PATH.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise InvalidArgument(f"unknown report format(s) {unknown}; use any of {FORMATS}.")
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgument(f"--out {out}: cannot create the directory ({exc.strerror}).") from None
+    written = []
+    if ("md" in formats or "tex" in formats) and report.figures:
+        img = out / "img"
+        img.mkdir(exist_ok=True)
+        for tid, png in report.figures.items():
+            (img / f"{tid}.png").write_bytes(png)
+            written.append(img / f"{tid}.png")
+    renderers = {"html": render_html, "md": render_md, "tex": render_tex}
+    for fmt in FORMATS:
+        if fmt in formats:
+            path = out / f"report.{fmt}"
+            path.write_text(renderers[fmt](report))
+            written.append(path)
+    if "tex" in formats and pdf:
+        if shutil.which("pdflatex"):
+            written.append(compile_pdf(out / "report.tex"))
+        else:
+            print("report: pdflatex not found: report.tex written, no PDF (install TeX Live to get one)",
+                  file=sys.stderr)
+    return written
+
+
+def compile_pdf(tex_path):
+    """Run ``pdflatex`` twice (table of contents) on ``tex_path``; return the PDF's path.
+
+    Raises
+    ------
+    InvalidArgument
+        If pdflatex fails (the log's last lines are in the message).
+    """
+    tex_path = Path(tex_path)
+    for _ in range(2):
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+                              cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stdout.splitlines()[-15:])
+            raise InvalidArgument(f"pdflatex failed on {tex_path}:\n{tail}\nThe .tex file is kept; "
+                                  "use --format html,md to skip the PDF.")
+    for ext in (".aux", ".log", ".out", ".toc"):  # pdflatex's by-products; the PDF is what was asked for
+        tex_path.with_suffix(ext).unlink(missing_ok=True)
+    return tex_path.with_suffix(".pdf")

@@ -1,0 +1,145 @@
+"""The report as a LaTeX document (pdflatex; packages of a basic TeX Live install only)."""
+from __future__ import annotations
+
+import re
+
+import sympy
+
+from . import cells
+
+#: characters LaTeX reads as commands, and the Unicode our texts use, as pdflatex-safe text
+_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+         "$": r"\$", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
+         ">": r"\textgreater{}", "|": r"\textbar{}",
+         "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "∝": r"$\propto$", "↔": r"$\leftrightarrow$",
+         "→": r"$\to$", "←": r"$\leftarrow$", "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}",
+         "‖": r"$\|$", "√": r"$\surd$", "−": "-", "–": "--", "—": "---", "×": r"$\times$", "·": r"$\cdot$",
+         "⋆": r"$\star$", "∞": r"$\infty$", "“": "``", "”": "''", "’": "'", "…": r"\dots{}",
+         "ᵀ": r"\textsuperscript{T}",
+         "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "ρ": r"$\rho$", "τ": r"$\tau$",
+         "μ": r"$\mu$", "σ": r"$\sigma$", "Σ": r"$\Sigma$", "ε": r"$\varepsilon$", "∈": r"$\in$", "≈": r"$\approx$"}
+
+_PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[T1]{fontenc}
+\usepackage[margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{graphicx}
+\usepackage{longtable}
+\usepackage{array}
+\usepackage[hidelinks]{hyperref}
+\allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
+"""
+
+
+def tex_text(s):
+    """Plain text made safe for LaTeX (special characters escaped, Unicode mapped; other non-ASCII as ``?``)."""
+    return "".join(_TEXT.get(c, c if ord(c) < 128 else "?") for c in str(s))
+
+
+def _code(s):
+    """Markdown backticks -> \\texttt."""
+    parts = re.split(r"`([^`]*)`", str(s))
+    return "".join(rf"\texttt{{{tex_text(p)}}}" if t % 2 else tex_text(p) for t, p in enumerate(parts))
+
+
+def _tt(s):
+    """Monospace text that may break after dots and underscores (theorem ids are long)."""
+    return r"\texttt{" + tex_text(s).replace(".", r".\allowbreak{}").replace(r"\_", r"\_\allowbreak{}") + "}"
+
+
+def _cols(*widths):
+    """A longtable spec of ragged-right paragraph columns (cm)."""
+    return "|" + "|".join(rf">{{\raggedright\arraybackslash}}p{{{w}cm}}" for w in widths) + "|"
+
+
+def _longtable(spec, header, rows):
+    out = [rf"\begin{{longtable}}{{{spec}}}", r"\hline", " & ".join(rf"\textbf{{{h}}}" for h in header) + r" \\",
+           r"\hline\endhead"]
+    out += [" & ".join(row) + r" \\ \hline" for row in rows]
+    return out + [r"\end{longtable}"]
+
+
+def _step(s):
+    head = tex_text(s.rule) + (rf" \emph{{(assuming {tex_text('; '.join(s.assumptions))})}}" if s.assumptions else "")
+    return [rf"\item {head}", r"\begin{align*}", sympy.latex(s.lhs), rf"&{s.relation} {sympy.latex(s.rhs)}",
+            r"\end{align*}", rf"\textit{{Evidence:}} {tex_text(s.evidence)}"]
+
+
+def _section(sec, figures):
+    out = [rf"\section{{{tex_text(sec.title)} (\texttt{{{tex_text(sec.name)}}})}}"]
+    if sec.loss is not None:
+        out += [rf"\subsection*{{The loss as the paper writes it (variant \texttt{{{tex_text(sec.loss_variant)}}})}}",
+                r"\begin{align*}", sympy.latex(sec.loss.lhs), rf"&{sec.loss.relation} {sympy.latex(sec.loss.rhs)}",
+                r"\end{align*}"]
+    for d in sec.derivations:
+        out += [rf"\subsection*{{Derivation: {tex_text(d.title)}}}", r"\begin{enumerate}"]
+        for s in d.steps:
+            out += _step(s)
+        out += [r"\end{enumerate}", rf"Overall: {tex_text(d.evidence.short())}"]
+    if sec.closed_forms:
+        out += [r"\subsection*{Closed forms (the solver's own profile)}",
+                f"${cells.ZSTAR_TEX}$: {tex_text(cells.ZSTAR_TEXT)}", ""]
+        rows = [(tex_text(c.variant), tex_text(c.which), rf"$s(\lambda) = {sympy.latex(c.profile)}$",
+                 tex_text(c.description)) for c in sec.closed_forms]
+        out += _longtable(_cols(2, 1.6, 5.5, 6),
+                          ("variant", "end", "profile", "what is solved"), rows)
+    rows = [(_tt(r["id"]), *(tex_text(c) for c in cells.row(r)[1:])) for r in sec.results]
+    out += [r"\subsection*{Theorems}", r"{\footnotesize"]
+    out += _longtable(_cols(3.3, 4.6, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
+                                                            "worst error / tol", "verdict"), rows)
+    out.append("}")
+    refuted = [r for r in sec.results if r["verdict"] == "refuted"]
+    if refuted:
+        out.append(r"\subsection*{Counterexamples (shrunk by hypothesis)}")
+    for r in refuted:
+        out.append(rf"\paragraph{{{_tt(r['id'])}}} {tex_text(r['statement'])}")
+        if r["id"] in figures:
+            inst = r["instance"]
+            out += [r"\begin{center}", rf"\includegraphics[width=6cm]{{img/{cells.figure_name(r)}}}",
+                    r"\end{center}", tex_text(f"{cells.instance_caption(inst)}; edges: {cells.edge_list(inst)}")]
+        out += [r"\begin{itemize}", *(rf"\item {tex_text(x)}" for x in cells.failing(r)), r"\end{itemize}"]
+    return out
+
+
+def _repro(report):
+    env = report.environment
+    out = [r"\section{Reproducibility}"]
+    if not report.environment_recorded:
+        out.append("The recorded run did not store its environment: shown is the one that built this report.")
+    facts = [("source of the results", report.source), ("seed", report.run["seed"]),
+             ("examples per theorem", report.run.get("examples", "?")), ("git commit", env.get("git_commit")),
+             ("device", env.get("device", "?")),
+             ("hypothesis settings", ", ".join(f"{k}={v}" for k, v in env.get("hypothesis", {}).items()))]
+    if "wall_seconds" in report.run:
+        facts.append(("wall time, whole run", cells.seconds(report.run["wall_seconds"])))
+    facts += [(f"version of {k}", v) for k, v in env.get("packages", {}).items()]
+    out += _longtable(_cols(4.5, 11.5), ("", ""), [(tex_text(a), tex_text(b)) for a, b in facts])
+    out += [r"\subsection*{Wall time per theorem}"]
+    out += _longtable(_cols(9, 2, 2), ("theorem", "wall time", "device"),
+                      [(_tt(r["id"]), tex_text(cells.seconds(r["seconds"])),
+                        tex_text(r.get("device", "?"))) for r in report.results])
+    return out
+
+
+def render_tex(report):
+    """The report as a LaTeX document (str); pictures are included from ``img/<theorem id>.png``."""
+    out = [_PREAMBLE, rf"\title{{{tex_text(report.title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
+           rf"\noindent\textbf{{{tex_text(cells.summary(report.results))}}}; seed {tex_text(report.run['seed'])}; "
+           rf"{tex_text(report.run.get('examples', '?'))} hypothesis examples per theorem; results from "
+           rf"{tex_text(report.source)}. A refuted claim recorded as refuted is a result, not a failure.",
+           r"\tableofcontents"]
+    for sec in report.sections:
+        out += _section(sec, report.figures)
+    out.append(r"\section{Loss conventions}")
+    if report.conventions is None:
+        out.append("docs/conventions.md was not found next to this installation.")
+    else:
+        header, rows = report.conventions
+        out += [r"{\footnotesize"]
+        out += _longtable(_cols(2.4, 4.6, 4.4, 4.4), [tex_text(h) for h in header],
+                          [[_code(c) for c in row] for row in rows])
+        out.append("}")
+    out += _repro(report)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,144 @@
+"""A verification run as plain data: recorded now, or loaded from ``verify --json``.
+
+A *run* is the dict ``ssl-proofs verify --json`` writes (``seed``, ``examples``,
+``results``: one :meth:`~verifiers.runner.TheoremResult.to_dict` per theorem),
+optionally extended with ``environment`` (package versions, git commit, device,
+hypothesis settings) and ``wall_seconds`` when the report command recorded it.
+Reports are rendered from this dict only, so a recorded run and a fresh one give
+the same document.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+from ssl_proofs.errors import InvalidArgument
+from verifiers import runner
+
+#: distributions whose versions make a run reproducible
+PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
+            "pytorch-metric-learning", "networkx", "matplotlib", "latex2mathml")
+
+#: keys every result of a run must have for a report to be built from it
+RESULT_KEYS = ("id", "method", "statement", "expected", "verdict", "evidence", "examples", "worst", "seconds")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def package_versions():
+    """``{distribution: version}`` ("not installed" where absent)."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit(root=REPO_ROOT):
+    """``HEAD``'s hash (with ``+dirty`` when the work tree differs), or ``"unknown"`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def hypothesis_settings(examples, seed):
+    """The hypothesis settings :func:`verifiers.runner.run_theorem` attacks each theorem with."""
+    return {"max_examples": int(examples), "seed": int(seed), "database": None, "deadline": None,
+            "phases": ["explicit", "generate", "shrink"], "shrink_budget_s": runner.SHRINK_SECONDS}
+
+
+def environment(examples, seed, device):
+    """Everything a reader needs to reproduce a run, timings aside."""
+    return {"packages": package_versions(), "git_commit": git_commit(), "device": device,
+            "hypothesis": hypothesis_settings(examples, seed)}
+
+
+def record_run(target="all", *, examples=None, seed=0, device="auto", starts=3, progress=None):
+    """Attack the theorems of ``target`` and return the run as plain data.
+
+    Parameters
+    ----------
+    target : "all", a method name or a theorem id
+    examples, seed, device, starts
+        As for :func:`verifiers.runner.verify`.
+    progress : object, optional
+        With ``start(theorem)``, ``tick(theorem, n)``, ``done(result)`` (the CLI's live line).
+
+    Returns
+    -------
+    dict
+        ``{"seed", "examples", "results", "environment", "wall_seconds"}``.
+    """
+    examples = runner.DEFAULT_EXAMPLES if examples is None else int(examples)
+    theorems = runner.resolve_theorems(target)
+    t0 = time.perf_counter()
+    results = []
+    for t in theorems:
+        if progress:
+            progress.start(t)
+        res = runner.verify(t, examples=examples, seed=seed, device=device, starts=starts,
+                            progress=progress.tick if progress else None)[0]
+        if progress:
+            progress.done(res)
+        results.append(res.to_dict())
+    devices = sorted({r["device"] for r in results}) or [device]
+    return {"seed": int(seed), "examples": examples, "results": results,
+            "environment": environment(examples, seed, ", ".join(devices)),
+            "wall_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def load_run(path):
+    """Read a run written by ``ssl-proofs verify --json`` (or ``report --json``).
+
+    Raises
+    ------
+    InvalidArgument
+        If the file is missing, not JSON, or not a verify run.
+    """
+    try:
+        with open(path) as fh:
+            run = json.load(fh)
+    except OSError as exc:
+        raise InvalidArgument(f"--from-json {path}: cannot read it ({exc.strerror}).") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"--from-json {path}: not JSON ({exc}); pass a file written by "
+                              "`ssl-proofs verify --json PATH`.") from None
+    if not isinstance(run, dict) or not isinstance(run.get("results"), list) or "seed" not in run:
+        raise InvalidArgument(f"--from-json {path}: not a verify run (no 'seed' and 'results'); pass a file "
+                              "written by `ssl-proofs verify --json PATH`.")
+    for r in run["results"]:
+        missing = [k for k in RESULT_KEYS if not isinstance(r, dict) or k not in r]
+        if missing:
+            rid = r.get("id", "?") if isinstance(r, dict) else "?"
+            raise InvalidArgument(f"--from-json {path}: result {rid!r} lacks {missing}; re-record the run with "
+                                  "`ssl-proofs verify all --json PATH`.")
+    return run
+
+
+def select(run, target):
+    """The results of ``run`` that ``target`` ("all", a method or a theorem id) names, in run order."""
+    if target in (None, "all"):
+        return list(run["results"])
+    picked = [r for r in run["results"] if r["method"] == target or r["id"] == target]
+    if not picked:
+        raise InvalidArgument(f"the recorded run has no result for {target!r}; it holds the methods "
+                              f"{sorted({r['method'] for r in run['results']})}.")
+    return picked
+
+
+def write_run(run, path):
+    """Write ``run`` as JSON (the format ``--from-json`` reads back)."""
+    with open(path, "w") as fh:
+        json.dump(run, fh, indent=2, default=float)
+        fh.write("\n")

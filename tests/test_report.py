@@ -1,0 +1,291 @@
+"""Reports: what the HTML, Markdown and LaTeX documents must contain, built from a recorded run.
+
+The recorded run is docs/results/verify.json (``verify all --json``): the tests rebuild the
+report from it (no re-run), except the reproducibility test, which runs three fast theorems.
+"""
+import base64
+import json
+import re
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("networkx")
+pytest.importorskip("latex2mathml")
+pytest.importorskip("matplotlib")
+
+import sympy  # noqa: E402
+
+import ssl_proofs  # noqa: E402
+from ssl_proofs.errors import InvalidArgument  # noqa: E402
+from ssl_proofs.spectral import SpectralProblem, lam  # noqa: E402
+from ssl_proofs_cli import main  # noqa: E402
+from ssl_proofs_cli import report  # noqa: E402
+from ssl_proofs_cli.report import content, drawing  # noqa: E402
+from verifiers.checks import Instance  # noqa: E402
+from verifiers.runner import instance_data  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "docs" / "results" / "verify.json"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return json.loads(RUN.read_text())
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, recorded):
+    """The full report of the recorded run, in all three formats (no PDF here)."""
+    out = tmp_path_factory.mktemp("report")
+    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN))
+    report.write_report(rep, out, pdf=False)
+    return out, rep
+
+
+def _refuted(run):
+    return [r for r in run["results"] if r["verdict"] == "refuted"]
+
+
+def test_recorded_run_has_refutations_with_instances(recorded):
+    # the report's pictures need the shrunk instance, recorded as plain data by the runner
+    refuted = _refuted(recorded)
+    assert refuted, "the recorded run refutes several claims of the paper"
+    for r in refuted:
+        if r["id"].endswith(".derivation"):
+            continue
+        inst = r["instance"]
+        n = inst["N"]
+        assert n >= 2 and 1 <= inst["k"] <= n
+        for a, b, w in inst["edges"]:
+            assert 0 <= a <= b < n and w > 0
+
+
+def test_instance_data_is_the_graph():
+    G = np.array([[0, 2, 0, 0], [2, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0.5]])  # a self-loop on node 3
+    inst = Instance(G, 2, {"alpha": np.float64(1.5), "beta": None}, "squared", labels=np.array([0, 0, 1, 1]))
+    data = instance_data(inst)
+    assert data["edges"] == [[0, 1, 2.0], [1, 2, 1.0], [3, 3, 0.5]]
+    assert (data["N"], data["k"], data["variant"]) == (4, 2, "squared")
+    assert data["hyper"] == {"alpha": 1.5, "beta": None} and data["labels"] == [0, 0, 1, 1]
+    json.dumps(data)  # plain data
+
+
+def test_every_refutation_is_drawn_in_html(written, recorded):
+    out, _ = written
+    page = (out / "report.html").read_text()
+    for r in _refuted(recorded):
+        m = re.search(rf'<figure id="cex-{re.escape(r["id"])}"><img src="data:image/png;base64,([^"]+)"', page)
+        assert m, f"no inline picture for the refuted theorem {r['id']}"
+        png = base64.b64decode(m.group(1))
+        assert png.startswith(PNG)
+        # the figure states the instance's numbers: N, k and every edge
+        fig = page[m.start(): page.index("</figure>", m.start())]
+        assert f"N={r['instance']['N']}" in fig and f"k={r['instance']['k']}" in fig
+        for a, b, _w in r["instance"]["edges"]:
+            assert f"{a}-{b}" in fig
+
+
+def test_every_refutation_is_drawn_in_markdown_and_tex(written, recorded):
+    out, _ = written
+    md = (out / "report.md").read_text()
+    tex = (out / "report.tex").read_text()
+    for r in _refuted(recorded):
+        name = f"img/{r['id']}.png"
+        assert f"]({name})" in md, r["id"]
+        assert f"\\includegraphics[width=6cm]{{{name}}}" in tex, r["id"]
+        assert (out / name).read_bytes().startswith(PNG)
+
+
+def test_picture_is_the_instance(recorded):
+    # drawn from the instance, not from its text: two different graphs give two different pictures
+    r = _refuted(recorded)[0]
+    inst = dict(r["instance"])
+    other = dict(inst, edges=inst["edges"][:-1] or [[0, 1, 2.0]])
+    assert drawing.draw_instance(inst, "x") != drawing.draw_instance(other, "x")
+    assert drawing.draw_instance(inst, "x") == drawing.draw_instance(inst, "x")  # deterministic bytes
+
+
+def test_theorem_table_lists_every_result_with_its_verdict(written, recorded):
+    out, _ = written
+    md = (out / "report.md").read_text()
+    for r in recorded["results"]:
+        row = next((line for line in md.splitlines() if line.startswith(f"| `{r['id']}` |")), None)
+        assert row is not None, r["id"]
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+        assert len(cells) == 6
+        assert r["verdict"] in cells[5]
+        assert cells[3] == str(r["examples"])
+        if r["verdict"] == "refuted":
+            # the margin a reader can see: a failing error beyond its tolerance
+            err, tol = (float(x) for x in re.findall(r"[-\d.e+]+", cells[4].split("(")[0])[:2])
+            assert err > tol
+
+
+def test_regression_is_flagged_and_exits_1(tmp_path, recorded, capsys):
+    run = json.loads(json.dumps(recorded))
+    victim = next(r for r in run["results"] if r["verdict"] == "holds" and r["method"] == "vicreg")
+    victim["verdict"] = "refuted"
+    victim["matches"] = False
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run))
+    code = main(["report", "vicreg", "--from-json", str(path), "--out", str(tmp_path / "r"), "--format", "md"])
+    assert code == 1
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "REGRESSION (expected holds)" in md
+
+
+def test_html_is_self_contained_and_formulas_are_mathml(written):
+    out, rep = written
+    page = (out / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "no network resources"
+    assert "<script" not in page and "@import" not in page and "<link" not in page
+    n_steps = sum(len(d.steps) for s in rep.sections for d in s.derivations)
+    n_math = page.count("<math ")
+    # every derivation step, every paper loss, every profile (+ one Z* formula per method with a closed form)
+    assert n_math >= n_steps + sum(s.loss is not None for s in rep.sections) + sum(
+        len(s.closed_forms) for s in rep.sections)
+    text = re.sub(r"<math.*?</math>", "", page, flags=re.S)
+    text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+    assert "$$" not in text and "```math" not in text
+    assert not re.search(r"\\(frac|sum|operatorname|left|right|mathbb|mathcal|lambda|sqrt)\b", text), \
+        "raw TeX outside MathML"
+
+
+def test_paper_loss_and_steps_in_every_format(written):
+    out, rep = written
+    md = (out / "report.md").read_text()
+    tex = (out / "report.tex").read_text()
+    vic = next(s for s in rep.sections if s.name == "vicreg")
+    assert vic.loss_variant == "hinge"  # the paper's form
+    assert r"\max" in vic.loss.latex() and r"\alpha" in vic.loss.latex()
+    for sec in rep.sections:
+        for d in sec.derivations:
+            for s in d.steps:
+                assert s.rule in md
+                assert s.evidence.level != "unchecked", f"{d.title}: step not checked"
+        assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_") in tex
+
+
+def test_closed_form_comes_from_the_solvers_profile():
+    # a method whose solver uses another profile must print that profile
+    class Fake:
+        closed_form_variants = ("v",)
+
+        def check_hyper(self, v, hp):
+            return {}
+
+        def spectral_problem(self, G, k, *, variant=None):
+            return SpectralProblem(np.eye(len(G)), k, "largest", lam ** 3 + sympy.Symbol("q"),
+                                   description="top-2 of a fake")
+
+    (cf,) = content.closed_forms(Fake())
+    assert cf.profile == lam ** 3 + sympy.Symbol("q")
+    assert cf.description == "top-K of a fake"
+    real = ssl_proofs.get_method("vicreg")
+    profiles = {c.variant: c.profile for c in content.closed_forms(real)}
+    G = np.ones((5, 5)) - np.eye(5)
+    for v, p in profiles.items():
+        assert p == real.spectral_problem(G, 3, variant=v, **real.check_hyper(v, {})).profile
+
+
+def test_conventions_table_is_complete(written):
+    out, rep = written
+    lines = [ln for ln in (ROOT / "docs" / "conventions.md").read_text().splitlines() if ln.startswith("| ")]
+    quantities = [ln.split("|")[1].strip() for ln in lines[1:]]  # first line is the header
+    md = (out / "report.md").read_text()
+    section = md[md.index("## Loss conventions"): md.index("## Reproducibility")]
+    for q in quantities:
+        assert f"| {q} |" in section, q
+    assert len(rep.conventions[1]) == len(quantities)
+    assert all(len(row) == len(rep.conventions[0]) for row in rep.conventions[1])
+
+
+def _repro_md(run, tmp_path):
+    rep = report.build_report(run, "barlowtwins")
+    report.write_report(rep, tmp_path, ("md",))
+    md = (tmp_path / "report.md").read_text()
+    return md[md.index("## Reproducibility"):]
+
+
+def test_reproducibility_block_without_recorded_environment(tmp_path, recorded):
+    run = {k: v for k, v in recorded.items() if k not in ("environment", "wall_seconds")}
+    repro = _repro_md(run, tmp_path)
+    assert "did not store its environment" in repro  # said, not hidden
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if head:
+        assert head in repro
+    assert f"| numpy | {metadata.version('numpy')} |" in repro
+    assert f"| hypothesis | {metadata.version('hypothesis')} |" in repro
+    assert f"max_examples={recorded['examples']}" in repro and f"| seed | {recorded['seed']} |" in repro
+    for r in recorded["results"]:
+        if r["method"] == "barlowtwins":
+            assert f"| `{r['id']}` | {r['seconds']:.1f} s |" in repro  # wall time per theorem
+
+
+def test_reproducibility_block_shows_the_recorded_environment(tmp_path, recorded):
+    env = {"packages": {"numpy": "0.0.1-recorded"}, "git_commit": "f00dcafe", "device": "cuda",
+           "hypothesis": {"max_examples": 7, "seed": 3}}
+    repro = _repro_md({**recorded, "environment": env, "wall_seconds": 12.0}, tmp_path)
+    assert "did not store" not in repro
+    assert "| numpy | 0.0.1-recorded |" in repro and "`f00dcafe`" in repro and "| device | cuda |" in repro
+    assert "max_examples=7, seed=3" in repro and "| wall time, whole run | 12.0 s |" in repro
+
+
+def test_tex_is_pdflatex_safe(written):
+    out, _ = written
+    tex = (out / "report.tex").read_text()
+    assert tex.isascii(), "pdflatex without unicode setup: every non-ASCII character must be mapped"
+    assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (TeX Live absent)")
+def test_tex_compiles_to_pdf(tmp_path):
+    rep = report.build_report(report.load_run(RUN), "barlowtwins", source=str(RUN))
+    files = report.write_report(rep, tmp_path, ("tex",))
+    pdf = tmp_path / "report.pdf"
+    assert pdf in files and pdf.read_bytes().startswith(b"%PDF")
+
+
+def _strip_timings(text):
+    return re.sub(r"\d+\.\d s\b", "T", text)
+
+
+def test_same_seed_same_report(tmp_path):
+    ids = ["vicreg.linear.lda_unbalanced", "simclr.rank.algebraic", "vicreg.linear.lda_normalised_graph"]
+    pages = []
+    for t in range(2):
+        run = report.record_run(ids, examples=3, seed=5, device="cpu")
+        rep = report.build_report(run, "all")
+        report.write_report(rep, tmp_path / str(t), ("html", "md"))
+        pages.append({f: _strip_timings((tmp_path / str(t) / f"report.{f}").read_text()) for f in ("html", "md")})
+        assert "wall time per theorem" in pages[-1]["md"].lower()
+    assert pages[0] == pages[1]
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"results": 3}')
+    assert main(["report", "--from-json", str(bad), "--out", str(tmp_path)]) == 2
+    assert "not a verify run" in capsys.readouterr().err
+    assert main(["report", "--from-json", str(tmp_path / "absent.json"), "--out", str(tmp_path)]) == 2
+    assert main(["report", "--from-json", str(RUN), "--out", str(tmp_path), "--format", "pdf"]) == 2
+    assert "--format" in capsys.readouterr().err
+    assert main(["report", "--from-json", str(RUN)]) == 2  # no --out
+    assert main(["report", "nosuchmethod", "--from-json", str(RUN), "--out", str(tmp_path)]) == 2
+    assert main(["report", "--from-json", str(RUN), "--out", str(tmp_path), "--examples", "3"]) == 2
+    assert "recorded run" in capsys.readouterr().err
+
+
+def test_missing_optional_dependency_is_a_clear_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "networkx" else real(name, *a))
+    with pytest.raises(InvalidArgument, match=r"pip install -e '\.\[report\]'"):
+        drawing.require_optional()

@@ -1,0 +1,189 @@
+"""The HTML report in a real headless Chromium (Debian's package), driven over the DevTools protocol.
+
+Checked: the page loads with no console error and no request beyond the file itself (data: URLs
+only), every formula is laid out as MathML (not raw TeX), every image decodes, the page fits a
+phone's width without sideways scrolling, and screenshots (laptop and phone) are not blank.
+Chromium is installed with apt-get where absent (Debian, root); otherwise the test is skipped.
+"""
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+websocket = pytest.importorskip("websocket", reason="websocket-client is needed to talk to Chromium (test extra)")
+pytest.importorskip("networkx")
+pytest.importorskip("latex2mathml")
+Image = pytest.importorskip("PIL.Image")
+
+from ssl_proofs_cli import report  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "docs" / "results" / "verify.json"
+NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _find():
+    return next((shutil.which(n) for n in NAMES if shutil.which(n)), None)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    exe = _find()
+    if exe is None and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        try:
+            subprocess.run(["apt-get", "update"], capture_output=True, timeout=600, env=env)
+            subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=1200, env=env)
+        except (OSError, subprocess.SubprocessError):
+            pass
+        exe = _find()
+    if exe is None:
+        pytest.skip("no Chromium: not on PATH and `apt-get install -y chromium` was impossible or failed "
+                    "(needs Debian's apt as root)")
+    return exe
+
+
+class DevTools:
+    """A headless Chromium and one page, over the DevTools protocol (JSON over a websocket)."""
+
+    def __init__(self, exe, profile):
+        self.proc = subprocess.Popen(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+             "--disable-extensions", "--remote-debugging-port=0", "--remote-allow-origins=*",
+             f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = Path(profile) / "DevToolsActivePort"
+        deadline = time.time() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if time.time() > deadline or self.proc.poll() is not None:
+                self.close()
+                raise RuntimeError("Chromium did not open its DevTools port within 30 s")
+            time.sleep(0.1)
+        port = port_file.read_text().split()[0]
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.next_id, self.events = 0, []
+
+    def send(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.next_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def wait_for(self, event, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(e.get("method") == event for e in self.events):
+                return
+            self.events.append(json.loads(self.ws.recv()))
+        raise RuntimeError(f"no {event} within {timeout} s")
+
+    def evaluate(self, js):
+        res = self.send("Runtime.evaluate", expression=js, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in res:
+            raise RuntimeError(res["exceptionDetails"])
+        return res["result"]["value"]
+
+    def screenshot(self, path):
+        png = base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
+        Path(path).write_bytes(png)
+        return png
+
+    def close(self):
+        if getattr(self, "ws", None) is not None:
+            self.ws.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+INSPECT = """(async () => {
+  const imgs = [...document.images];
+  const decoded = await Promise.all(imgs.map(i => i.decode().then(
+      () => i.naturalWidth > 0 && i.naturalHeight > 0, () => false)));
+  const maths = [...document.querySelectorAll('math')];
+  const laid = maths.map(m => { const r = m.getBoundingClientRect();
+      return [getComputedStyle(m).display, r.width, r.height, m.namespaceURI]; });
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('math').forEach(m => m.remove());
+  return {decoded, laid, text: body.innerText, title: document.title,
+          overflow: document.documentElement.scrollWidth - window.innerWidth};
+})()"""
+
+
+def _not_blank(png):
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    background = np.median(a)
+    inked = np.mean(np.abs(a - background) > 40)
+    return a.shape, inked
+
+
+def test_report_in_headless_chromium(chromium, tmp_path):
+    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN))
+    report.write_report(rep, tmp_path / "out", ("html",))
+    page = (tmp_path / "out" / "report.html").resolve()
+    n_refuted = sum(r["verdict"] == "refuted" for r in rep.results)
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        for domain in ("Runtime", "Log", "Page", "Network"):
+            browser.send(f"{domain}.enable")
+        browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+        browser.send("Page.navigate", url=page.as_uri())
+        browser.wait_for("Page.loadEventFired")
+        laptop = browser.evaluate(INSPECT)
+        shot = browser.screenshot(tmp_path / "laptop.png")
+        browser.send("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
+        time.sleep(0.3)
+        phone = browser.evaluate(INSPECT)
+        phone_shot = browser.screenshot(tmp_path / "phone.png")
+        events = list(browser.events)
+    finally:
+        browser.close()
+
+    errors = [e for e in events if e.get("method") == "Runtime.exceptionThrown"
+              or e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert")
+              or e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"]
+    assert not errors, f"console errors: {errors[:3]}"
+    requested = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    assert [u for u in requested if not u.startswith("data:")] == [page.as_uri()], "the page fetched something else"
+
+    assert laptop["title"] == rep.title
+    # every image decodes: one picture per refutation
+    assert len(laptop["decoded"]) == n_refuted and all(laptop["decoded"])
+    # every formula is MathML laid out by the browser (display "block math" / "inline math", non-empty box)
+    n_steps = sum(len(d.steps) for s in rep.sections for d in s.derivations)
+    assert len(laptop["laid"]) >= n_steps
+    for display, w, h, ns in laptop["laid"]:
+        assert ns == "http://www.w3.org/1998/Math/MathML"
+        assert display.endswith("math"), f"formula not rendered as MathML (display {display!r})"
+        assert w > 0 and h > 0
+    assert not re.search(r"\$\$|\\(frac|sum|operatorname|left|right|mathbb|mathcal|lambda|sqrt)\b", laptop["text"])
+    # readable on a phone: nothing wider than the screen except inside scrollable boxes
+    assert phone["overflow"] <= 1, f"page is {phone['overflow']}px wider than a 390px phone"
+
+    for png, width in ((shot, 1280), (phone_shot, 780)):
+        shape, inked = _not_blank(png)
+        assert shape[1] == width
+        assert inked > 0.01, f"screenshot looks blank ({inked:.2%} of pixels differ from the background)"
+    keep = os.environ.get("SSL_PROOFS_SCREENSHOTS")
+    if keep:  # for a human look: SSL_PROOFS_SCREENSHOTS=DIR pytest tests/test_report_browser.py
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "laptop.png", Path(keep) / "laptop.png")
+        shutil.copy(tmp_path / "phone.png", Path(keep) / "phone.png")
