@@ -24,7 +24,7 @@ import ssl_proofs
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import Inapplicable, Measurement, _solve, claim, gradient, projector
+from .checks import Inapplicable, Measurement, _solve, check_closed_form, claim, eckart_young_value, gradient, projector
 from .descent import minimise
 
 #: a unit column counts in the rank when its singular value exceeds this
@@ -174,8 +174,6 @@ def check_uncentred_rank(theorem, method, inst, ctx):
 @claim("global_fit")
 def check_global_fit(theorem, method, inst, ctx):
     """``F F^T`` of the closed form vs the Eckart--Young fit of the dense ``A_bar`` (scipy eigh)."""
-    from .oracles import eckart_young_value
-
     G, k = inst.G, inst.k
     d = _degrees_or_skip(G)
     A = _a_bar(G, d)
@@ -244,15 +242,10 @@ def check_same_subspace(theorem, method, inst, ctx):
 
 @claim("closed_form_nondegenerate")
 def check_closed_form_nondegenerate(theorem, method, inst, ctx):
-    """The generic ``closed_form`` check, on instances whose top-K eigenvalues stay away from 0.
+    """Former name of the generic ``closed_form`` check (kept for old theorem lists).
 
-    An eigenvalue rho = 0 among the top K makes the minimum quartic (not quadratic) along that
-    column, so L-BFGS stops with a column of size ~ gtol^(1/3) and the generic check's
-    quadratic-growth Gram tolerance does not apply; those instances are outside this claim.
+    The instances with an eigenvalue rho = 0 among the top K that this claim used to exclude are
+    now handled by ``closed_form`` itself: on such a profile boundary the minimum is quartic and
+    only the Gram cross-check (which never refutes) is left out.
     """
-    from .checks import check_closed_form
-
-    sol = method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper).spectral
-    if np.any(np.abs(sol.eigenvalues) < 1e-3):
-        raise Inapplicable("an eigenvalue within 1e-3 of 0 among the top K: quartic minimum")
     return check_closed_form(theorem, method, inst, ctx)

@@ -65,6 +65,7 @@ class SpectralContrastive(Method):
     variants = ("population",)
     closed_form_variants = ("population",)
     domain = {}
+    graphs = "no_isolated"  # isolated nodes carry no probability mass: A_bar is undefined there
 
     def _loss_torch(self, Z, G, variant, hp):
         S = G.weights.sum()
