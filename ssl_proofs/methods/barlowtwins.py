@@ -172,10 +172,11 @@ BT_THEOREMS = [
             source="our reading of 'BT recovers LE' beyond K <= c; refuted: see docs/barlowtwins.md"),
     Theorem("barlowtwins.label.rank", "barlowtwins",
             "label graph: rank(C(Z*)) = min(K, #classes) for every K and alpha",
-            claim="bt_rank", expected="refuted",
+            claim="bt_rank", expected="holds",
             params={"variant": "paper", "graphs": "label", "k_max": 6, "reading": "components"},
-            source="paper §1 (iii), notes §5.3 [4] (holds for 3x8, K=6, alpha 0.005 and 1); refuted e.g. "
-                   "classes {6,2,2}, K=5, alpha=50: GD rank 5"),
+            source="paper §1 (iii), notes §5.3 [4]; formerly recorded refuted on descent points that lose to "
+                   "the rank-c candidate ({5,3,2}, K=4, alpha=20: 1.540 vs 1.000): flipped under the two "
+                   "minimisations (issue 8, docs/barlowtwins.md)"),
     Theorem("barlowtwins.any.rank_components", "barlowtwins",
             "on any graph, rank(Z*) = min(K, #components) ('BT strictly enforces rank(Z) = rank(G)')",
             claim="bt_rank", expected="refuted",
