@@ -361,6 +361,47 @@ RANK_STD_THRESHOLD = 1e-2
 RANK_MARGIN = 10 * RANK_STD_THRESHOLD
 
 
+class Reparametrised:
+    """A method seen through ``Z = to_Z(Y)``: the structure of a structural claim, imposed.
+
+    Exposes what :func:`ssl_proofs.search.global_minimise` calls (``check_variant``,
+    ``check_hyper``, ``objective``, ``feasible``); pass ``shape`` = the shape of ``Y``.
+    """
+
+    def __init__(self, method, to_Z):
+        self.method, self.to_Z = method, to_Z
+        self.name = f"{method.name} (structured)"
+
+    def check_variant(self, variant, **kw):
+        return self.method.check_variant(variant, **kw)
+
+    def check_hyper(self, variant, hp):
+        return self.method.check_hyper(variant, hp)
+
+    def objective(self, G, **kw):
+        return self.method.objective(G, **kw)
+
+    def feasible(self, Y, G, variant, hp):
+        return self.method.feasible(self.to_Z(Y), G, variant, hp)
+
+
+def structure_gap(method, inst, ctx, to_Z, shape, *, free, mag, what, candidates=()):
+    """Two minimisations: the best loss with the structure ``Z = to_Z(Y)`` imposed vs ``free.loss``.
+
+    Returns a measurement that refutes the structure when the free best beats the structured best
+    by the margin (both losses named), and the structured search result.
+    """
+    n, k = inst.G.shape[0], inst.k
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    con = global_minimise(Reparametrised(method, to_Z), inst.G, k, variant=inst.variant, hyper=hp,
+                          starts=ctx.starts, seed=ctx.seed, device=ctx.device, candidates=candidates,
+                          shape=shape, gtol=tols.GD_GTOL)
+    t = tols.rounding(mag, n * k)
+    m = Measurement(f"{what}: best loss without the structure {free.loss:.6g} vs with it {con.loss:.6g}",
+                    con.loss - free.loss, t.value, f"{t.reason}; structured: {con.evidence}")
+    return m, con
+
+
 def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(), minimum=None,
                               max_iter=3000, what="rank(Z*)", free=None, lower=True):
     """``what = predicted`` as two minimisations each way (docs/evidence.md, "Structural claims").
