@@ -131,7 +131,7 @@ SC_THEOREMS = [
             claim="derivation", params={"variant": "population"}, source="HaoChen et al. 2021, Lemma 3.2"),
     Theorem("spectral_contrastive.closed_form", "spectral_contrastive",
             "Z* = sqrt(S) D^{-1/2} U_K diag(sqrt((rho_k)_+)) R^T (top-K eigenpairs of A_bar) minimises the loss",
-            claim="closed_form_nondegenerate", params={"variant": "population", "graphs": "connected"},
+            claim="closed_form", params={"variant": "population", "graphs": "no_isolated"},
             source="HaoChen et al. 2021, Lemma 3.1 (Eckart-Young)"),
     Theorem("spectral_contrastive.rank", "spectral_contrastive",
             "rank(Z*) = #{k <= K : rho_k(A_bar) > 0} (GD optimum, uncentred)",
