@@ -75,6 +75,11 @@ class SpectralContrastive(Method):
         repulse = (p[:, None] * p[None, :] * gram.pow(2)).sum()
         return -2 * attract + repulse
 
+    def proved_range(self, G, k, variant, hp):
+        """Proved for every graph without isolated nodes (``solve`` rejects the others) and every K."""
+        return True, ("spectral_contrastive: Eckart-Young on A_bar (HaoChen et al. Lemma 3.1), F = D^1/2 Z/sqrt(S) "
+                      "reaches every N x K matrix: a global minimiser for every graph and K")
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
         A = normalized_adjacency(G)

@@ -114,6 +114,15 @@ class VICReg(Method):
         return Q * np.sqrt(Y.shape[0] - hp["ddof"])
 
     # -- closed forms --------------------------------------------------
+    def proved_range(self, G, k, variant, hp):
+        """Squared (beta = alpha) and constrained: proved for every graph and K.
+
+        Eckart--Young on ``M = HZZ^TH/(N - ddof)``, which reaches every centred PSD matrix of rank
+        <= K (derivation ``vicreg.derivation``); the hinge variant has no closed form at all.
+        """
+        return True, (f"vicreg ({variant}): Eckart-Young on HZZ^TH, every centred PSD matrix of rank <= K is "
+                      "reachable: a global minimiser for every graph and K")
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         variant = self.check_variant(variant, closed_form=True)
         hp = self.check_hyper(variant, hp)
