@@ -229,3 +229,16 @@ def test_barlowtwins_optimality_is_one_sided_on_the_triangle():
                               Context(device="cpu", starts=2, seed=0))
     bad = [m for m in ms if m.refutes]
     assert bad and "vs best found 0.666667" in bad[0].name
+
+
+# -- structural claims as two minimisations (item 3) ----------------------------------------
+
+def test_simclr_simplex_is_refuted_only_by_a_lower_loss_and_names_both_losses():
+    th = Theorem("t", "simclr", "t", claim="simclr_simplex", params={"subspace": False})
+    ctx = Context(device="cpu", starts=2, seed=0)
+    unequal = Instance(G=label_graph(np.repeat(np.arange(3), [2, 2, 3])), k=2, hyper={"tau": 1.0}, variant="paper")
+    bad = [m for m in CHECKS["simclr_simplex"](th, simclr, unequal, ctx) if m.refutes]
+    assert len(bad) == 1 and "without it" in bad[0].name and "vs the simplex" in bad[0].name
+    assert bad[0].error > 0.05                      # docs/simclr.md: 9.37022 (simplex) vs 9.27185
+    equal = Instance(G=label_graph(np.repeat(np.arange(3), [2, 2, 2])), k=2, hyper={"tau": 1.0}, variant="paper")
+    assert not [m.line() for m in CHECKS["simclr_simplex"](th, simclr, equal, ctx) if m.refutes]
