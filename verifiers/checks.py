@@ -21,7 +21,7 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
-from ssl_proofs.search import default_starts, global_minimise, minimise
+from ssl_proofs.search import default_starts, global_minimise
 
 from . import tolerances as tols
 
