@@ -119,6 +119,7 @@ def test_correct_barlowtwins_solver_holds_under_the_defaults(budget):
 @pytest.mark.parametrize("G, k", [
     (label_graph(np.array([0, 0, 1, 1])), 2),                              # two components: rho = 1 twice
     (label_graph(np.array([0, 0, 0, 1, 1, 1])), 1),                        # K splits a repeated eigenspace
+    (label_graph(np.array([0, 0, 1, 1, 1])), 1),   # ... with unequal degrees: old check refuted solve (0.184)
     (np.array([[0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], float), 3),  # star: rho = 0 used
 ])
 def test_spectral_contrastive_closed_form_on_degenerate_and_boundary_instances(G, k):
