@@ -61,7 +61,8 @@ def run(args):
                "candidate": "closed form outside its proved range, not known to be optimal",
                "searched": "best point of the global search (an upper bound on the minimum)"}[sol.certificate]
     print(f"saved Z {sol.Z.shape} to {args.out}; variant {sol.variant}; loss {sol.loss:.6g}; "
-          f"rank {sol.rank}; eigenvalues used: {ev or '-'}")
+          f"rank {sol.rank}; eigenvalues {'of the closed form it started from' if sol.certificate == 'searched' else 'used'}: "
+          f"{ev or '-'}")
     print(f"certificate: {sol.certificate} ({meaning})")
     if sol.certificate == "candidate":
         print(f"warning: {sol.note}", file=sys.stderr)
