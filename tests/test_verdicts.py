@@ -243,3 +243,19 @@ def test_simclr_simplex_is_refuted_only_by_a_lower_loss_and_names_both_losses():
     assert bad[0].error > 0.05                      # docs/simclr.md: 9.37022 (simplex) vs 9.27185
     equal = Instance(G=label_graph(np.repeat(np.arange(3), [2, 2, 2])), k=2, hyper={"tau": 1.0}, variant="paper")
     assert not [m.line() for m in CHECKS["simclr_simplex"](th, simclr, equal, ctx) if m.refutes]
+
+
+def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
+    from ssl_proofs.spectral import solve_spectral
+    from verifiers import tolerances as tols
+
+    K10 = np.ones((10, 10)) - np.eye(10)
+    on = vicreg.spectral_problem(K10, 1, variant="squared", alpha=0.1, gamma=0.01)      # 1 - 0.1 x 10 = 0
+    off = vicreg.spectral_problem(K10, 1, variant="squared", alpha=1.0, gamma=0.01)     # 1 - 0.01 x 10 = 0.9
+    assert tols.boundary_distance(on, solve_spectral(on).eigenvalues) < 1e-12
+    assert tols.boundary_distance(off, solve_spectral(off).eigenvalues) == pytest.approx(0.9)
+    star = np.array([[0, 1, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], float)
+    p = sc.spectral_problem(star, 3)                                                   # rho = 1, 0, 0
+    assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) < 1e-12
+    p = vicreg.spectral_problem(K10, 2, variant="constrained")                         # profile 1: no switch
+    assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) == np.inf
