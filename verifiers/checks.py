@@ -21,20 +21,53 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
+from ssl_proofs.search import default_starts, global_minimise
+
 from . import tolerances as tols
-from .descent import minimise
+
+
+#: a refutation needs the error to exceed this many tolerances ...
+MARGIN = 10.0
+#: ... and this absolute size (errors are losses, Gram/projector distances, sines, counts of order 1):
+#: a 1e-8 residue at a point where a wrong formula happens to equal the right one is not a counterexample
+MATERIAL = 1e-6
 
 
 @dataclass
 class Measurement:
+    """One measured error against its tolerance.
+
+    ``ok``: within tolerance.  ``refutes``: beyond tolerance by a margin a reader can see
+    (``error >= MARGIN x tol`` and ``error >= material``) on a measurement that may refute;
+    in between the instance does not count (the runner keeps looking).  A ``crosscheck``
+    (e.g. "descent from random starts reaches the candidate's loss") never refutes: failing
+    it only says the search did not get there.
+    """
+
     name: str
     error: float
     tol: float
     reason: str = ""
+    material: float = MATERIAL
+    crosscheck: bool = False
 
     @property
     def ok(self):
         return bool(np.isfinite(self.error) and self.error <= self.tol)
+
+    @property
+    def refutes(self):
+        if self.ok or self.crosscheck:
+            return False
+        if not np.isfinite(self.error):
+            return True
+        return bool(self.error >= MARGIN * self.tol and self.error >= self.material)
+
+    def line(self):
+        """``name: error E > tol T (R x tol) (reason)`` for reports."""
+        r = self.ratio
+        times = f"{r:.3g} x tol" if np.isfinite(r) else "tol 0"
+        return f"{self.name}: error {self.error:.3g} > tol {self.tol:.3g} ({times}; {self.reason})"
 
     @property
     def ratio(self):
@@ -167,11 +200,22 @@ def projector(Z, *, add_constant=False, rel=1e-8):
     return U @ U.T
 
 
+def eckart_young_value(A, k):
+    """``min ||M - A||_F^2`` over PSD M of rank <= k, from the eigenvalues of A (dense eigh)."""
+    mu = np.linalg.eigvalsh((A + A.T) / 2)[::-1]
+    return float(np.sum(mu ** 2) - np.sum(np.clip(mu[:k], 0, None) ** 2))
+
+
 # -- closed forms --------------------------------------------------------------
 
 @claim("closed_form")
 def check_closed_form(theorem, method, inst, ctx):
-    """Feasible, stationary, no worse than GD and perturbations, same Gram as GD."""
+    """Feasible, stationary, no worse than the global search, the oracle and perturbations.
+
+    Optimality is one-sided: only a point with strictly lower loss refutes it.  Whether descent
+    from random starts gets back to the candidate's loss and Gram matrix is a cross-check: when
+    it does not, the search did not get there, which says nothing against the candidate.
+    """
     out = []
     Z = _solve(method, inst, ctx)
     n, k = inst.G.shape[0], inst.k
@@ -190,13 +234,12 @@ def check_closed_form(theorem, method, inst, ctx):
     t = tols.rounding(mag, n * k, safety=256.0)
     out.append(Measurement("stationarity |grad loss|_max", float(np.abs(g).max()), t.value, t.reason))
 
-    gd = minimise(method, inst.G, k, variant=inst.variant, hyper=hp, starts=ctx.starts,
-                  seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
-    # GD's loss is an upper bound on the true minimum: beating it by more than
-    # rounding proves the candidate is not a global minimiser.
+    sr = search(method, inst, ctx, candidates=(Z,))
+    # the search's loss is an upper bound on the true minimum: beating the candidate by more than
+    # rounding proves it is not a global minimiser (never the other way round)
     t = tols.rounding(mag, n * k)
-    out.append(Measurement("optimality loss(Z*) - loss(GD)", loss - gd.loss, t.value,
-                           f"{t.reason}; GD = best of {ctx.starts} L-BFGS starts on {gd.device}"))
+    out.append(Measurement(f"optimality loss(Z*) = {loss:.6g} vs best found {sr.loss:.6g}", loss - sr.loss,
+                           t.value, f"{t.reason}; {sr.evidence}"))
 
     # local optimality against random feasible perturbations, and unrelated random competitors
     rng = np.random.default_rng(ctx.seed)
@@ -213,32 +256,78 @@ def check_closed_form(theorem, method, inst, ctx):
     # independent oracle: Eckart-Young value from a dense eigvalsh of the full target
     target = method.eckart_young_target(inst.G, k, variant=inst.variant, **inst.hyper)
     if target is not None:
-        from .oracles import eckart_young_value
-
         A, w, c = target
         value = w * eckart_young_value(A, k) + c
         te = tols.rounding(mag + w * float(np.sum(A * A)), n * n)
-        out.append(Measurement("oracle: loss(Z*) vs Eckart-Young value (eigvalsh of A)", abs(loss - value),
-                               te.value, te.reason))
+        out.append(Measurement(f"oracle: loss(Z*) = {loss:.6g} vs Eckart-Young value {value:.6g} (eigvalsh of A)",
+                               abs(loss - value), te.value, te.reason))
+    out += descent_crosschecks(method, inst, Z, loss, sr, mag)
+    return out
 
-    # cross-check the other way: GD reaches the closed-form loss ...
-    tg = tols.descent_loss(mag, gd.grad_norm, n * k)
-    out.append(Measurement("GD reaches closed-form loss", abs(gd.loss - loss), tg.value, tg.reason))
-    # ... and the same centred Gram matrix, when the optimum is unique (eigengap)
+
+def search(method, inst, ctx, *, candidates=(), rank=None, max_iter=3000, starts=None):
+    """:func:`ssl_proofs.search.global_minimise` on an instance.
+
+    Random starts: ``max(ctx.starts, default_starts(N, K))`` unless ``starts`` is given.
+    """
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    n, k = inst.G.shape[0], inst.k
+    starts = max(ctx.starts, default_starts(n, k)) if starts is None else starts
+    return global_minimise(method, inst.G, k, variant=inst.variant, hyper=hp,
+                           starts=starts, seed=ctx.seed, device=ctx.device,
+                           candidates=candidates, rank=rank, max_iter=max_iter, gtol=tols.GD_GTOL)
+
+
+def descent_crosschecks(method, inst, Z, loss, sr, mag):
+    """Cross-checks (never refuting): descent from random starts reaches the candidate's loss and Gram.
+
+    The Gram comparison needs quadratic growth; on a profile boundary (a used direction whose
+    profile switch is within :data:`tolerances.BOUNDARY_WIDTH` of 0) the minimum is quartic and
+    the comparison is left out, the same way for every method.
+    """
+    n, k = inst.G.shape[0], inst.k
+    rnd = sr.extra.get("random")
+    if rnd is None:
+        return []
+    Zr, lr, gr = rnd
+    tg = tols.descent_loss(mag, gr, n * k)
+    out = [Measurement(f"cross-check: descent from random starts reaches loss(Z*) ({lr:.6g} vs {loss:.6g})",
+                       abs(lr - loss), tg.value, tg.reason, crosscheck=True)]
+    try:
+        sol = method.solve(inst.G, k, variant=inst.variant, **inst.hyper).spectral
+    except Exception:
+        return out
+    if tols.boundary_distance(sol.problem, sol.eigenvalues) < tols.BOUNDARY_WIDTH:
+        return out
     gap = _optimum_gap(method, inst)
+    w = sol.problem.row_weights
     if gap is not None and gap > tols.MIN_GAP:
-        M_star, M_gd = optimum_gram(method, Z), optimum_gram(method, gd.Z)
+        M_star, M_gd = whitened_gram(method, Z, w), whitened_gram(method, Zr, w)
         err = np.linalg.norm(M_star - M_gd) / max(1.0, np.linalg.norm(M_star))
         td = tols.gram(tg.value, gap)
-        out.append(Measurement("GD Gram HZZ^TH matches", err, td.value, td.reason))
+        out.append(Measurement("cross-check: descent's Gram matches", err, td.value, td.reason, crosscheck=True))
     else:
-        # spectra of the Gram matrix are unique even inside degenerate eigenspaces
-        ev_star = np.linalg.eigvalsh(optimum_gram(method, Z))
-        ev_gd = np.linalg.eigvalsh(optimum_gram(method, gd.Z))
+        # spectra of the whitened Gram matrix are unique even inside degenerate eigenspaces
+        ev_star = np.linalg.eigvalsh(whitened_gram(method, Z, w, small=True))
+        ev_gd = np.linalg.eigvalsh(whitened_gram(method, Zr, w, small=True))
         err = np.abs(ev_star - ev_gd).max() / max(1.0, ev_star.max())
         td = tols.gram(tg.value, 1.0)
-        out.append(Measurement("GD Gram spectrum matches (degenerate eigengap)", err, td.value, td.reason))
+        out.append(Measurement("cross-check: descent's Gram spectrum matches (degenerate eigengap)", err,
+                               td.value, td.reason, crosscheck=True))
     return out
+
+
+def whitened_gram(method, Z, row_weights=None, *, small=False):
+    """Gauge-free summary of an optimum: the Gram of ``diag(1/w) Z`` (centred if the loss ignores the mean).
+
+    With row weights ``w`` (e.g. ``D^-1/2`` of the spectral contrastive loss) the problem is
+    orthogonal in ``Z / w``: there the Gram matrix is unique up to rotation of ``Z`` and its
+    spectrum is unique even inside a repeated eigenspace.  ``small``: the K x K form ``Y^T Y``.
+    """
+    Y = Z if row_weights is None else Z / np.asarray(row_weights, dtype=float)[:, None]
+    if method.translation_invariant:
+        Y = Y - Y.mean(axis=0)
+    return Y.T @ Y if small else Y @ Y.T
 
 
 def _optimum_gap(method, inst):
@@ -272,43 +361,111 @@ RANK_STD_THRESHOLD = 1e-2
 RANK_MARGIN = 10 * RANK_STD_THRESHOLD
 
 
+class Reparametrised:
+    """A method seen through ``Z = to_Z(Y)``: the structure of a structural claim, imposed.
+
+    Exposes what :func:`ssl_proofs.search.global_minimise` calls (``check_variant``,
+    ``check_hyper``, ``objective``, ``feasible``); pass ``shape`` = the shape of ``Y``.
+    """
+
+    def __init__(self, method, to_Z):
+        self.method, self.to_Z = method, to_Z
+        self.name = f"{method.name} (structured)"
+
+    def check_variant(self, variant, **kw):
+        return self.method.check_variant(variant, **kw)
+
+    def check_hyper(self, variant, hp):
+        return self.method.check_hyper(variant, hp)
+
+    def objective(self, G, **kw):
+        return self.method.objective(G, **kw)
+
+    def feasible(self, Y, G, variant, hp):
+        return self.method.feasible(self.to_Z(Y), G, variant, hp)
+
+
+def structure_gap(method, inst, ctx, to_Z, shape, *, free, mag, what, candidates=()):
+    """Two minimisations: the best loss with the structure ``Z = to_Z(Y)`` imposed vs ``free.loss``.
+
+    Returns a measurement that refutes the structure when the free best beats the structured best
+    by the margin (both losses named), and the structured search result.
+    """
+    n, k = inst.G.shape[0], inst.k
+    hp = method.check_hyper(inst.variant, inst.hyper)
+    con = global_minimise(Reparametrised(method, to_Z), inst.G, k, variant=inst.variant, hyper=hp,
+                          starts=ctx.starts, seed=ctx.seed, device=ctx.device, candidates=candidates,
+                          shape=shape, gtol=tols.GD_GTOL)
+    t = tols.rounding(mag, n * k)
+    m = Measurement(f"{what}: best loss without the structure {free.loss:.6g} vs with it {con.loss:.6g}",
+                    con.loss - free.loss, t.value, f"{t.reason}; structured: {con.evidence}")
+    return m, con
+
+
+def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(), minimum=None,
+                              max_iter=3000, what="rank(Z*)", free=None, lower=True):
+    """``what = predicted`` as two minimisations each way (docs/evidence.md, "Structural claims").
+
+    * ``rank > predicted`` is shown when the best point found without the constraint beats the best
+      point found with ``Z = A B^T``, inner dimension ``predicted``, by more than the tolerance (sound
+      in the sense of the search: the constrained search starts at the candidates, so its loss is an
+      upper bound on the constrained minimum, and the free loss is that of a point actually found);
+    * ``rank < predicted`` is shown when the best point with inner dimension ``predicted - 1`` reaches
+      the minimum: the proved minimum ``minimum`` when one is known (Eckart--Young), else the best
+      point found without the constraint (then it rests on the search, as every "holds" does).
+
+    ``free``: a free search already made (reused); ``lower=False``: only the first direction (a bound).
+    The constrained searches start at the candidates and at the free optimum (its best rank-r
+    approximation), plus ``ctx.starts`` random starts.
+
+    Returns the measurements (both losses named) and the free search result.
+    """
+    n, k = inst.G.shape[0], inst.k
+    t = tols.rounding(mag, n * k)
+    if free is None:
+        free = search(method, inst, ctx, candidates=candidates, max_iter=max_iter)
+    out = []
+    if predicted < k:
+        con = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted, max_iter=max_iter,
+                     starts=ctx.starts)
+        out.append(Measurement(
+            f"{what} <= {predicted}: best loss without the constraint {free.loss:.6g} vs with rank <= {predicted} "
+            f"(Z = AB^T) {con.loss:.6g}", con.loss - free.loss, t.value,
+            f"{t.reason}; free: {free.evidence}; constrained: {con.evidence}"))
+    if predicted >= 1 and lower:
+        lo = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted - 1, max_iter=max_iter,
+                    starts=ctx.starts)
+        ref, ref_name = (free.loss, "best found without the constraint") if minimum is None else (minimum,
+                                                                                                   "proved minimum")
+        reached = lo.loss - ref <= t.value
+        out.append(Measurement(
+            f"{what} >= {predicted}: best loss with rank <= {predicted - 1} {lo.loss:.6g} vs {ref_name} {ref:.6g}"
+            + (" (reached: a lower-rank optimum)" if reached else ""),
+            float(reached), 0.0, f"reached = within {t.value:.2g} ({t.reason}); {lo.evidence}"))
+    return out, free
+
+
 @claim("rank")
 def check_rank(theorem, method, inst, ctx):
-    """Predicted rank vs the numerical rank of the gradient-descent optimum."""
+    """Predicted rank as two minimisations (rank-constrained vs free), see :func:`rank_by_two_minimisations`."""
     sol = method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper)
     std_pred = sol.spectral.scales * sol.spectral.problem.scale / np.sqrt(inst.G.shape[0])
     if np.any((std_pred > 0) & (std_pred < RANK_MARGIN)):
         raise Inapplicable(f"a predicted std is in (0, {RANK_MARGIN:g}): too close to the rank boundary")
     predicted = method.predicted_rank(inst.G, inst.k, **inst.hyper)
-    hp = method.check_hyper(inst.variant, inst.hyper)
-    gd = minimise(method, inst.G, inst.k, variant=inst.variant, hyper=hp, starts=ctx.starts,
-                  seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
+    minimum = None
+    target = method.eckart_young_target(inst.G, inst.k, variant=inst.variant, **inst.hyper)
+    if target is not None:
+        A, w, c = target
+        minimum = w * eckart_young_value(A, inst.k) + c
+    out, free = rank_by_two_minimisations(method, inst, ctx, predicted, mag=loss_magnitude(method, inst, sol.Z),
+                                          candidates=(sol.Z,), minimum=minimum)
     n = inst.G.shape[0]
-    std = np.linalg.svd(gd.Z - gd.Z.mean(axis=0), compute_uv=False) / np.sqrt(n)
+    std = np.linalg.svd(free.Z - free.Z.mean(axis=0), compute_uv=False) / np.sqrt(n)
     actual = int(np.count_nonzero(std > RANK_STD_THRESHOLD))
-    return [Measurement(f"rank: predicted {predicted}, GD optimum {actual}", abs(predicted - actual), 0.0,
-                        f"numerical rank: std > {RANK_STD_THRESHOLD:g}; predicted stds are 0 or >= {RANK_MARGIN:g}")]
-
-
-# -- invariances -------------------------------------------------------------------
-
-@claim("ratio_only")
-def check_ratio_only(theorem, method, inst, ctx):
-    """GD optima at (alpha, gamma) and (c alpha, c gamma) have the same centred Gram matrix."""
-    gap = _optimum_gap(method, inst)
-    if gap is None or gap <= 1e-3:
-        raise Inapplicable("degenerate eigengap: the optimum's Gram matrix is not unique")
-    hp = method.check_hyper(inst.variant, inst.hyper)
-    c = 3.0
-    scaled = {k: (v * c if k in ("alpha", "beta", "gamma") else v) for k, v in hp.items()}
-    runs = [minimise(method, inst.G, inst.k, variant=inst.variant, hyper=h, starts=ctx.starts,
-                     seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL) for h in (hp, scaled)]
-    M0, M1 = optimum_gram(method, runs[0].Z), optimum_gram(method, runs[1].Z)
-    err = np.linalg.norm(M0 - M1) / max(1.0, np.linalg.norm(M0))
-    n = inst.G.shape[0] * inst.k
-    mag = loss_magnitude(method, inst, runs[0].Z) * c
-    t = tols.gram(max(tols.descent_loss(mag, r.grad_norm, n).value for r in runs), gap)
-    return [Measurement(f"Gram(Z*(alpha,gamma)) vs Gram(Z*({c:g}alpha,{c:g}gamma)) by GD", err, t.value, t.reason)]
+    out.append(Measurement(f"cross-check: numerical rank of the best point found {actual} vs predicted {predicted}",
+                           abs(predicted - actual), 0.0, f"std > {RANK_STD_THRESHOLD:g}", crosscheck=True))
+    return out
 
 
 # -- derivations -------------------------------------------------------------------

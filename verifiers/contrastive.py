@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
+import torch
 from hypothesis import strategies as st
 
 from ssl_proofs import graphs as _graphs
@@ -30,8 +31,8 @@ from ssl_proofs.graphs import label_graph, view_graph
 
 from . import references_simclr as refs
 from . import tolerances as tols
-from .checks import Inapplicable, Instance, Measurement, claim, gradient
-from .descent import minimise
+from .checks import (Inapplicable, Instance, Measurement, claim, gradient, rank_by_two_minimisations, search,
+                     structure_gap)
 from .instances import _grid, instance_builder
 
 #: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
@@ -106,8 +107,7 @@ def gd_optimum(method, inst, ctx):
         raise Inapplicable("G is a complete graph with equal weights: every equiangular configuration "
                            "(collapse, regular simplex, ...) attains the Gibbs bound, the optimum is not unique")
     hp = method.check_hyper(inst.variant, inst.hyper)
-    gd = minimise(method, inst.G, inst.k, variant=inst.variant, hyper=hp, starts=ctx.starts,
-                  seed=ctx.seed, device=ctx.device, gtol=tols.GD_GTOL)
+    gd = search(method, inst, ctx)  # the global search (docs/evidence.md), not a bare descent
     Zt = _unit(gd.Z)
     g = float(np.abs(gradient(method, inst, Zt, device=ctx.device)).max())
     n, k = Zt.shape
@@ -149,58 +149,117 @@ def check_rank(theorem, method, inst, ctx):
     """Predicted rank (``params["predict"](G, K)``) vs the numerical rank of the GD optimum."""
     opt = gd_optimum(method, inst, ctx)
     pred = theorem.params["predict"](inst.G, inst.k)
-    if theorem.params.get("bound"):
-        err = max(0, opt["rank"] - pred)
-        name = f"rank(Zt*) = {opt['rank']} <= {pred}"
-    else:
-        err = abs(opt["rank"] - pred)
-        name = f"rank(Zt*): predicted {pred}, GD optimum {opt['rank']} (sv {np.round(opt['sv'], 4).tolist()})"
-    return [Measurement(name, float(err), 0.0, f"numerical rank: sv > {opt['reason']}")]
+    bound = bool(theorem.params.get("bound"))
+    mag = abs(opt["loss"]) + inst.G.sum() * (2.0 / inst.hyper["tau"] + np.log(inst.G.shape[0]))
+    out, _ = rank_by_two_minimisations(method, inst, ctx, pred, mag=mag, free=opt["gd"], lower=not bound,
+                                       what="rank(Zt*)")
+    if bound and out and opt["rank"] <= pred:
+        out[0].crosscheck = True  # the better free point is not of higher rank: no evidence against the bound
+    out.append(Measurement(f"cross-check: rank(Zt*) of the best point found {opt['rank']} vs predicted {pred} "
+                           f"(sv {np.round(opt['sv'], 4).tolist()})",
+                           float(max(0, opt["rank"] - pred) if bound else abs(opt["rank"] - pred)), 0.0,
+                           f"numerical rank: sv > {opt['reason']}", crosscheck=True))
+    return out
+
+
+def _indicator(lab):
+    P = np.zeros((len(lab), lab.max() + 1))
+    P[np.arange(len(lab)), lab] = 1.0
+    return P
+
+
+def _magnitude(inst, loss):
+    return abs(loss) + inst.G.sum() * (2.0 / inst.hyper["tau"] + np.log(inst.G.shape[0]))
+
+
+def _collapsed(method, inst, ctx, opt):
+    """Two minimisations for "each class collapses": Z = P Y (P the class indicator, Y c x K) vs free."""
+    lab = _classes(inst.G)
+    P = torch.as_tensor(_indicator(lab))
+    c = P.shape[1]
+    means = np.stack([opt["Z"][lab == a].mean(axis=0) for a in range(c)])
+    m, con = structure_gap(method, inst, ctx, lambda Y: P.to(Y.device) @ Y, (c, inst.k), free=opt["gd"],
+                           mag=_magnitude(inst, opt["loss"]), what="class collapse (Z = P_classes Y)",
+                           candidates=(means,))
+    return m, con, lab, c
 
 
 @claim("simclr_collapse")
 def check_collapse(theorem, method, inst, ctx):
-    """Each class (component) collapses to one direction; ``col(Zt*)`` lies in the top-c eigenspace of G."""
+    """Each class (component) collapses to one direction: two minimisations (collapsed vs free).
+
+    A collapsed Z has its columns in span of the class indicators = the top-c eigenspace of a label
+    graph, so the one comparison covers both halves of the claim; the free best point's spread and
+    distance to that eigenspace are reported as cross-checks.
+    """
     opt = gd_optimum(method, inst, ctx)
     Zt, delta = opt["Z"], opt["delta"]
-    lab = _classes(inst.G)
-    c = lab.max() + 1
+    m, con, lab, c = _collapsed(method, inst, ctx, opt)
     spread = max(float(np.linalg.norm(Zt[lab == a][:, None] - Zt[lab == a][None], axis=2).max()) for a in range(c))
     U, gap = top_eigenspace(inst.G, c)
     out_of = float(np.linalg.norm(Zt - U @ (U.T @ Zt)))
     return [
-        Measurement("class collapse: max_a max_{i,j in a} ||zt_i - zt_j||", spread, 2 * delta,
-                    f"2 delta; {opt['reason']}"),
-        Measurement(f"||(I - P_top-{c}(G)) Zt*||_F (eigengap {gap:.2g})", out_of, delta, opt["reason"]),
+        m,
+        Measurement("cross-check: class spread of the best point found max_a max_{i,j in a} ||zt_i - zt_j||",
+                    spread, 2 * delta, f"2 delta; {opt['reason']}", crosscheck=True),
+        Measurement(f"cross-check: ||(I - P_top-{c}(G)) Zt*||_F (eigengap {gap:.2g})", out_of, delta,
+                    opt["reason"], crosscheck=True),
     ]
+
+
+def regular_simplex(c, k):
+    """``c`` unit vectors in R^k (k >= c - 1) with pairwise cosine -1/(c-1)."""
+    E = np.eye(c) - 1.0 / c
+    U, s, _ = np.linalg.svd(E)
+    V = U[:, :c - 1] * s[:c - 1]          # rows: the centred vertices in R^{c-1}
+    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    out = np.zeros((c, k))
+    out[:, :c - 1] = V
+    return out
 
 
 @claim("simclr_simplex")
 def check_simplex(theorem, method, inst, ctx):
-    """Class directions form a regular simplex; ``span{1, Zt*}`` = top-c eigenspace of G."""
+    """Class directions form a regular simplex: its loss vs the best found without that structure.
+
+    The regular-simplex configuration is unique up to rotation, which the loss ignores: the
+    structured minimum is the loss of one point.  Without the structure: the better of the free
+    search and the collapsed search.  The best point's class Gram and span are cross-checks.
+    """
     lab = _classes(inst.G)
     c = lab.max() + 1
     if not 2 <= c <= inst.k + 1:
         raise Inapplicable("the simplex claim needs 2 <= c <= K + 1")
     opt = gd_optimum(method, inst, ctx)
     Zt, delta = opt["Z"], opt["delta"]
+    m_col, con, _, _ = _collapsed(method, inst, ctx, opt)
+    Zs = _indicator(lab) @ regular_simplex(c, inst.k)
+    ls = method.loss(Zs, inst.G, variant=inst.variant, **inst.hyper)
+    best = min(opt["loss"], con.loss)
+    n, k = inst.G.shape
+    t = tols.rounding(_magnitude(inst, ls), n * k)
+    out = [Measurement(f"regular simplex (c={c}): best loss without it {best:.6g} (free {opt['loss']:.6g}, "
+                       f"collapsed {con.loss:.6g}) vs the simplex {ls:.6g}", ls - best, t.value,
+                       f"{t.reason}; collapsed: {con.evidence}")]
     M = _unit(np.stack([Zt[lab == a].mean(axis=0) for a in range(c)]))
     target = (c * np.eye(c) - np.ones((c, c))) / (c - 1)
     err = float(np.abs(M @ M.T - target).max())
-    out = [Measurement(f"class Gram vs regular simplex (cI - J)/(c-1), c={c}", err, 4 * delta,
-                       f"4 delta (two rows each within 2 delta); {opt['reason']}")]
+    out.append(Measurement(f"cross-check: class Gram of the best point found vs (cI - J)/(c-1), c={c}", err,
+                           4 * delta, f"4 delta (two rows each within 2 delta); {opt['reason']}", crosscheck=True))
     if theorem.params.get("subspace", True):
         U, gap = top_eigenspace(inst.G, c)
         B = np.column_stack([np.ones(len(Zt)) / np.sqrt(len(Zt)), Zt])
         Ub, sb, _ = np.linalg.svd(B, full_matrices=False)
         r = int(np.count_nonzero(sb > delta))
         if r != c:
-            out.append(Measurement(f"dim span{{1, Zt*}} = {r} vs c = {c}", abs(r - c), 0.0, opt["reason"]))
+            out.append(Measurement(f"cross-check: dim span{{1, Zt*}} = {r} vs c = {c}", abs(r - c), 0.0,
+                                   opt["reason"], crosscheck=True))
         else:
-            s = float(np.sin(sla.subspace_angles(Ub[:, :r], U).max()))
-            t = delta / sb[r - 1] + delta / max(gap, 1e-300)
-            out.append(Measurement(f"sin angle(span{{1, Zt*}}, top-{c} eigvecs of G)", s, t,
-                                   f"delta / sigma_min(1, Zt) + delta / eigengap {gap:.2g}; {opt['reason']}"))
+            s_ = float(np.sin(sla.subspace_angles(Ub[:, :r], U).max()))
+            tt = delta / sb[r - 1] + delta / max(gap, 1e-300)
+            out.append(Measurement(f"cross-check: sin angle(span{{1, Zt*}}, top-{c} eigvecs of G)", s_, tt,
+                                   f"delta / sigma_min(1, Zt) + delta / eigengap {gap:.2g}; {opt['reason']}",
+                                   crosscheck=True))
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from ssl_proofs.graphs import n_components
+
 from .checks import Instance
 from .strategies import graphs
 
@@ -46,10 +48,12 @@ def graph_instances(theorem, method):
 
 @st.composite
 def _graph_instances(draw, theorem, method, *, max_nodes=10):
-    family = theorem.params.get("graphs", "any")
+    family = theorem.params.get("graphs", method.graphs)
     G = draw(graphs(family=family, max_nodes=max_nodes))
     n = G.shape[0]
     k_max = min(n - 1, theorem.params.get("k_max", 6))
+    if theorem.params.get("k_le_components"):
+        k_max = min(k_max, n_components(G))
     k = draw(st.integers(1, max(1, k_max)))
     variant = theorem.params.get("variant") or method.variants[0]
     hp = draw(hyper_values(method, variant))

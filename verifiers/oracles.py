@@ -14,7 +14,7 @@ import scipy.linalg as sla
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import Inapplicable, Measurement, claim, projector, _solve
+from .checks import Inapplicable, Measurement, claim, eckart_young_value, projector, _solve  # noqa: F401
 
 
 def laplacian_eigenmaps(G, k):
@@ -51,9 +51,3 @@ def check_le_oracle(theorem, method, inst, ctx):
     # ARPACK (tol=0, machine precision) residual ~ eps * ||L||
     t = tols.subspace(1e3 * tols.EPS * np.abs(L).sum(axis=1).max() * n, gap)
     return [Measurement("||P(span{1,Z*}) - P(LE)||_2 (sklearn spectral_embedding)", err, t.value, t.reason)]
-
-
-def eckart_young_value(A, k):
-    """``min ||M - A||_F^2`` over PSD M of rank <= k, from the eigenvalues of A (dense eigh)."""
-    mu = np.linalg.eigvalsh((A + A.T) / 2)[::-1]
-    return float(np.sum(mu ** 2) - np.sum(np.clip(mu[:k], 0, None) ** 2))

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import sympy
+
+from ssl_proofs.spectral import lam
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -64,3 +67,38 @@ def gram(loss_tol, gap):
     mu = min(float(gap), 1.0)
     return Tol(2.0 * np.sqrt(float(loss_tol) / mu),
                f"quadratic growth: 2 sqrt(loss tol {float(loss_tol):.1e} / min(eigengap {float(gap):.2g}, 1))")
+
+
+#: a used direction whose profile switch (the ``x`` of ``Max(0, x)``) is within this of 0 is on the
+#: boundary: there the minimum grows quartically in Z (e.g. VICReg with (gamma/alpha) lambda_k = 1,
+#: spectral contrastive with rho_k = 0), so quadratic-growth tolerances on descent outcomes do not apply
+BOUNDARY_WIDTH = 1e-3
+
+
+def profile_switches(profile):
+    """Expressions in ``lambda`` whose sign switches a profile on or off.
+
+    ``Max(0, x)`` contributes ``x``; a ``Piecewise`` condition ``a > b`` contributes ``a - b``.
+    """
+    out = []
+    for node in sympy.preorder_traversal(profile):
+        if isinstance(node, sympy.Max):
+            out += [a for a in node.args if a.free_symbols]
+        elif isinstance(node, sympy.Piecewise):
+            for _, cond in node.args:
+                if isinstance(cond, sympy.core.relational.Relational):
+                    out.append(cond.lhs - cond.rhs)
+    return out
+
+
+def boundary_distance(problem, eigenvalues):
+    """Smallest ``|switch(lambda_j)|`` over the used eigenvalues (``inf`` for a profile without switch)."""
+    subs = {sympy.Symbol(str(k), real=True) if isinstance(k, str) else k: v for k, v in problem.hyper.items()}
+    best = np.inf
+    for expr in profile_switches(problem.profile):
+        f = sympy.lambdify(lam, expr.subs(subs), modules="numpy")
+        vals = np.broadcast_to(np.asarray(f(np.asarray(eigenvalues, dtype=float)), dtype=float),
+                               np.shape(eigenvalues))
+        if vals.size:
+            best = min(best, float(np.abs(vals).min()))
+    return best

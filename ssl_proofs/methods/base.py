@@ -17,21 +17,32 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm
+from ..search import global_minimise
 from ..spectral import SpectralSolution, solve_spectral
+
+
+#: what a :class:`Solution` is: a closed form inside its theorem's range, one outside it, a search result
+CERTIFICATES = ("proved", "candidate", "searched")
 
 
 @dataclass
 class Solution:
-    """Closed-form optimum returned by :meth:`Method.solve`.
+    """Representation returned by :meth:`Method.solve`, with what is known about it.
 
     Attributes
     ----------
-    Z : (N, k) ndarray       an optimal representation (any ``Z @ R.T``, R orthogonal, is one too)
+    Z : (N, k) ndarray       the representation (for a closed form any ``Z @ R.T``, R orthogonal, is one too)
     loss : float             the paper's loss at ``Z`` (same variant and hyper-parameters)
-    eigenvalues : (k,) array the eigenvalues of the directions used
+    eigenvalues : (k,) array the eigenvalues of the directions used (of the closed form, when there is one)
     hyper : dict             hyper-parameters, paper names
     variant : str
     spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap)
+    certificate : {"proved", "candidate", "searched"}
+        ``"proved"``: a closed form whose theorem covers this input (a global minimiser);
+        ``"candidate"``: the closed form outside its proved range (not known to be optimal);
+        ``"searched"``: the best point of the global search (:func:`ssl_proofs.search.global_minimise`),
+        an upper bound on the minimum, not a proof.
+    note : str               why that certificate (the range, or what the search did)
     """
 
     Z: np.ndarray
@@ -40,16 +51,26 @@ class Solution:
     hyper: dict
     variant: str
     spectral: Optional[SpectralSolution] = field(default=None, repr=False)
+    certificate: str = "proved"
+    note: str = ""
+
+    @property
+    def optimal(self):
+        """True only for a proved global minimiser."""
+        return self.certificate == "proved"
 
     @property
     def rank(self):
         """Number of directions whose scale is non-zero beyond rounding.
 
         Profiles are square roots of eigenvalue expressions, so a target that is 0 up to
-        rounding (~N eps) shows up as a scale ~sqrt(N eps): that is the threshold.
+        rounding (~N eps) shows up as a scale ~sqrt(N eps): that is the threshold.  For a
+        searched point (no spectral solution) the numerical rank of Z at the same threshold.
         """
         if self.spectral is None:
-            return None
+            sv = np.linalg.svd(np.asarray(self.Z, dtype=float), compute_uv=False)
+            tol = np.sqrt(sv.size * np.finfo(float).eps) * max(1.0, float(np.max(sv, initial=0.0)))
+            return int(np.count_nonzero(sv > tol))
         s = self.spectral.scales
         tol = np.sqrt(s.size * np.finfo(float).eps) * max(1.0, float(np.max(np.abs(s), initial=0.0)))
         return int(np.count_nonzero(np.abs(s) > tol))
@@ -74,6 +95,13 @@ class Method:
     domain: dict = {}
     #: whether the loss ignores the mean of Z (then optima are compared through centred Grams HZZ^TH)
     translation_invariant: bool = True
+    #: graph family the loss is defined on (``verifiers.strategies.graphs``): instances of its claims
+    #: and of ``check_solver`` are drawn from it unless a theorem names another
+    graphs: str = "any"
+    #: how ``verifiers.check_solver`` attacks a user's closed form by default: the claim kind and the
+    #: instance parameters of the range where this method's own closed form is proved
+    solver_claim: str = "closed_form"
+    solver_params: dict = {}
 
     # -- to be provided by subclasses ----------------------------------
     def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract
@@ -189,16 +217,58 @@ class Method:
 
         return solve_linear(self, X, G, k, variant=variant, **hp)
 
-    def solve(self, G, k, *, variant=None, **hp):
-        """Closed-form optimal representation (see the method's docs for the formula)."""
-        variant = self.check_variant(variant, closed_form=True)
+    def proved_range(self, G, k, variant, hp):
+        """``(True, why)`` when the closed form's theorem covers this input, else ``(False, what is known)``.
+
+        Default: the closed form is a global minimiser for every graph and K (override where not).
+        """
+        return True, f"{self.name} ({variant}): the closed form is a global minimiser for every graph and K"
+
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", **hp):
+        """The closed form (see the method's docs), with a certificate of what it is.
+
+        Parameters
+        ----------
+        G : (N, N) graph
+        k : int
+        variant : str, optional
+            Default: the method's first closed-form variant (with ``search``: the paper's form
+            for a method without closed form).
+        search : bool
+            Return the best point of the global search (:func:`ssl_proofs.search.global_minimise`,
+            started at the closed form when there is one) with certificate ``"searched"``.
+        seed, device
+            Of the search.
+        **hp : hyper-parameters (paper names).
+
+        Returns
+        -------
+        Solution with ``certificate`` ``"proved"`` (inside the closed form's proved range, see
+        :meth:`proved_range`), ``"candidate"`` (outside it: not known to be optimal) or ``"searched"``.
+        """
+        has_closed_form = bool(self.closed_form_variants) and (variant is None or variant in self.closed_form_variants)
+        variant = self.check_variant(variant, closed_form=not (search and not has_closed_form))
         hp = self.check_hyper(variant, hp)
         G = _graphs.check_graph(G)
         k = _graphs.check_k(k, G.shape[0])
-        problem = self.spectral_problem(G, k, variant=variant, **hp)
-        sol = solve_spectral(problem)
-        loss = self.loss(sol.Z, G, variant=variant, **hp)
-        return Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant, spectral=sol)
+        closed = None
+        if has_closed_form:
+            problem = self.spectral_problem(G, k, variant=variant, **hp)
+            sol = solve_spectral(problem)
+            loss = self.loss(sol.Z, G, variant=variant, **hp)
+            proved, why = self.proved_range(G, k, variant, hp)
+            closed = Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant,
+                              spectral=sol, certificate="proved" if proved else "candidate", note=why)
+        if not search:
+            return closed
+        sr = global_minimise(self, G, k, variant=variant, hyper=hp, seed=seed, device=device,
+                             candidates=() if closed is None else (closed.Z,))
+        note = sr.evidence
+        if closed is not None:
+            note += f"; closed form ({closed.certificate}) loss {closed.loss:.6g}"
+        return Solution(Z=sr.Z, loss=sr.loss,
+                        eigenvalues=np.zeros(0) if closed is None else closed.eigenvalues,
+                        hyper=hp, variant=variant, spectral=None, certificate="searched", note=note)
 
 
 class GraphTensor:

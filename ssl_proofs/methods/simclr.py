@@ -69,8 +69,8 @@ VARIANTS = ("paper", "summed_numerator", "per_edge", "supcon")
 
 _NO_CLOSED_FORM = (
     "SimCLR has no known closed-form optimum (the paper's Theorem 5 statement was not recovered and the "
-    "softmax of cosines has no spectral solution). Minimise it numerically instead, e.g. "
-    "verifiers.descent.minimise(get_method('simclr'), G, k, variant='paper', hyper={'tau': 0.5}), "
+    "softmax of cosines has no spectral solution). Search numerically instead: "
+    "get_method('simclr').solve(G, k, search=True, tau=0.5) (CLI: ssl-proofs solve simclr --search), "
     "and see the 'simclr.*' theorems for the structure of the optimum."
 )
 
@@ -122,8 +122,11 @@ class SimCLR(Method):
     def spectral_problem(self, G, k, *, variant=None, **hp):
         raise NoClosedForm(_NO_CLOSED_FORM)
 
-    def solve(self, G, k, *, variant=None, **hp):
-        raise NoClosedForm(_NO_CLOSED_FORM)
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", **hp):
+        """No closed form: only ``search=True`` (the global search, certificate ``"searched"``) answers."""
+        if not search:
+            raise NoClosedForm(_NO_CLOSED_FORM)
+        return super().solve(G, k, variant=variant, search=True, seed=seed, device=device, **hp)
 
     def derivation(self, variant=None):
         from ..derivations.simclr import derivation

@@ -114,6 +114,15 @@ class VICReg(Method):
         return Q * np.sqrt(Y.shape[0] - hp["ddof"])
 
     # -- closed forms --------------------------------------------------
+    def proved_range(self, G, k, variant, hp):
+        """Squared (beta = alpha) and constrained: proved for every graph and K.
+
+        Eckart--Young on ``M = HZZ^TH/(N - ddof)``, which reaches every centred PSD matrix of rank
+        <= K (derivation ``vicreg.derivation``); the hinge variant has no closed form at all.
+        """
+        return True, (f"vicreg ({variant}): Eckart-Young on HZZ^TH, every centred PSD matrix of rank <= K is "
+                      "reachable: a global minimiser for every graph and K")
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         variant = self.check_variant(variant, closed_form=True)
         hp = self.check_hyper(variant, hp)
@@ -183,9 +192,8 @@ VICREG_THEOREMS = [
     Theorem("vicreg.squared.rank", "vicreg",
             "rank(HZ*) = #{k <= K : lambda_k(L) < alpha/gamma} (squared variant)",
             claim="rank", params={"variant": "squared"}, source="notes §3.1/§4 [D]; paper §1 (iii)"),
-    Theorem("vicreg.squared.ratio_only", "vicreg",
-            "Z* depends on (alpha, gamma) only through gamma/alpha",
-            claim="ratio_only", params={"variant": "squared"}, source="paper Thm 1 (skim: 'depends only on G and gamma/alpha')"),
+    # "Z* depends on (alpha, gamma) only through gamma/alpha" was dropped: with beta = alpha the loss is
+    # homogeneous of degree 1 in (alpha, beta, gamma), so the check could not fail (docs/vicreg.md)
     Theorem("vicreg.squared.local_minima", "vicreg",
             "other K-subsets of eigenvectors of L are local minima of squared VICReg",
             claim="local_minima", expected="refuted", params={"variant": "squared"},

@@ -1,5 +1,14 @@
-"""``ssl-proofs solve``: the closed-form optimum for your own graph (and data, linear regime)."""
+"""``ssl-proofs solve``: the closed form for your own graph (and data, linear regime), with its certificate.
+
+The certificate says what the answer is: ``proved`` (a closed form whose theorem covers this
+input: a global minimiser), ``candidate`` (the closed form outside its proved range: not known
+to be optimal; a warning on stderr says what is known) or ``searched`` (``--search``: the best
+point of the global search, an upper bound on the minimum).
+"""
 from __future__ import annotations
+
+import json
+import sys
 
 import numpy as np
 
@@ -9,7 +18,7 @@ from ssl_proofs.graphfiles import read_graph
 from ..io import load_array
 
 NAME = "solve"
-HELP = "closed-form optimal representation for your own graph"
+HELP = "closed form (with its certificate) or global search for your own graph"
 
 
 def add_arguments(s):
@@ -22,6 +31,12 @@ def add_arguments(s):
         s.add_argument(f"--{name}", type=float, default=None)
     s.add_argument("--data", default=None, help="inputs X (.npy) for the linear regime (--linear)")
     s.add_argument("--linear", action="store_true", help="solve for W in Z = XW (needs --data)")
+    s.add_argument("--search", action="store_true",
+                   help="return the best point of the global search (multi-start L-BFGS started at the "
+                        "closed form; the only answer for SimCLR), certificate 'searched'")
+    s.add_argument("--seed", type=int, default=0, help="seed of --search")
+    s.add_argument("--json", default=None, metavar="PATH",
+                   help="write loss, certificate, rank, eigenvalues and hyper-parameters to PATH")
 
 
 def run(args):
@@ -39,9 +54,24 @@ def run(args):
         np.save(args.out, sol.W)
         print(f"saved W {sol.W.shape} to {args.out}; loss {sol.loss:.6g}")
         return 0
-    sol = method.solve(G, args.k, variant=args.variant, **hp)
+    sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed, **hp)
     np.save(args.out, sol.Z)
     ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
+    meaning = {"proved": "global minimiser (closed form inside its proved range)",
+               "candidate": "closed form outside its proved range, not known to be optimal",
+               "searched": "best point of the global search (an upper bound on the minimum)"}[sol.certificate]
     print(f"saved Z {sol.Z.shape} to {args.out}; variant {sol.variant}; loss {sol.loss:.6g}; "
-          f"rank {sol.rank}; eigenvalues used: {ev}")
+          f"rank {sol.rank}; eigenvalues {'of the closed form it started from' if sol.certificate == 'searched' else 'used'}: "
+          f"{ev or '-'}")
+    print(f"certificate: {sol.certificate} ({meaning})")
+    if sol.certificate == "candidate":
+        print(f"warning: {sol.note}", file=sys.stderr)
+    elif sol.certificate == "searched":
+        print(f"search: {sol.note}")
+    if args.json:
+        record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
+                  "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
+                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": args.out}
+        with open(args.json, "w") as fh:
+            json.dump(record, fh, indent=2)
     return 0
