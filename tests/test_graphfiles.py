@@ -242,13 +242,13 @@ def test_npz_with_several_arrays(tmp_path):
 def test_corrupt_npz(tmp_path):
     p = tmp_path / "g.npz"
     p.write_bytes(b"this is not a zip archive")
-    _assert_raises(GraphFileError, p, "not a readable .npz", "save_npz")
+    _assert_raises(GraphFileError, p, "not a .npz archive", "save_npz")
 
 
 def test_corrupt_npy(tmp_path):
     p = tmp_path / "g.npy"
     p.write_bytes(b"garbage")
-    _assert_raises(GraphFileError, p, "not a readable .npy", "np.save")
+    _assert_raises(GraphFileError, p, "not a NumPy .npy array", "np.save")
 
 
 def test_object_npy_is_refused(tmp_path):
