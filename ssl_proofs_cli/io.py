@@ -110,7 +110,10 @@ def _umask():
 
 def save_array(path, arr):
     """``np.save`` to exactly ``path`` (checked by :func:`output_path`), atomically."""
-    return write_atomic(path, lambda tmp: np.save(tmp, arr))
+    def write(tmp):
+        with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a name (even to ".NPY")
+            np.save(fh, arr)
+    return write_atomic(path, write)
 
 
 def save_json(path, obj):
