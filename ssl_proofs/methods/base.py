@@ -236,9 +236,9 @@ def _graph_tensor(G, like):
 
 
 def _check_Z_shape(shape, n):
-    if len(shape) != 2 or shape[0] != n:
+    if len(shape) != 2 or shape[0] != n or shape[1] < 1:
         raise InvalidArgument(
-            f"Z must have shape (N, K) = ({n}, K) to match G, got {shape}. "
+            f"Z must have shape (N, K) = ({n}, K), K >= 1, to match G, got {shape}. "
             "Rows of Z are the embeddings of the N nodes of G."
         )
 
