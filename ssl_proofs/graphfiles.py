@@ -40,7 +40,7 @@ from .errors import GraphFileError, InvalidArgument, InvalidGraph
 from . import graphs as _graphs
 from .graphs import check_graph, check_size
 
-__all__ = ["FORMATS", "read_graph", "write_graph", "write_edge_list"]
+__all__ = ["FORMATS", "read_graph", "write_graph", "write_edge_list", "npy_header"]
 
 #: Suffix -> format name.  Checked longest-first so ``.mtx.gz`` wins over ``.gz``.
 _SUFFIXES = {
@@ -209,26 +209,7 @@ def _load_header(path, fh, nbytes, *, graph):
     its claimed size is compared with the ``nbytes`` actually stored.
     """
     where = f"{path}" if graph else f"{path} (entry {getattr(fh, 'name', '?')})"
-    try:
-        version = np.lib.format.read_magic(fh)
-        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
-        shape, _, dtype = read(fh)
-    except (ValueError, KeyError, EOFError, OSError):
-        raise GraphFileError(
-            f"{where}: not a NumPy .npy array (no valid .npy header). Write G with np.save(path, G) "
-            f"or {_SAVE_NPZ}, or use the suffix that matches the file's format."
-        ) from None
-    if dtype.hasobject:
-        raise GraphFileError(
-            f"{where}: the array holds Python objects (dtype {dtype}), which are never loaded (unsafe). "
-            "Save a numeric array: np.save(path, np.asarray(G, dtype=float))."
-        )
-    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if size > nbytes:
-        raise GraphFileError(
-            f"{where}: the header claims shape {shape} ({size:,} bytes) but only {nbytes:,} bytes are stored; "
-            "the file is truncated or damaged. Write it again."
-        )
+    shape, dtype = npy_header(fh, nbytes, where)
     if not graph:
         return
     if dtype.kind == "c":
@@ -240,6 +221,36 @@ def _load_header(path, fh, nbytes, *, graph):
             f"G must be a square N x N matrix, got shape {shape}. Save the adjacency matrix of the positive-pair graph."
         )
     check_size(shape[0], dense=True)
+
+
+def npy_header(fh, nbytes, where):
+    """``(shape, dtype)`` from the header of the .npy stream ``fh`` holding ``nbytes`` bytes, read before any data.
+
+    Refuses (:class:`~ssl_proofs.errors.GraphFileError`, named ``where``) a stream that is not
+    .npy, an object array (never loaded: unsafe), and a shape larger than the bytes stored
+    (a truncated or forged file), so that loading it afterwards allocates no more than the file holds.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+        shape, _, dtype = read(fh)
+    except (ValueError, KeyError, EOFError, OSError):
+        raise GraphFileError(
+            f"{where}: not a NumPy .npy array (no valid .npy header). Write it with np.save(path, array), "
+            "or use the suffix that matches the file's format."
+        ) from None
+    if dtype.hasobject:
+        raise GraphFileError(
+            f"{where}: the array holds Python objects (dtype {dtype}), which are never loaded (unsafe). "
+            "Save a numeric array: np.save(path, np.asarray(a, dtype=float))."
+        )
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if size > nbytes:
+        raise GraphFileError(
+            f"{where}: the header claims shape {shape} ({size:,} bytes) but only {nbytes:,} bytes are stored; "
+            "the file is truncated or damaged. Write it again."
+        )
+    return shape, dtype
 
 
 def _plain(exc):

@@ -15,21 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_proofs.errors import InvalidArgument
+from ssl_proofs.errors import InvalidArgument, SSLProofsError
+from ssl_proofs.graphfiles import npy_header
 
 #: image formats ``plot --out`` writes (matplotlib's vector and raster backends)
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".eps", ".ps")
 
 
 def load_array(path, flag):
-    """A ``.npy`` array given by a command-line flag, or the project's own error."""
+    """A ``.npy`` array given by a command-line flag, or the project's own error.
+
+    The header is read first (:func:`ssl_proofs.graphfiles.npy_header`): a file that is not
+    .npy, holds objects, or claims more data than it stores is refused before any allocation.
+    """
     try:
+        with open(path, "rb") as fh:
+            npy_header(fh, os.fstat(fh.fileno()).st_size, f"{flag} {path}")
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        why = "it holds Python objects or is not a .npy file" if "pickle" in str(exc) else str(exc)
-        raise InvalidArgument(
-            f"{flag} {path}: cannot read a .npy array ({why}). Save a numeric array with np.save(path, X)."
-        ) from None
+        if isinstance(exc, SSLProofsError):
+            raise
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable data"
+        raise InvalidArgument(f"{flag} {path}: cannot read a .npy array ({why}). Save it with np.save(path, X).") from None
 
 
 def output_path(path, flag, *, suffixes, add_suffix=None):

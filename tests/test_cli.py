@@ -322,3 +322,21 @@ def test_one_verify_example_validates_its_graph_once(validations):
 
     (res,) = verify("vicreg.squared.closed_form", examples=1, device="cpu", starts=1)
     assert res.examples == 1 and validations["n"] == 1
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "complex entries"),
+    (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+     + b" " * 50 + b"\n", "truncated"),
+    (bytes(range(200)), "not a NumPy .npy array"),
+])
+def test_bad_data_files_are_refused_before_loading(content, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    if content is None:
+        np.save(tmp_path / "X.npy", np.ones((4, 2)) * 1j)
+    else:
+        (tmp_path / "X.npy").write_bytes(content)
+    assert main(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", "W.npy", "--linear", "--data", "X.npy"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "allow_pickle" not in err and not (tmp_path / "W.npy").exists()

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import ssl_proofs
-from ssl_proofs.errors import SSLProofsError
+from ssl_proofs.errors import InvalidArgument, InvalidGraph, SolverFailed, SSLProofsError
 from ssl_proofs.graphfiles import read_graph
 from ssl_proofs.graphs import check_graph, is_checked, view_graph
 from ssl_proofs.linear import check_data
@@ -264,3 +264,66 @@ def test_subprocess_exits_2_without_traceback_and_writes_nothing(name, content, 
     assert proc.stderr.startswith("ssl-proofs: error: ") and "Traceback" not in proc.stderr
     assert "allow_pickle" not in proc.stderr and proc.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+# -- the named cases of issue 9 --------------------------------------------------------------------
+
+def _solver(G, k, *, variant, **hp):
+    return VICREG.solve(G, k, variant=variant, **hp).Z
+
+
+def test_check_solver_on_a_method_without_closed_form_says_so():
+    with pytest.raises(ssl_proofs.NoClosedForm, match="simclr has no variant with a closed-form optimum"):
+        check_solver("simclr", _solver)
+
+
+def test_a_solver_returning_nan_is_reported_as_nan():
+    def nan_solver(G, k, **kw):
+        return np.full((G.shape[0], k), np.nan)
+
+    with pytest.raises(SolverFailed) as info:
+        check_solver("vicreg", nan_solver, examples=2)
+    msg = str(info.value)
+    assert "nan_solver" in msg and "NaN" in msg and "shape" not in msg
+
+
+def test_a_crashing_solver_is_reported_as_the_solvers_exception():
+    def crashing_solver(G, k, **kw):
+        raise ZeroDivisionError("planted in the user's solver")
+
+    with pytest.raises(SolverFailed) as info:
+        check_solver("vicreg", crashing_solver, examples=2)
+    msg = str(info.value)
+    assert "crashing_solver raised ZeroDivisionError: planted" in msg and "checker crashed" not in msg
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"claim": "no_such_claim"}, "claim='no_such_claim'"),
+    ({"params": {"graphs": "no_such_family"}}, "unknown graph family"),
+    ({"params": ["graphs"]}, "params must be a dict"),
+])
+def test_check_solver_options_are_checked_before_the_work(kwargs, words):
+    with pytest.raises(SSLProofsError, match=words):
+        check_solver("vicreg", _solver, **kwargs)
+
+
+def test_loss_treats_torch_and_numpy_alike():
+    G = view_graph(2, 2)
+    Z = np.arange(4.0).reshape(4, 1)
+    as_int = VICREG.loss(torch.arange(4).reshape(4, 1), G)  # int64 tensor: converted, as numpy ints are
+    assert float(as_int) == VICREG.loss(Z.astype(np.int64), G) == VICREG.loss(Z, G)
+    for bad in (Z * np.nan, Z + 1j):
+        with pytest.raises(InvalidArgument) as from_numpy:
+            VICREG.loss(bad, G)
+        with pytest.raises(InvalidArgument) as from_torch:
+            VICREG.loss(torch.as_tensor(bad), G)
+        assert str(from_numpy.value) == str(from_torch.value)
+
+
+def test_complex_inputs_are_refused_through_the_api():
+    G = view_graph(2, 2)
+    with pytest.raises(InvalidGraph, match="complex"):
+        VICREG.solve(sp.csr_matrix(G.astype(complex)), 1)
+    with pytest.raises(InvalidArgument, match="X has complex entries"):
+        VICREG.solve_linear(np.ones((4, 2)) * (1 + 1j), G, 1)
