@@ -291,21 +291,6 @@ def test_output_piped_into_head_stops_quietly(tmp_path):
 
 # -- validated once -----------------------------------------------------------------------------
 
-@pytest.fixture
-def validations(monkeypatch):
-    import ssl_proofs.graphs as graphs_module
-
-    count = {"n": 0}
-    inner = graphs_module._validate
-
-    def counting(*args):
-        count["n"] += 1
-        return inner(*args)
-
-    monkeypatch.setattr(graphs_module, "_validate", counting)
-    return count
-
-
 @pytest.mark.parametrize("method, linear", [("vicreg", False), ("vicreg", True), ("barlowtwins", False),
                                             ("spectral_contrastive", True)])
 def test_solve_validates_the_graph_once(method, linear, tmp_path, monkeypatch, validations):

@@ -152,20 +152,6 @@ def test_check_k_non_strict_allows_k_at_least_n():
 
 # -- the checked graph: validated once ------------------------------------------
 
-@pytest.fixture
-def validations(monkeypatch):
-    """Counts the real validations (check_graph on an unchecked graph)."""
-    count = {"n": 0}
-    inner = graphs_module._validate
-
-    def counting(*args):
-        count["n"] += 1
-        return inner(*args)
-
-    monkeypatch.setattr(graphs_module, "_validate", counting)
-    return count
-
-
 @pytest.mark.parametrize("sparse", [False, True])
 def test_a_checked_graph_is_returned_unchanged_without_revalidation(sparse, validations):
     G = sp.csr_matrix(view_graph(3, 2)) if sparse else view_graph(3, 2)
