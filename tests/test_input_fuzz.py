@@ -33,7 +33,8 @@ from verifiers import check_solver
 
 ROOT = Path(__file__).resolve().parents[1]
 #: examples per property in CI; FUZZ_EXAMPLES=2000 for a longer hunt
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
+                suppress_health_check=list(HealthCheck), database=None)
 VICREG = ssl_proofs.get_method("vicreg")
 
 

@@ -300,10 +300,10 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
     if not callable(solver):
         raise InvalidArgument("solver must be callable as solver(G, k, variant=..., **hyper) -> Z.")
     if not m.closed_form_variants:
+        with_one = [n for n in ssl_proofs.list_methods() if ssl_proofs.get_method(n).closed_form_variants]
         raise NoClosedForm(
             f"{m.name} has no variant with a closed-form optimum, so there is no closed form to check a solver "
-            f"against; check_solver works for {', '.join(n for n in ssl_proofs.list_methods() if ssl_proofs.get_method(n).closed_form_variants)}. "
-            f"Study {m.name} with verify({m.name!r})."
+            f"against; check_solver works for {', '.join(with_one)}. Study {m.name} with verify({m.name!r})."
         )
     variant = m.check_variant(variant, closed_form=True)
     examples, seed, starts = _check_run(examples, seed, starts)
