@@ -137,67 +137,6 @@ def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, prog
     return [_internal(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
 
 
-def _check_run(examples, seed, starts):
-    """Validate the run options once, before any work."""
-    examples = DEFAULT_EXAMPLES if examples is None else _integer(
-        "examples", examples, 1, "hypothesis examples per theorem (--examples)")
-    seed = _integer("seed", seed, 0, "the random seed (--seed) of hypothesis and the descent starts")
-    starts = _integer("starts", starts, 1, "random starts of each gradient-descent cross-check (--starts, default 3)")
-    return examples, seed, starts
-
-
-def _integer(name, value, low, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgument(f"{name} must be an integer, got {value!r}: it is {what}.")
-    if not low <= value < 2 ** 63:
-        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low}.")
-    return int(value)
-
-
-def _internal(run, theorem, **kwargs):
-    """``run(theorem, ...)``, where every input was checked already: a project error now is a checker bug."""
-    try:
-        return run(theorem, **kwargs)
-    except SolverFailed:
-        raise
-    except SSLProofsError as exc:
-        raise InternalError(
-            f"checking {theorem.id} raised {type(exc).__name__}: {exc} -- on an instance the checker drew "
-            "itself, after every input was validated: a bug of ssl-proofs, please report it."
-        ) from exc
-
-
-def _guarded(solver):
-    """The user's solver, with its failures reported as its own (not as a crash of the checker)."""
-    name = getattr(solver, "__name__", "solver")
-
-    def call(G, k, *, variant, **hyper):
-        where = f"on G with N = {G.shape[0]} nodes, k = {k}, variant {variant!r}, hyper-parameters {hyper}"
-        try:
-            out = solver(G, k, variant=variant, **hyper)
-        except Exception as exc:
-            raise SolverFailed(
-                f"your solver {name} raised {type(exc).__name__}: {exc} {where}. Fix the solver (its traceback is "
-                "chained below this error), or narrow the instances it is attacked with (params=)."
-            ) from exc
-        try:
-            Z = np.asarray(getattr(out, "Z", out), dtype=float)
-        except (TypeError, ValueError):
-            raise SolverFailed(f"your solver {name} returned {type(out).__name__}, not a numeric array, {where}; "
-                               "return Z as an (N, k) array (or an object with .Z).") from None
-        if Z.shape != (G.shape[0], k):
-            raise SolverFailed(f"your solver {name} returned shape {Z.shape}, expected (N, k) = ({G.shape[0]}, {k}), "
-                               f"{where}; rows of Z are the embeddings of the nodes of G.")
-        bad = int(Z.size - np.count_nonzero(np.isfinite(Z)))
-        if bad:
-            raise SolverFailed(f"your solver {name} returned Z with {bad} NaN or infinite entries (of {Z.size}) "
-                               f"{where}; a global minimiser is finite. Check the solver on this instance.")
-        return Z
-
-    call.__name__ = name
-    return call
-
-
 def run_theorem(theorem, *, examples, ctx, progress=None):
     method = ssl_proofs.get_method(theorem.method)
     check = CHECKS.get(theorem.claim)
@@ -319,3 +258,67 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
                  claim=claim, params={**(params or {}), "variant": variant}, source="user")
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed, solver=_guarded(solver))
     return _internal(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
+
+
+# -- input checks of verify / check_solver (every input is checked here, before the work) --
+
+def _check_run(examples, seed, starts):
+    """Validate the run options once, before any work."""
+    examples = DEFAULT_EXAMPLES if examples is None else _integer(
+        "examples", examples, 1, "hypothesis examples per theorem (--examples)")
+    seed = _integer("seed", seed, 0, "the random seed (--seed) of hypothesis and the descent starts")
+    starts = _integer("starts", starts, 1, "random starts of each gradient-descent cross-check (--starts, default 3)")
+    return examples, seed, starts
+
+
+def _integer(name, value, low, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name} must be an integer, got {value!r}: it is {what}.")
+    if not low <= value < 2 ** 63:
+        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low}.")
+    return int(value)
+
+
+def _internal(run, theorem, **kwargs):
+    """``run(theorem, ...)``, where every input was checked already: a project error now is a checker bug."""
+    try:
+        return run(theorem, **kwargs)
+    except SolverFailed:
+        raise
+    except SSLProofsError as exc:
+        raise InternalError(
+            f"checking {theorem.id} raised {type(exc).__name__}: {exc} -- on an instance the checker drew "
+            "itself, after every input was validated: a bug of ssl-proofs, please report it."
+        ) from exc
+
+
+def _guarded(solver):
+    """The user's solver, with its failures reported as its own (not as a crash of the checker)."""
+    name = getattr(solver, "__name__", "solver")
+
+    def call(G, k, *, variant, **hyper):
+        where = f"on G with N = {G.shape[0]} nodes, k = {k}, variant {variant!r}, hyper-parameters {hyper}"
+        try:
+            out = solver(G, k, variant=variant, **hyper)
+        except Exception as exc:
+            raise SolverFailed(
+                f"your solver {name} raised {type(exc).__name__}: {exc} {where}. Fix the solver (its traceback is "
+                "chained below this error), or narrow the instances it is attacked with (params=)."
+            ) from exc
+        try:
+            Z = np.asarray(getattr(out, "Z", out), dtype=float)
+        except (TypeError, ValueError):
+            raise SolverFailed(f"your solver {name} returned {type(out).__name__}, not a numeric array, {where}; "
+                               "return Z as an (N, k) array (or an object with .Z).") from None
+        if Z.shape != (G.shape[0], k):
+            raise SolverFailed(f"your solver {name} returned shape {Z.shape}, expected (N, k) = ({G.shape[0]}, {k}), "
+                               f"{where}; rows of Z are the embeddings of the nodes of G.")
+        bad = int(Z.size - np.count_nonzero(np.isfinite(Z)))
+        if bad:
+            raise SolverFailed(f"your solver {name} returned Z with {bad} NaN or infinite entries (of {Z.size}) "
+                               f"{where}; a global minimiser is finite. Check the solver on this instance.")
+        return Z
+
+    call.__name__ = name
+    return call
+
