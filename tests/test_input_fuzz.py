@@ -254,7 +254,6 @@ def test_malformed_X_through_check_data(arr):
 @pytest.mark.parametrize("name, content", [
     ("g.txt", b"# nodes: 3000000000\n0 1\n"),  # was killed by the OOM killer after 48 s
     ("g.npy", bytes(range(256)) * 2),  # random bytes: numpy's allow_pickle advice must not surface
-    ("g.mtx", b"%%MatrixMarket matrix coordinate real general\n1000000000000 1000000000000 1\n1 2 1\n"),
 ])
 def test_subprocess_exits_2_without_traceback_and_writes_nothing(name, content, tmp_path):
     (tmp_path / name).write_bytes(content)
