@@ -18,7 +18,12 @@ Supported formats (chosen from the file suffix, or forced with ``format=``):
     enough (the graph is symmetrised); giving both with different weights is
     an error.  Suffixes ``.txt``, ``.edges``, ``.edgelist``, ``.el``.
 
-Every graph read is validated by :func:`ssl_proofs.graphs.check_graph`.
+The sizes a file *claims* (an edge-list header or node id, a ``.npy`` header, a sparse
+``.npz`` shape, a Matrix Market size line) are checked against
+:data:`ssl_proofs.graphs.MAX_NODES` / :data:`~ssl_proofs.graphs.MAX_DENSE_NODES` and against
+the bytes actually stored *before* anything is allocated, so a small file cannot exhaust
+the machine (docs/inputs.md).  Every graph read is validated by
+:func:`ssl_proofs.graphs.check_graph` and returned checked.
 Problems with the file itself raise :class:`~ssl_proofs.errors.GraphFileError`;
 a well-formed file holding an invalid graph (asymmetric, negative, no edges,
 ...) raises :class:`~ssl_proofs.errors.InvalidGraph`.  Both name the file.
