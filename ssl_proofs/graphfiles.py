@@ -225,7 +225,7 @@ def _load_header(path, fh, nbytes, *, graph):
         raise InvalidGraph(
             f"G must be a square N x N matrix, got shape {shape}. Save the adjacency matrix of the positive-pair graph."
         )
-    check_size(shape[0], dense=True)
+    check_size(shape[0], dense="input")
 
 
 def npy_header(fh, nbytes, where):
@@ -281,7 +281,7 @@ def _read_mtx(path):
         raise InvalidGraph("G has complex entries (Matrix Market field 'complex'); edge weights are real.")
     if rows != cols:
         raise InvalidGraph(f"G must be a square N x N matrix, got shape ({rows}, {cols}).")
-    check_size(rows, dense=layout == "array")
+    check_size(rows, dense="input" if layout == "array" else False)
     stored = path.stat().st_size * _MAX_EXPANSION.get(path.suffix.lower(), 1)
     if entries * _MTX_MIN_ENTRY_BYTES.get(layout, 4) > stored:
         raise GraphFileError(

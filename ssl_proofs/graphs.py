@@ -72,9 +72,10 @@ def check_size(n, *, dense, name="G"):
     ----------
     n : int
         Number of nodes.
-    dense : bool
+    dense : bool or "input"
         Whether an ``N x N`` dense matrix is to be built (limit :data:`MAX_DENSE_NODES`),
-        or only sparse storage (limit :data:`MAX_NODES`).
+        or only sparse storage (limit :data:`MAX_NODES`); ``"input"``: the dense matrix is the
+        user's input (the message then suggests passing it sparse).
 
     Raises
     ------
@@ -84,11 +85,13 @@ def check_size(n, *, dense, name="G"):
     if n <= limit:
         return n
     if dense:
+        remedy = ("Pass G as a scipy.sparse matrix (a .npz/.mtx/edge-list file) and use a method with a sparse "
+                  "solver (VICReg), or a smaller graph." if dense == "input" else
+                  "This step builds a dense matrix: only sparse solvers (today VICReg's) handle graphs this large; "
+                  "use one, a smaller graph, or raise the limit on a machine with the memory.")
         raise InvalidGraph(
             f"{name} has N = {n:,} nodes: a dense N x N float64 matrix would take {_gib(8 * n * n)}, "
-            f"above the dense limit of {limit:,} nodes (ssl_proofs.graphs.MAX_DENSE_NODES). "
-            "Pass G as a scipy.sparse matrix (a .npz/.mtx/edge-list file) and a method variant with a "
-            "sparse solver, or a smaller graph."
+            f"above the dense limit of {limit:,} nodes (ssl_proofs.graphs.MAX_DENSE_NODES). {remedy}"
         )
     raise InvalidGraph(
         f"{name} has N = {n:,} nodes, above the limit of {limit:,} (ssl_proofs.graphs.MAX_NODES); "
@@ -145,7 +148,7 @@ def _validate(G, name, copy):
                 raise _complex(name)
             shape = np.shape(G)
             if len(shape) == 2 and shape[0] == shape[1]:
-                check_size(shape[0], dense=True, name=name)
+                check_size(shape[0], dense="input", name=name)
             G = np.array(G, dtype=np.float64) if copy else np.asarray(G, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             if isinstance(exc, InvalidGraph):
