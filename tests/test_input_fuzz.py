@@ -249,6 +249,26 @@ def test_malformed_X_through_check_data(arr):
     assert X.shape[0] == 4 and X.dtype == np.float64 and np.all(np.isfinite(X)) and not np.iscomplexobj(arr)
 
 
+weird = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(), st.complex_numbers(),
+                  st.text(max_size=3), st.just([1.0]), st.just(np.float64(0.5)), st.just(10 ** 400))
+
+
+@FUZZ
+@given(st.sampled_from(ssl_proofs.list_methods()), st.sampled_from(["alpha", "beta", "gamma", "tau", "ddof", "x"]),
+       weird, weird)
+def test_malformed_hyper_parameters_and_k_through_solve(method_name, name, value, k):
+    m = ssl_proofs.get_method(method_name)
+    G = view_graph(3, 2)
+    try:
+        sol = m.solve(G, k, **{name: value})
+    except SSLProofsError:
+        return
+    # accepted: then k was a valid dimension and the value a real finite number of a known hyper-parameter
+    assert isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 1 <= k <= 5
+    assert value is None or (name in m.defaults and np.isfinite(float(value)) and not isinstance(value, (bool, str)))
+    assert np.all(np.isfinite(sol.Z)) and np.isfinite(sol.loss)
+
+
 # -- subprocesses: no traceback, nothing written -----------------------------------------------------
 
 @pytest.mark.parametrize("name, content", [

@@ -115,7 +115,7 @@ class Method:
                 raise InvalidArgument(f"{key} must be a number, got {val!r}.")
             try:
                 val = float(val)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InvalidArgument(f"{key} must be a number, got {val!r}.") from None
             if not np.isfinite(val):
                 raise InvalidArgument(f"{key} = {val} is not finite.")
