@@ -187,7 +187,8 @@ def _read_sparse_npz(path, zf, members):
         raise InvalidGraph(f"G must be a square N x N matrix, got shape {tuple(int(x) for x in shape)}.")
     check_size(int(shape[0]), dense=False)
     for info in members.values():
-        _load_header(path, zf.open(info), info.file_size, graph=False)  # claimed sizes vs the bytes there
+        with zf.open(info) as fh:
+            _load_header(path, fh, _member_bytes(info), graph=False)  # claimed sizes vs the bytes there
     return sp.csr_matrix(sp.load_npz(path))
 
 
@@ -200,9 +201,17 @@ def _read_npy(path):
         raise GraphFileError(f"{path}: the .npy data could not be read ({_plain(exc)}). Write it with np.save(path, G).") from None
 
 
+def _member_bytes(info):
+    """Most bytes a zip entry can really hold: its stated size, bounded by what its compressed size can expand to
+    (the stated size alone is the archive's word, and a forged one would let a tiny file claim terabytes)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    return min(info.file_size, info.compress_size * _MAX_EXPANSION.get(info.compress_type, _MAX_EXPANSION[".bz2"]))
+
+
 def _load_member(path, zf, info, *, graph):
     with zf.open(info) as fh:
-        _load_header(path, fh, info.file_size, graph=graph)
+        _load_header(path, fh, _member_bytes(info), graph=graph)
     with zf.open(info) as fh:
         return np.lib.format.read_array(fh, allow_pickle=False)
 
@@ -239,7 +248,7 @@ def npy_header(fh, nbytes, where):
         version = np.lib.format.read_magic(fh)
         read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
         shape, _, dtype = read(fh)
-    except (ValueError, KeyError, EOFError, OSError):
+    except (ValueError, TypeError, KeyError, EOFError, OSError, SyntaxError):
         raise GraphFileError(
             f"{where}: not a NumPy .npy array (no valid .npy header). Write it with np.save(path, array), "
             "or use the suffix that matches the file's format."
@@ -266,8 +275,9 @@ def _plain(exc):
 
 #: an entry of a Matrix Market file takes at least this many bytes ("1 1\n" / "0\n")
 _MTX_MIN_ENTRY_BYTES = {"coordinate": 4, "array": 2}
-#: most a compressed stream can expand (deflate's limit is 1032:1; bzip2's is larger, so be generous)
-_MAX_EXPANSION = {".gz": 1032, ".bz2": 10_000}
+#: most a compressed stream can expand (deflate's limit is 1032:1; bzip2's is larger, so be generous),
+#: by file suffix and by zip compression method
+_MAX_EXPANSION = {".gz": 1032, ".bz2": 10_000, zipfile.ZIP_DEFLATED: 1032}
 
 
 def _read_mtx(path):

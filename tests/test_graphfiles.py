@@ -393,3 +393,27 @@ def test_read_graph_returns_a_checked_graph(tmp_path):
     write_edge_list(G3, p)
     for dense in (None, True, False):
         assert is_checked(read_graph(p, dense=dense))
+
+
+def test_npz_whose_zip_directory_lies_about_sizes(tmp_path):
+    """The zip directory's uncompressed size is the archive's word only: a forged one is bounded by what the
+    compressed bytes can expand to (deflate: 1032x): a tiny file stating 4 GiB cannot make the reader allocate 3.2 GB."""
+    p = tmp_path / "g.npz"
+    sp.save_npz(p, sp.csr_matrix(G3))
+    with zipfile.ZipFile(p) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["data.npy"] = _npy_header((4 * 10 ** 8,)) + bytes(1000)  # claims 3.2 GB, under the 4 GiB stated
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    raw = bytearray(p.read_bytes())
+    name = raw.find(b"data.npy")  # local header: the size field is 8 bytes before the name's length field
+    for sig, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = raw.find(sig)
+        while start >= 0:
+            if raw[start + name_at:start + name_at + 8] == b"data.npy":
+                raw[start + size_at:start + size_at + 4] = (0xFFFFFFF0).to_bytes(4, "little")
+            start = raw.find(sig, start + 1)
+    assert name > 0
+    p.write_bytes(bytes(raw))
+    _assert_raises(GraphFileError, p, "data.npy", "3,200,000,000 bytes", "truncated")
