@@ -248,7 +248,7 @@ def npy_header(fh, nbytes, where):
         version = np.lib.format.read_magic(fh)
         read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
         shape, _, dtype = read(fh)
-    except (ValueError, TypeError, KeyError, EOFError, OSError, SyntaxError):
+    except Exception:  # numpy's header parser raises many kinds of error on garbage (tokenize, ast, ...)
         raise GraphFileError(
             f"{where}: not a NumPy .npy array (no valid .npy header). Write it with np.save(path, array), "
             "or use the suffix that matches the file's format."

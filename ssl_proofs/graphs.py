@@ -200,16 +200,24 @@ def _validate(G, name, copy):
             G.eliminate_zeros()
         else:
             np.fill_diagonal(G, 0.0)
+    # exact symmetry, so eigensolvers see a symmetric operator; G + (G^T - G)/2 rather than (G + G^T)/2,
+    # which overflows for weights near the float64 maximum (and G^T - G is tiny after the check above)
     if sp.issparse(G):
-        G = sp.csr_matrix((G + G.T) * 0.5)  # exact symmetry, so eigensolvers see a symmetric operator
+        G = sp.csr_matrix(G + (G.T - G) * 0.5)
+        G.eliminate_zeros()
         if G.nnz == 0:
             raise _empty(name)
         out = SparseGraph(G)
     else:
-        G = (G + G.T) * 0.5
+        G = G + (G.T - G) * 0.5
         if not np.any(G):
             raise _empty(name)
         out = G.view(DenseGraph)
+    if not np.isfinite(float(np.max(degrees(out)))):
+        raise InvalidGraph(
+            f"{name}'s weights are so large that its degrees (row sums) overflow float64 (max weight "
+            f"{_max_abs(out):.3g}). Rescale G, e.g. G / G.max(): a positive-pair graph's scale is a weight of the loss."
+        )
     out._checked = True
     return out
 

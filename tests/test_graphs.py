@@ -220,3 +220,13 @@ def test_dense_work_on_a_large_sparse_graph_is_refused_before_allocating(monkeyp
     with pytest.raises(InvalidGraph, match="dense"):
         centering(6)
     np.testing.assert_array_equal(to_dense(check_graph(view_graph(2, 2))), view_graph(2, 2))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_weights_near_the_float_maximum(sparse):
+    big = np.finfo(np.float64).max / 1.5
+    G = np.array([[0, big], [big, 0]])
+    out = check_graph(sp.csr_matrix(G) if sparse else G)  # symmetrising must not overflow to inf
+    np.testing.assert_array_equal(to_dense(out), G)
+    with pytest.raises(InvalidGraph, match="degrees .row sums. overflow"):
+        check_graph(np.full((3, 3), big) - np.diag(np.full(3, big)))  # each row sums to 2 * big = inf
