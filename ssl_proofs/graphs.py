@@ -213,7 +213,9 @@ def _validate(G, name, copy):
         if not np.any(G):
             raise _empty(name)
         out = G.view(DenseGraph)
-    if not np.isfinite(float(np.max(degrees(out)))):
+    with np.errstate(over="ignore"):  # an overflow is what is checked for, and reported below
+        top_degree = float(np.max(degrees(out)))
+    if not np.isfinite(top_degree):
         raise InvalidGraph(
             f"{name}'s weights are so large that its degrees (row sums) overflow float64 (max weight "
             f"{_max_abs(out):.3g}). Rescale G, e.g. G / G.max(): a positive-pair graph's scale is a weight of the loss."
