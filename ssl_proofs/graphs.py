@@ -200,16 +200,16 @@ def _validate(G, name, copy):
             G.eliminate_zeros()
         else:
             np.fill_diagonal(G, 0.0)
-    # exact symmetry, so eigensolvers see a symmetric operator; G + (G^T - G)/2 rather than (G + G^T)/2,
-    # which overflows for weights near the float64 maximum (and G^T - G is tiny after the check above)
+    # exact symmetry, so eigensolvers see a symmetric operator: (G + G^T)/2, halved first when the sum
+    # would overflow (weights near the float64 maximum); both forms are exactly symmetric
+    huge = scale > np.finfo(np.float64).max / 2
     if sp.issparse(G):
-        G = sp.csr_matrix(G + (G.T - G) * 0.5)
-        G.eliminate_zeros()
+        G = sp.csr_matrix(G * 0.5 + G.T * 0.5 if huge else (G + G.T) * 0.5)
         if G.nnz == 0:
             raise _empty(name)
         out = SparseGraph(G)
     else:
-        G = G + (G.T - G) * 0.5
+        G = G * 0.5 + G.T * 0.5 if huge else (G + G.T) * 0.5
         if not np.any(G):
             raise _empty(name)
         out = G.view(DenseGraph)
