@@ -32,3 +32,14 @@ class UnknownName(SSLProofsError, KeyError):
 
     def __str__(self):  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class SolverFailed(SSLProofsError, RuntimeError):
+    """The solver under test (``verifiers.check_solver``) raised, or returned no finite (N, K) array."""
+
+
+class InternalError(Exception):
+    """A bug of ssl-proofs itself (e.g. a check crashed on an instance it drew), never bad input.
+
+    Deliberately *not* an :class:`SSLProofsError`: the CLI reports it with exit code 3.
+    """

@@ -18,7 +18,12 @@ Supported formats (chosen from the file suffix, or forced with ``format=``):
     enough (the graph is symmetrised); giving both with different weights is
     an error.  Suffixes ``.txt``, ``.edges``, ``.edgelist``, ``.el``.
 
-Every graph read is validated by :func:`ssl_proofs.graphs.check_graph`.
+The sizes a file *claims* (an edge-list header or node id, a ``.npy`` header, a sparse
+``.npz`` shape, a Matrix Market size line) are checked against
+:data:`ssl_proofs.graphs.MAX_NODES` / :data:`~ssl_proofs.graphs.MAX_DENSE_NODES` and against
+the bytes actually stored *before* anything is allocated, so a small file cannot exhaust
+the machine (docs/inputs.md).  Every graph read is validated by
+:func:`ssl_proofs.graphs.check_graph` and returned checked.
 Problems with the file itself raise :class:`~ssl_proofs.errors.GraphFileError`;
 a well-formed file holding an invalid graph (asymmetric, negative, no edges,
 ...) raises :class:`~ssl_proofs.errors.InvalidGraph`.  Both name the file.
@@ -35,10 +40,11 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from .errors import GraphFileError, InvalidArgument, InvalidGraph
-from .graphs import check_graph
+from .errors import GraphFileError, InvalidArgument, InvalidGraph, SSLProofsError
+from . import graphs as _graphs
+from .graphs import check_graph, check_size
 
-__all__ = ["FORMATS", "read_graph", "write_graph", "write_edge_list"]
+__all__ = ["FORMATS", "read_graph", "write_graph", "write_edge_list", "npy_header"]
 
 #: Suffix -> format name.  Checked longest-first so ``.mtx.gz`` wins over ``.gz``.
 _SUFFIXES = {
@@ -125,84 +131,181 @@ def read_graph(path, *, format=None, dense=None):  # noqa: A002 - mirrors numpy/
     if path.is_dir():
         raise GraphFileError(f"{path} is a directory; pass the path of a graph file inside it.")
     reader = {"npz": _read_npz, "mtx": _read_mtx, "npy": _read_npy, "edgelist": _read_edge_list}[fmt]
-    G = reader(path)
     try:
-        G = check_graph(G, name="G")  # copy=True: check_graph(copy=False) cannot change dtype under NumPy 2
+        G = reader(path)  # every reader checks the sizes a file claims before allocating them
+        if dense is True and sp.issparse(G):
+            check_size(G.shape[0], dense=True)
+            G = G.toarray()
+        elif dense is False and not sp.issparse(G):
+            G = sp.csr_matrix(G)
+        return check_graph(G, name="G")  # copy=True: check_graph(copy=False) cannot change dtype under NumPy 2
     except InvalidGraph as exc:
         raise InvalidGraph(f"{path}: {exc}") from None
-    if dense is True and sp.issparse(G):
-        G = G.toarray()
-    elif dense is False and not sp.issparse(G):
-        G = sp.csr_matrix(G)
-    return G
 
 
 # -- readers ------------------------------------------------------------------
 
+_NPY_MAGIC = b"\x93NUMPY"
+_SAVE_NPZ = "scipy.sparse.save_npz(path, G) or np.savez(path, G)"
+
+
 def _read_npz(path):
     # save_npz archives carry 'format' and 'shape' entries; anything else is
     # treated as a plain numpy archive that must hold exactly one dense array.
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                return _read_npy(path)  # a .npy file under an .npz name: still one dense array
+        raise GraphFileError(f"{path}: not a .npz archive (it is not a zip file). Write it with {_SAVE_NPZ}.")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise GraphFileError(
-            f"{path}: not a readable .npz archive ({exc}). Write it with scipy.sparse.save_npz(path, G) "
-            "or np.savez(path, G)."
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        # a .npy file under an .npz name: still one dense array, so accept it
-        return _numeric(archive, path)
-    with archive:
-        keys = list(archive.files)
-        try:
-            if "format" in keys and "shape" in keys:
-                return sp.load_npz(path).tocsr()
-            if len(keys) != 1:
+        with zipfile.ZipFile(path) as zf:
+            members = {name[:-4]: zf.getinfo(name) for name in zf.namelist() if name.endswith(".npy")}
+            if "format" in members and "shape" in members:
+                return _read_sparse_npz(path, zf, members)
+            if len(members) != 1:
                 raise GraphFileError(
-                    f"{path}: a numpy .npz graph must hold exactly one array, found {len(keys)} "
-                    f"({', '.join(keys) or 'none'}). Save G alone with np.savez(path, G) or "
-                    "scipy.sparse.save_npz(path, G)."
+                    f"{path}: a numpy .npz graph must hold exactly one array, found {len(members)} "
+                    f"({', '.join(members) or 'none'}). Save G alone with {_SAVE_NPZ}."
                 )
-            return _numeric(archive[keys[0]], path)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise GraphFileError(
-                f"{path}: the .npz archive could not be decoded ({exc}). Write it with "
-                "scipy.sparse.save_npz(path, G) or np.savez(path, G)."
-            ) from None
+            (info,) = members.values()
+            return _load_member(path, zf, info, graph=True)
+    except Exception as exc:  # zipfile, zlib/bz2/lzma and numpy raise many kinds of error on a damaged archive
+        if isinstance(exc, SSLProofsError):
+            raise
+        raise GraphFileError(
+            f"{path}: the .npz archive is damaged ({type(exc).__name__}: {_plain(exc)}). Write it again "
+            f"with {_SAVE_NPZ}."
+        ) from None
+
+
+def _read_sparse_npz(path, zf, members):
+    shape = _load_member(path, zf, members["shape"], graph=False)
+    if shape.shape != (2,) or shape.dtype.kind not in "iu":
+        raise GraphFileError(f"{path}: the sparse archive's 'shape' entry is {shape!r}; write it with {_SAVE_NPZ}.")
+    if shape[0] != shape[1]:
+        raise InvalidGraph(f"G must be a square N x N matrix, got shape {tuple(int(x) for x in shape)}.")
+    check_size(int(shape[0]), dense=False)
+    for info in members.values():
+        with zf.open(info) as fh:
+            _load_header(path, fh, _member_bytes(info), graph=False)  # claimed sizes vs the bytes there
+    return sp.csr_matrix(sp.load_npz(path))
 
 
 def _read_npy(path):
+    with open(path, "rb") as fh:
+        _load_header(path, fh, path.stat().st_size, graph=True)
     try:
-        arr = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise GraphFileError(
-            f"{path}: not a readable .npy array ({exc}). Write it with np.save(path, G) "
-            "using a numeric dtype (object arrays are not loaded, for safety)."
-        ) from None
-    return _numeric(arr, path)
+        raise GraphFileError(f"{path}: the .npy data could not be read ({_plain(exc)}). Write it with np.save(path, G).") from None
 
 
-def _numeric(arr, path):
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise GraphFileError(
-            f"{path}: the stored array has dtype {getattr(arr, 'dtype', type(arr))}; "
-            "a graph needs real numeric weights (bool, int or float)."
+def _member_bytes(info):
+    """Most bytes a zip entry can really hold: its stated size, bounded by what its compressed size can expand to
+    (the stated size alone is the archive's word, and a forged one would let a tiny file claim terabytes)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    return min(info.file_size, info.compress_size * _MAX_EXPANSION.get(info.compress_type, _MAX_EXPANSION[".bz2"]))
+
+
+def _load_member(path, zf, info, *, graph):
+    with zf.open(info) as fh:
+        _load_header(path, fh, _member_bytes(info), graph=graph)
+    with zf.open(info) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _load_header(path, fh, nbytes, *, graph):
+    """Read a .npy header and refuse, before any allocation, what cannot be a graph.
+
+    ``graph``: the array is G itself (square, real, within the dense limit); otherwise only
+    its claimed size is compared with the ``nbytes`` actually stored.
+    """
+    where = f"{path}" if graph else f"{path} (entry {getattr(fh, 'name', '?')})"
+    shape, dtype = npy_header(fh, nbytes, where)
+    if not graph:
+        return
+    if dtype.kind == "c":
+        raise InvalidGraph("G has complex entries; edge weights are real. Save G.real if the imaginary parts are rounding noise.")
+    if dtype.kind not in "biuf":
+        raise GraphFileError(f"{where}: the stored array has dtype {dtype}; a graph needs real numeric weights (bool, int or float).")
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise InvalidGraph(
+            f"G must be a square N x N matrix, got shape {shape}. Save the adjacency matrix of the positive-pair graph."
         )
-    return arr
+    check_size(shape[0], dense="input")
+
+
+def npy_header(fh, nbytes, where):
+    """``(shape, dtype)`` from the header of the .npy stream ``fh`` holding ``nbytes`` bytes, read before any data.
+
+    Refuses (:class:`~ssl_proofs.errors.GraphFileError`, named ``where``) a stream that is not
+    .npy, an object array (never loaded: unsafe), and a shape larger than the bytes stored
+    (a truncated or forged file), so that loading it afterwards allocates no more than the file holds.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+        shape, _, dtype = read(fh)
+    except Exception:  # numpy's header parser raises many kinds of error on garbage (tokenize, ast, ...)
+        raise GraphFileError(
+            f"{where}: not a NumPy .npy array (no valid .npy header). Write it with np.save(path, array), "
+            "or use the suffix that matches the file's format."
+        ) from None
+    if dtype.hasobject:
+        raise GraphFileError(
+            f"{where}: the array holds Python objects (dtype {dtype}), which are never loaded (unsafe). "
+            "Save a numeric array: np.save(path, np.asarray(a, dtype=float))."
+        )
+    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if size > nbytes:
+        raise GraphFileError(
+            f"{where}: the header claims shape {shape} ({size:,} bytes) but only {nbytes:,} bytes are stored; "
+            "the file is truncated or damaged. Write it again."
+        )
+    return shape, dtype
+
+
+def _plain(exc):
+    """numpy's message without its ``allow_pickle=`` advice (objects are never loaded here)."""
+    msg = str(exc)
+    return "unreadable data" if "pickle" in msg else msg
+
+
+#: an entry of a Matrix Market file takes at least this many bytes ("1 1\n" / "0\n")
+_MTX_MIN_ENTRY_BYTES = {"coordinate": 4, "array": 2}
+#: most a compressed stream can expand (deflate's limit is 1032:1; bzip2's is larger, so be generous),
+#: by file suffix and by zip compression method
+_MAX_EXPANSION = {".gz": 1032, ".bz2": 10_000, zipfile.ZIP_DEFLATED: 1032}
 
 
 def _read_mtx(path):
     try:
+        rows, cols, entries, layout, field, _ = scipy.io.mminfo(str(path))
+    except Exception as exc:  # scipy's Matrix Market parser raises many kinds of error on garbage
+        raise GraphFileError(
+            f"{path}: not a valid Matrix Market file ({exc}). Write it with scipy.io.mmwrite(path, G)."
+        ) from None
+    if field == "complex":
+        raise InvalidGraph("G has complex entries (Matrix Market field 'complex'); edge weights are real.")
+    if rows != cols:
+        raise InvalidGraph(f"G must be a square N x N matrix, got shape ({rows}, {cols}).")
+    check_size(rows, dense="input" if layout == "array" else False)
+    stored = path.stat().st_size * _MAX_EXPANSION.get(path.suffix.lower(), 1)
+    if entries * _MTX_MIN_ENTRY_BYTES.get(layout, 4) > stored:
+        raise GraphFileError(
+            f"{path}: the header claims {entries:,} entries but the file is too small to hold them; "
+            "it is truncated or its size line is wrong (decompress it first if it is compressed)."
+        )
+    try:
         M = scipy.io.mmread(str(path))
-    except (OSError, ValueError, IndexError, TypeError, EOFError) as exc:
+    except Exception as exc:  # scipy's Matrix Market parser raises many kinds of error on garbage
         raise GraphFileError(
             f"{path}: not a valid Matrix Market file ({exc}). Write it with scipy.io.mmwrite(path, G)."
         ) from None
     if sp.issparse(M):
-        if M.dtype.kind == "c":
-            raise GraphFileError(f"{path}: complex Matrix Market field; a graph needs real weights.")
         return sp.csr_matrix(M)
-    return _numeric(np.asarray(M), path)
+    return np.asarray(M)
 
 
 def _read_edge_list(path):
@@ -250,6 +353,15 @@ def _read_edge_list(path):
                 "or equal weights."
             )
     max_id = max(max(i, j) for i, j in weights)
+    if n_header is None and max_id >= _graphs.MAX_NODES:
+        # the ids, not the edges, set N: say how many nodes the edges really touch
+        bad_line = next(ln for (i, j), (_, ln) in weights.items() if max(i, j) == max_id)
+        touched = len({v for e in weights for v in e})
+        raise GraphFileError(
+            f"{path}, line {bad_line}: node id {max_id:,} makes N = {max_id + 1:,} nodes, above the limit of "
+            f"{_graphs.MAX_NODES:,} (ssl_proofs.graphs.MAX_NODES), while the {len(weights):,} edge(s) touch only "
+            f"{touched:,} distinct node(s). Renumber the nodes 0 .. N-1 (e.g. np.unique(ids, return_inverse=True))."
+        )
     if n_header is None:
         n = max_id + 1
     elif max_id >= n_header:
@@ -279,6 +391,12 @@ def _parse_header(value, path, lineno, raw):
     if n < 0:
         raise GraphFileError(
             f"{path}, line {lineno}: bad header {raw.strip()!r}; write '# nodes: N' with N a non-negative integer."
+        )
+    if n > _graphs.MAX_NODES:
+        raise GraphFileError(
+            f"{path}, line {lineno}: the header '# nodes: {n}' asks for more than the limit of {_graphs.MAX_NODES:,} nodes "
+            "(ssl_proofs.graphs.MAX_NODES). Give the number of nodes the edges use (ids 0 .. N-1), or drop the "
+            "header to take N = largest id + 1."
         )
     return n
 

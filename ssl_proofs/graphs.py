@@ -25,43 +25,141 @@ class SelfLoopWarning(UserWarning):
     """G had a non-zero diagonal; it was dropped (see module docstring)."""
 
 
+#: most nodes any graph may have: sparse storage needs O(N + edges) memory (N = 10^7: ~0.3 GB of
+#: per-node vectors).  Raise it (``ssl_proofs.graphs.MAX_NODES = ...``) on a machine that has the memory.
+MAX_NODES = 10_000_000
+#: most nodes for dense N x N work: one float64 copy is 8 N^2 bytes (2 GiB at 16384) and dense
+#: checks and eigensolvers hold a few.  Larger graphs must be sparse and use a sparse solver.
+MAX_DENSE_NODES = 16_384
+
+
+class CheckedGraph:
+    """Marker of a graph that :func:`check_graph` validated (see :class:`DenseGraph`, :class:`SparseGraph`).
+
+    Only the object :func:`check_graph` returns carries the mark: arrays derived from it
+    (``-G``, ``G[:3, :3]``, ``G + G.T``) are plain arrays or unmarked, so they are checked again.
+    A checked graph must not be modified in place.
+    """
+
+    _checked = False
+
+    @property
+    def checked(self):
+        return self._checked
+
+
+class DenseGraph(np.ndarray, CheckedGraph):
+    """A validated dense graph: a float64 ``ndarray`` (drop-in), returned by :func:`check_graph`."""
+
+    def __array_wrap__(self, arr, context=None, return_scalar=False):
+        # arithmetic on a checked graph (L = D - G, -G, ...) is no longer a checked graph
+        return arr[()] if return_scalar else np.asarray(arr)
+
+
+class SparseGraph(sp.csr_matrix, CheckedGraph):
+    """A validated sparse graph: a float64 ``csr_matrix`` (drop-in), returned by :func:`check_graph`."""
+
+
+def is_checked(G):
+    """Whether ``G`` is the output of :func:`check_graph` (then checking it again is free)."""
+    return isinstance(G, CheckedGraph) and G._checked
+
+
+def check_size(n, *, dense, name="G"):
+    """Refuse a graph of ``n`` nodes above the stated limits, before anything is allocated.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    dense : bool or "input"
+        Whether an ``N x N`` dense matrix is to be built (limit :data:`MAX_DENSE_NODES`),
+        or only sparse storage (limit :data:`MAX_NODES`); ``"input"``: the dense matrix is the
+        user's input (the message then suggests passing it sparse).
+
+    Raises
+    ------
+    InvalidGraph
+    """
+    limit = MAX_DENSE_NODES if dense else MAX_NODES
+    if n <= limit:
+        return n
+    if dense:
+        remedy = ("Pass G as a scipy.sparse matrix (a .npz/.mtx/edge-list file) and use a method with a sparse "
+                  "solver (VICReg), or a smaller graph." if dense == "input" else
+                  "This step builds a dense matrix: only sparse solvers (today VICReg's) handle graphs this large; "
+                  "use one, a smaller graph, or raise the limit on a machine with the memory.")
+        raise InvalidGraph(
+            f"{name} has N = {n:,} nodes: a dense N x N float64 matrix would take {_gib(8 * n * n)}, "
+            f"above the dense limit of {limit:,} nodes (ssl_proofs.graphs.MAX_DENSE_NODES). {remedy}"
+        )
+    raise InvalidGraph(
+        f"{name} has N = {n:,} nodes, above the limit of {limit:,} (ssl_proofs.graphs.MAX_NODES); "
+        f"even sparse storage needs {_gib(8 * n)} per node vector. Number the nodes that have edges "
+        "0 .. N-1 without gaps, or raise ssl_proofs.graphs.MAX_NODES on a machine with the memory."
+    )
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2 ** 30:,.3g} GiB"
+
+
 def check_graph(G, *, name="G", copy=True):
-    """Validate a positive-pair graph and return it as float64.
+    """Validate a positive-pair graph once and return it as a checked float64 graph.
 
     Parameters
     ----------
     G : array_like or scipy.sparse matrix, shape (N, N)
-        Symmetric, non-negative, finite weights with at least one edge.
+        Symmetric, non-negative, finite, real weights with at least one edge;
+        at most :data:`MAX_NODES` nodes (:data:`MAX_DENSE_NODES` when dense).
+        A graph this function returned is returned unchanged, without re-validation.
     name : str
         Name used in error messages.
 
     Returns
     -------
-    G : ndarray or scipy.sparse.csr_matrix
-        Float64 copy with the diagonal set to zero.
+    G : DenseGraph or SparseGraph
+        Float64 copy with the diagonal set to zero (an ``ndarray`` / ``csr_matrix`` subclass).
 
     Raises
     ------
     InvalidGraph
         With a message naming the problem and the fix.
     """
+    if is_checked(G):
+        return G
+    return _validate(G, name, copy)
+
+
+def _validate(G, name, copy):
     if sp.issparse(G):
+        if len(G.shape) != 2 or G.shape[0] != G.shape[1]:
+            raise _not_square(name, G.shape)
+        check_size(G.shape[0], dense=False, name=name)
+        if G.dtype.kind == "c":
+            raise _complex(name)
         G = sp.csr_matrix(G, dtype=np.float64, copy=copy)
         data = G.data
     else:
         try:
+            if not hasattr(G, "dtype"):  # a list or scalar: see what numpy makes of it first
+                G = np.asarray(G)
+            if np.iscomplexobj(G):
+                raise _complex(name)
+            shape = np.shape(G)
+            if len(shape) == 2 and shape[0] == shape[1]:
+                check_size(shape[0], dense="input", name=name)
             G = np.array(G, dtype=np.float64) if copy else np.asarray(G, dtype=np.float64)
         except (TypeError, ValueError) as exc:
+            if isinstance(exc, InvalidGraph):
+                raise
             raise InvalidGraph(
                 f"{name} could not be read as a numeric matrix ({exc}). "
                 "Pass a square array of non-negative edge weights."
             ) from None
         data = G
     if G.ndim != 2 or G.shape[0] != G.shape[1]:
-        raise InvalidGraph(
-            f"{name} must be a square N x N matrix, got shape {G.shape}. "
-            "Pass the adjacency matrix of the positive-pair graph (row i, column j = weight of pair i~j)."
-        )
+        raise _not_square(name, G.shape)
     n = G.shape[0]
     if n < 2:
         raise InvalidGraph(f"{name} has {n} node(s); a positive-pair graph needs at least 2 samples.")
@@ -93,7 +191,7 @@ def check_graph(G, *, name="G", copy=True):
         warnings.warn(
             f"{name} has {int(np.count_nonzero(diag))} self-loop(s); they are ignored (diagonal set to 0).",
             SelfLoopWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         if sp.issparse(G):
             G = G.tolil()
@@ -102,15 +200,42 @@ def check_graph(G, *, name="G", copy=True):
             G.eliminate_zeros()
         else:
             np.fill_diagonal(G, 0.0)
+    # exact symmetry, so eigensolvers see a symmetric operator: (G + G^T)/2, halved first when the sum
+    # would overflow (weights near the float64 maximum); both forms are exactly symmetric
+    huge = scale > np.finfo(np.float64).max / 2
     if sp.issparse(G):
-        G = (G + G.T) * 0.5  # exact symmetry, so eigensolvers see a symmetric operator
+        G = sp.csr_matrix(G * 0.5 + G.T * 0.5 if huge else (G + G.T) * 0.5)
         if G.nnz == 0:
             raise _empty(name)
+        out = SparseGraph(G)
     else:
-        G = (G + G.T) * 0.5
+        G = G * 0.5 + G.T * 0.5 if huge else (G + G.T) * 0.5
         if not np.any(G):
             raise _empty(name)
-    return G
+        out = G.view(DenseGraph)
+    with np.errstate(over="ignore"):  # an overflow is what is checked for, and reported below
+        top_degree = float(np.max(degrees(out)))
+    if not np.isfinite(top_degree):
+        raise InvalidGraph(
+            f"{name}'s weights are so large that its degrees (row sums) overflow float64 (max weight "
+            f"{_max_abs(out):.3g}). Rescale G, e.g. G / G.max(): a positive-pair graph's scale is a weight of the loss."
+        )
+    out._checked = True
+    return out
+
+
+def _not_square(name, shape):
+    return InvalidGraph(
+        f"{name} must be a square N x N matrix, got shape {shape}. "
+        "Pass the adjacency matrix of the positive-pair graph (row i, column j = weight of pair i~j)."
+    )
+
+
+def _complex(name):
+    return InvalidGraph(
+        f"{name} has complex entries; edge weights are real. Pass {name}.real if the imaginary parts "
+        "are rounding noise, otherwise rebuild G from real similarities."
+    )
 
 
 def _max_abs(M):
@@ -155,7 +280,8 @@ def laplacian(G):
 
 
 def centering(n):
-    """Centering matrix ``H = I - 11^T / N``."""
+    """Centering matrix ``H = I - 11^T / N`` (dense: ``N <= MAX_DENSE_NODES``)."""
+    check_size(n, dense=True, name="the centering matrix H")
     return np.eye(n) - np.full((n, n), 1.0 / n)
 
 
@@ -167,7 +293,11 @@ def n_components(G):
 
 
 def to_dense(G):
-    return G.toarray() if sp.issparse(G) else np.asarray(G)
+    """``G`` as a dense ndarray; refuses (before allocating) graphs above :data:`MAX_DENSE_NODES`."""
+    if sp.issparse(G):
+        check_size(G.shape[0], dense=True)
+        return G.toarray()
+    return np.asarray(G)
 
 
 # -- builders ---------------------------------------------------------------

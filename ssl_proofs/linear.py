@@ -120,6 +120,11 @@ def check_data(X, n, *, name="X"):
     InvalidArgument
         Wrong shape, non-numeric or non-finite entries, with the fix.
     """
+    if np.iscomplexobj(X):
+        raise InvalidArgument(
+            f"{name} has complex entries; inputs are real. Pass {name}.real if the imaginary parts are rounding "
+            "noise, or stack real and imaginary parts as separate features."
+        )
     try:
         X = np.array(X, dtype=np.float64)
     except (TypeError, ValueError):

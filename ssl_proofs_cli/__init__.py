@@ -6,12 +6,15 @@ exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> exit co
 :data:`COMMANDS` lists them in the order ``--help`` shows them.
 
 Exit codes: 0 success / every verdict as recorded; 1 a verdict differs from
-the record (a regression); 2 bad input (message, no traceback).
+the record (a regression); 2 bad input (message, no traceback); 3 an internal
+error, i.e. a bug of ssl-proofs (message and traceback, to be reported).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from ssl_proofs.errors import SSLProofsError
 
@@ -40,7 +43,22 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     run = {cmd.NAME: cmd.run for cmd in COMMANDS}[args.command]
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
     except SSLProofsError as exc:
         print(f"ssl-proofs: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`ssl-proofs list | head`): stop quietly, and keep Python's
+        # shutdown from flushing into the closed pipe again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("ssl-proofs: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # not bad input: a bug of ssl-proofs itself
+        traceback.print_exc()
+        print(f"ssl-proofs: internal error (a bug of ssl-proofs, not of your input): please report it with "
+              f"the traceback above and the command line: ssl-proofs {' '.join(argv)}", file=sys.stderr)
+        return 3

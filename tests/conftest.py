@@ -9,6 +9,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+import ssl_proofs.graphs
+
 settings.register_profile("ci", max_examples=25, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=400, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -19,3 +21,17 @@ settings.load_profile(os.environ.get("SSL_PROOFS_PROFILE", "ci"))
 def budget():
     """Examples per theorem for tests that call ``verifiers.verify``: scales with the profile."""
     return max(5, settings().max_examples // 3)
+
+
+@pytest.fixture
+def validations(monkeypatch):
+    """Counts the real graph validations (``check_graph`` on a graph not checked yet): ``validations["n"]``."""
+    count = {"n": 0}
+    inner = ssl_proofs.graphs._validate
+
+    def counting(*args):
+        count["n"] += 1
+        return inner(*args)
+
+    monkeypatch.setattr(ssl_proofs.graphs, "_validate", counting)
+    return count

@@ -1,8 +1,10 @@
 """The command line: exit codes, outputs, bad input without tracebacks."""
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ import ssl_proofs.graphfiles
 from ssl_proofs.graphs import view_graph
 from ssl_proofs.methods import vicreg as vicreg_module
 from ssl_proofs_cli import main
+
+ROOT = Path(__file__).resolve().parents[1]  # subprocesses import this checkout, not an installed copy
 
 
 def test_list_shows_methods_and_theorem_ids(capsys):
@@ -89,7 +93,7 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(argv, words, tmp_path
     graph.write_text("0 1\n1 2\n2 3\n")
     argv = [a.replace("{graph}", str(graph)) for a in argv]
     proc = subprocess.run([sys.executable, "-m", "ssl_proofs_cli", *argv], capture_output=True, text=True,
-                          cwd=tmp_path)
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2, proc.stderr
     assert words in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -149,3 +153,175 @@ def test_cuda_request_without_gpu_is_a_clear_error(capsys):
         pytest.skip("a GPU is present")
     assert main(["verify", "vicreg.derivation", "--device", "cuda"]) == 2
     assert "no GPU" in capsys.readouterr().err
+
+
+# -- output paths: checked before the work, written atomically, printed as written -------------
+
+GRAPH = "0 1\n1 2\n2 3\n"
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fails the test if a command starts its work (reads the graph, verifies) before refusing its output path."""
+    import verifiers.runner as runner
+    from ssl_proofs_cli.commands import plot as plot_cmd, solve as solve_cmd
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started before the output path was checked")
+
+    for module in (solve_cmd, plot_cmd):
+        monkeypatch.setattr(module, "read_graph", work)
+    monkeypatch.setattr(runner, "resolve_theorems", work)
+
+
+BAD_OUTPUTS = [
+    ("", "is empty"),
+    ("missing/Z.npy", "does not exist"),
+    ("g.txt/Z.npy", "is a file, not a folder"),
+    ("adir", "is a directory"),
+    ("new/", "names a folder"),
+    ("Z.txt", "unsupported suffix '.txt'"),
+]
+
+
+@pytest.mark.parametrize("out, words", BAD_OUTPUTS)
+def test_solve_refuses_a_bad_out_before_the_work_and_writes_nothing(out, words, tmp_path, monkeypatch, capsys,
+                                                                     no_work):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    (tmp_path / "adir").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.startswith("ssl-proofs: error: --out")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("out, words", [(o.replace("Z.npy", "r.json"), w) for o, w in BAD_OUTPUTS[:5]]
+                         + [("r.txt", "unsupported suffix '.txt'")])
+def test_verify_refuses_a_bad_json_before_verifying(out, words, tmp_path, monkeypatch, capsys, no_work):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    (tmp_path / "adir").mkdir()
+    assert main(["verify", "vicreg.derivation", "--json", out]) == 2
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("out, words", [("x.xyz", "'.xyz'"), ("fig", "(none)"), ("nodir/x.png", "does not exist")])
+def test_plot_refuses_a_bad_out_before_plotting(out, words, tmp_path, monkeypatch, capsys, no_work):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    assert main(["plot", "vicreg", "--graph", "g.txt", "-k", "1", "--out", out]) == 2
+    assert words in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt"]
+
+
+def test_solve_prints_the_path_it_wrote(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    (tmp_path / "out").mkdir()
+    assert main(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", "out/Zplain"]) == 0
+    printed = capsys.readouterr().out
+    assert "to out/Zplain.npy;" in printed
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Zplain.npy"]  # no temporary left behind
+    assert np.load(tmp_path / "out" / "Zplain.npy").shape == (4, 1)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    from ssl_proofs_cli.io import write_atomic
+
+    target = tmp_path / "Z.npy"
+    target.write_bytes(b"old")
+
+    def fails(tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomic(target, fails)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["Z.npy"]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--starts", "0"], "starts = 0"),
+    (["--starts", "-2"], "starts = -2"),
+    (["--examples", "0"], "examples = 0"),
+    (["--examples", "-1"], "examples = -1"),
+    (["--seed", "-1"], "seed = -1"),
+])
+def test_verify_run_options_are_checked_before_the_work(flags, words, capsys):
+    assert main(["verify", "vicreg.squared.closed_form", "--device", "cpu", *flags]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "must be an integer >=" in err
+
+
+# -- internal errors: exit 3, never reported as bad input -------------------------------------
+
+def test_a_bug_in_a_command_exits_3_and_says_internal_error(monkeypatch, capsys):
+    from ssl_proofs_cli.commands import list_cmd
+
+    def bug(args):
+        raise KeyError("planted bug")
+
+    monkeypatch.setattr(list_cmd, "run", bug)
+    assert main(["list"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error" in err and "planted bug" in err and "not of your input" in err
+
+
+def test_a_project_error_raised_inside_a_check_is_internal_not_bad_input(monkeypatch, capsys):
+    import verifiers.checks as checks
+    from ssl_proofs.errors import InvalidArgument
+
+    def misused(theorem, method, inst, ctx):
+        raise InvalidArgument("planted: a check passed the solver a bad k")
+
+    monkeypatch.setitem(checks.CHECKS, "closed_form", misused)
+    assert main(["verify", "vicreg.squared.closed_form", "--examples", "2", "--device", "cpu"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error" in err and "planted" in err and "ssl-proofs: error:" not in err
+
+
+def test_output_piped_into_head_stops_quietly(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m ssl_proofs_cli list | head -c 10", shell=True, capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0 and proc.stderr == "" and len(proc.stdout) == 10
+
+
+# -- validated once -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, linear", [("vicreg", False), ("vicreg", True), ("barlowtwins", False),
+                                            ("spectral_contrastive", True)])
+def test_solve_validates_the_graph_once(method, linear, tmp_path, monkeypatch, validations):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).standard_normal((4, 3)))
+    extra = ["--linear", "--data", "X.npy"] if linear else []
+    assert main(["solve", method, "--graph", "g.txt", "-k", "1", "--out", "Z.npy", *extra]) == 0
+    assert validations["n"] == 1
+
+
+def test_one_verify_example_validates_its_graph_once(validations):
+    from verifiers import verify
+
+    (res,) = verify("vicreg.squared.closed_form", examples=1, device="cpu", starts=1)
+    assert res.examples == 1 and validations["n"] == 1
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "complex entries"),
+    (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+     + b" " * 50 + b"\n", "truncated"),
+    (bytes(range(200)), "not a NumPy .npy array"),
+])
+def test_bad_data_files_are_refused_before_loading(content, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    if content is None:
+        np.save(tmp_path / "X.npy", np.ones((4, 2)) * 1j)
+    else:
+        (tmp_path / "X.npy").write_bytes(content)
+    assert main(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", "W.npy", "--linear", "--data", "X.npy"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "allow_pickle" not in err and not (tmp_path / "W.npy").exists()

@@ -1,5 +1,9 @@
 """Reading graph files: round trips for every format, helpful errors otherwise."""
+import io
+import subprocess
+import sys
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -9,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ssl_proofs.errors import GraphFileError, InvalidGraph, SSLProofsError
 from ssl_proofs.graphfiles import read_graph, write_edge_list, write_graph
-from ssl_proofs.graphs import SelfLoopWarning
+from ssl_proofs.graphs import SelfLoopWarning, is_checked
 from verifiers import strategies as S
 
 G3 = np.array([[0, 1, 0], [1, 0, 2.5], [0, 2.5, 0]])
@@ -242,13 +246,13 @@ def test_npz_with_several_arrays(tmp_path):
 def test_corrupt_npz(tmp_path):
     p = tmp_path / "g.npz"
     p.write_bytes(b"this is not a zip archive")
-    _assert_raises(GraphFileError, p, "not a readable .npz", "save_npz")
+    _assert_raises(GraphFileError, p, "not a .npz archive", "save_npz")
 
 
 def test_corrupt_npy(tmp_path):
     p = tmp_path / "g.npy"
     p.write_bytes(b"garbage")
-    _assert_raises(GraphFileError, p, "not a readable .npy", "np.save")
+    _assert_raises(GraphFileError, p, "not a NumPy .npy array", "np.save")
 
 
 def test_object_npy_is_refused(tmp_path):
@@ -272,3 +276,144 @@ def test_corrupt_mtx(tmp_path):
 def test_not_a_path():
     with pytest.raises(GraphFileError, match="file path"):
         read_graph(12345)
+
+
+# -- sizes a file claims are checked before anything is allocated -------------------------
+
+def _npy_header(shape, descr="<f8"):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+HUGE_FILES = {
+    "edge list, node id 1e12": ("g.txt", b"0 1000000000000\n", GraphFileError,
+                                ["line 1", "node id 1,000,000,000,000", "touch only 2 distinct", "renumber"]),
+    "edge list, header 1e12": ("g.txt", b"# nodes: 1000000000000\n0 1\n", GraphFileError,
+                               ["line 1", "limit of 10,000,000 nodes", "MAX_NODES"]),
+    "edge list, header 3e9": ("g.txt", b"# nodes: 3000000000\n0 1\n", GraphFileError, ["3000000000", "limit"]),
+    "mtx, 1e12 rows": ("g.mtx", b"%%MatrixMarket matrix coordinate real general\n1000000000000 1000000000000 1\n1 2 1\n",
+                       InvalidGraph, ["1,000,000,000,000 nodes", "MAX_NODES"]),
+    "mtx, 1e12 entries": ("g.mtx", b"%%MatrixMarket matrix coordinate real general\n3 3 1000000000000\n1 2 1\n",
+                          GraphFileError, ["1,000,000,000,000 entries", "too small"]),
+    "mtx array, 1e6 rows": ("g.mtx", b"%%MatrixMarket matrix array real general\n1000000 1000000\n0\n",
+                            InvalidGraph, ["dense limit", "scipy.sparse"]),
+    "npy header, 1e6 x 1e6": ("g.npy", _npy_header((10 ** 6, 10 ** 6)), GraphFileError,
+                              ["(1000000, 1000000)", "truncated"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HUGE_FILES))
+def test_a_small_file_claiming_a_huge_graph_is_refused_before_allocation(case, tmp_path):
+    name, content, exc, words = HUGE_FILES[case]
+    p = tmp_path / name
+    p.write_bytes(content)
+    _assert_raises(exc, p, name, *words)
+
+
+def test_huge_claims_need_no_memory(tmp_path):
+    """In a process limited to 3 GiB of address space, every huge claim above fails cleanly (no MemoryError)."""
+    paths = []
+    for i, case in enumerate(sorted(HUGE_FILES)):
+        p = tmp_path / f"{i}_{HUGE_FILES[case][0]}"
+        p.write_bytes(HUGE_FILES[case][1])
+        paths.append(str(p))
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 * 2 ** 30, 3 * 2 ** 30))\n"
+        "from ssl_proofs.errors import SSLProofsError\n"
+        "from ssl_proofs.graphfiles import read_graph\n"
+        "for p in sys.argv[1:]:\n"
+        "    try:\n"
+        "        read_graph(p)\n"
+        "    except SSLProofsError:\n"
+        "        continue\n"
+        "    sys.exit(f'{p} was accepted')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_sparse_npz_claiming_a_huge_shape(tmp_path):
+    good = tmp_path / "good.npz"
+    sp.save_npz(good, sp.coo_matrix(G3))
+    with zipfile.ZipFile(good) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    buf = io.BytesIO()
+    np.save(buf, np.array([10 ** 12, 10 ** 12]))
+    members["shape.npy"] = buf.getvalue()
+    bad = tmp_path / "g.npz"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    _assert_raises(InvalidGraph, bad, "g.npz", "1,000,000,000,000 nodes")
+
+
+def test_dense_npz_claiming_a_huge_array(tmp_path):
+    p = tmp_path / "g.npz"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("arr_0.npy", _npy_header((100_000, 100_000)))
+    _assert_raises(GraphFileError, p, "g.npz", "truncated")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_random_bytes_do_not_repeat_numpys_allow_pickle_advice(suffix, tmp_path):
+    p = tmp_path / f"g{suffix}"
+    p.write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(GraphFileError) as info:
+        read_graph(p)
+    msg = str(info.value)
+    assert "pickle" not in msg.lower() and f"g{suffix}" in msg and "np.save" in msg
+
+
+def test_npz_with_two_arrays_has_one_flat_message(tmp_path):
+    p = tmp_path / "g.npz"
+    np.savez(p, G3, G3)
+    with pytest.raises(GraphFileError) as info:
+        read_graph(p)
+    msg = str(info.value)
+    assert msg.count(str(p)) == 1 and "found 2 (arr_0, arr_1)" in msg and "damaged" not in msg
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".mtx"])
+def test_complex_files_are_refused(suffix, tmp_path):
+    p = tmp_path / f"g{suffix}"
+    Gc = G3 * (1 + 1j)
+    if suffix == ".npy":
+        np.save(p, Gc)
+    elif suffix == ".npz":
+        np.savez(p, Gc)
+    else:
+        scipy.io.mmwrite(str(p), sp.coo_matrix(Gc))
+    _assert_raises(InvalidGraph, p, "complex")
+
+
+def test_read_graph_returns_a_checked_graph(tmp_path):
+    p = tmp_path / "g.txt"
+    write_edge_list(G3, p)
+    for dense in (None, True, False):
+        assert is_checked(read_graph(p, dense=dense))
+
+
+def test_npz_whose_zip_directory_lies_about_sizes(tmp_path):
+    """The zip directory's uncompressed size is the archive's word only: a forged one is bounded by what the
+    compressed bytes can expand to (deflate: 1032x): a tiny file stating 4 GiB cannot make the reader allocate 3.2 GB."""
+    p = tmp_path / "g.npz"
+    sp.save_npz(p, sp.csr_matrix(G3))
+    with zipfile.ZipFile(p) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["data.npy"] = _npy_header((4 * 10 ** 8,)) + bytes(1000)  # claims 3.2 GB, under the 4 GiB stated
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    raw = bytearray(p.read_bytes())
+    name = raw.find(b"data.npy")  # local header: the size field is 8 bytes before the name's length field
+    for sig, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = raw.find(sig)
+        while start >= 0:
+            if raw[start + name_at:start + name_at + 8] == b"data.npy":
+                raw[start + size_at:start + size_at + 4] = (0xFFFFFFF0).to_bytes(4, "little")
+            start = raw.find(sig, start + 1)
+    assert name > 0
+    p.write_bytes(bytes(raw))
+    _assert_raises(GraphFileError, p, "data.npy", "3,200,000,000 bytes", "truncated")

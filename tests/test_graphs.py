@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import ssl_proofs.graphs as graphs_module
 from ssl_proofs.errors import InvalidArgument, InvalidGraph
-from ssl_proofs.graphs import SelfLoopWarning, check_graph, check_k, n_components, view_graph
+from ssl_proofs.graphs import (DenseGraph, SelfLoopWarning, SparseGraph, centering, check_graph, check_k, is_checked,
+                               laplacian, n_components, to_dense, view_graph)
 
 BAD = {
     "non_symmetric": (np.array([[0, 1.0, 0], [0, 0, 1], [0, 1, 0]]), ["not symmetric", "(G + G.T) / 2"]),
@@ -146,3 +148,85 @@ def test_check_k_non_strict_allows_k_at_least_n():
     assert check_k(7, 5, strict=False) == 7
     with pytest.raises(InvalidArgument):
         check_k(0, 5, strict=False)
+
+
+# -- the checked graph: validated once ------------------------------------------
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_checked_graph_is_returned_unchanged_without_revalidation(sparse, validations):
+    G = sp.csr_matrix(view_graph(3, 2)) if sparse else view_graph(3, 2)
+    once = check_graph(G)
+    assert validations["n"] == 1 and is_checked(once)
+    assert isinstance(once, SparseGraph if sparse else DenseGraph)
+    assert isinstance(once, sp.csr_matrix if sparse else np.ndarray) and once.dtype == np.float64
+    assert check_graph(once) is once and check_graph(check_graph(once)) is once
+    assert validations["n"] == 1
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_arrays_derived_from_a_checked_graph_are_checked_again(sparse, validations):
+    G = check_graph(sp.csr_matrix(view_graph(3, 2)) if sparse else view_graph(3, 2))
+    for derived in (-G, G * 2, G + G.T, laplacian(G), G[:2, :2], G.T):
+        assert not is_checked(derived)
+    with pytest.raises(InvalidGraph, match="negative"):
+        check_graph(-G)  # a derived array does not inherit the mark: -G is caught
+    with pytest.raises(InvalidGraph, match="no edges"):
+        check_graph(G[:2, :2])  # a sub-graph of a valid graph need not have an edge (here 0 and 1 are not paired)
+
+
+def test_plain_arrays_are_validated_every_time(validations):
+    G = view_graph(2, 2)
+    check_graph(G)
+    check_graph(G)
+    assert validations["n"] == 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda G: G.astype(complex),
+    lambda G: G + 0j,
+    lambda G: sp.csr_matrix(G.astype(np.complex128)),
+    lambda G: sp.coo_matrix(G.astype(np.complex64)),
+    lambda G: (G.astype(complex)).tolist(),
+], ids=["dense", "dense_zero_imag", "csr", "coo", "list"])
+def test_complex_graphs_are_refused_not_cast(make):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's ComplexWarning would mean the real part was kept silently
+        with pytest.raises(InvalidGraph) as info:
+            check_graph(make(view_graph(2, 2)))
+    _check_message(info, ["complex", "G.real"])
+
+
+def test_sparse_graph_above_the_node_limit_is_refused_before_allocation():
+    n = 10 ** 12  # CSR storage alone would be 8 TB: refused from the shape
+    G = sp.coo_matrix(([1.0, 1.0], ([0, 1], [1, 0])), shape=(n, n))
+    with pytest.raises(InvalidGraph) as info:
+        check_graph(G)
+    _check_message(info, ["1,000,000,000,000 nodes", "MAX_NODES"])
+
+
+def test_dense_graph_above_the_dense_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(graphs_module, "MAX_DENSE_NODES", 5)
+    with pytest.raises(InvalidGraph) as info:
+        check_graph(view_graph(3, 2))
+    _check_message(info, ["N = 6", "dense limit of 5", "scipy.sparse"])
+    assert is_checked(check_graph(sp.csr_matrix(view_graph(3, 2))))  # the same graph, sparse, is fine
+
+
+def test_dense_work_on_a_large_sparse_graph_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setattr(graphs_module, "MAX_DENSE_NODES", 5)
+    G = check_graph(sp.csr_matrix(view_graph(3, 2)))
+    with pytest.raises(InvalidGraph, match="builds a dense matrix: only sparse solvers"):
+        to_dense(G)
+    with pytest.raises(InvalidGraph, match="dense"):
+        centering(6)
+    np.testing.assert_array_equal(to_dense(check_graph(view_graph(2, 2))), view_graph(2, 2))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_weights_near_the_float_maximum(sparse):
+    big = np.finfo(np.float64).max / 1.5
+    G = np.array([[0, big], [big, 0]])
+    out = check_graph(sp.csr_matrix(G) if sparse else G)  # symmetrising must not overflow to inf
+    np.testing.assert_array_equal(to_dense(out), G)
+    with pytest.raises(InvalidGraph, match="degrees .row sums. overflow"):
+        check_graph(np.full((3, 3), big) - np.diag(np.full(3, big)))  # each row sums to 2 * big = inf

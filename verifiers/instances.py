@@ -1,10 +1,12 @@
 """Hypothesis strategies for whole check instances (graph, k, hyper-parameters)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import strategies as st
 
-from ssl_proofs.graphs import n_components
+from ssl_proofs.graphs import check_graph, n_components
 
 from .checks import Instance
 from .strategies import graphs
@@ -38,7 +40,12 @@ def instance_builder(name):
 def instances(theorem, method):
     """The strategy of :class:`Instance` s a theorem is attacked with."""
     name = theorem.params.get("instances", "graph")
-    return INSTANCE_BUILDERS[name](theorem, method)
+    return INSTANCE_BUILDERS[name](theorem, method).map(_checked)
+
+
+def _checked(inst):
+    """Validate the drawn graph once, here: every check then receives it checked (no re-validation)."""
+    return dataclasses.replace(inst, G=check_graph(inst.G))
 
 
 @instance_builder("graph")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, setting
 from hypothesis.errors import Unsatisfiable
 
 import ssl_proofs
-from ssl_proofs.errors import InvalidArgument, SSLProofsError, UnknownName
+from ssl_proofs.errors import InternalError, InvalidArgument, NoClosedForm, SolverFailed, SSLProofsError, UnknownName
 from ssl_proofs.evidence import Evidence
 from ssl_proofs.theorems import Theorem
 
@@ -22,6 +22,7 @@ from . import checks as _checks
 from .checks import CHECKS, Context, Inapplicable, Instance, Measurement, load_claim_modules
 from .descent import resolve_device
 from .instances import instances
+from .strategies import graphs
 
 load_claim_modules()
 
@@ -152,11 +153,9 @@ def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, prog
     -------
     list of TheoremResult
     """
-    examples = DEFAULT_EXAMPLES if examples is None else int(examples)
-    if examples < 1:
-        raise InvalidArgument(f"examples = {examples}: at least 1 example per theorem is needed.")
-    ctx = Context(device=resolve_device(device), starts=int(starts), seed=int(seed))
-    return [run_theorem(t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+    examples, seed, starts = _check_run(examples, seed, starts)
+    ctx = Context(device=resolve_device(device), starts=starts, seed=seed)
+    return [_internal(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
 
 
 def run_theorem(theorem, *, examples, ctx, progress=None):
@@ -276,12 +275,88 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
     m = ssl_proofs.get_method(method)
     if not callable(solver):
         raise InvalidArgument("solver must be callable as solver(G, k, variant=..., **hyper) -> Z.")
+    if not m.closed_form_variants:
+        with_one = [n for n in ssl_proofs.list_methods() if ssl_proofs.get_method(n).closed_form_variants]
+        raise NoClosedForm(
+            f"{m.name} has no variant with a closed-form optimum, so there is no closed form to check a solver "
+            f"against; check_solver works for {', '.join(with_one)}. Study {m.name} with verify({m.name!r})."
+        )
     variant = m.check_variant(variant, closed_form=True)
+    examples, seed, starts = _check_run(examples, seed, starts)
+    claim = claim or m.solver_claim
+    if claim not in CHECKS:
+        raise InvalidArgument(f"claim={claim!r} is not a kind of claim the verifiers know; use one of {sorted(CHECKS)}.")
+    if params is not None and not isinstance(params, dict):
+        raise InvalidArgument(f"params must be a dict of theorem parameters, got {type(params).__name__}.")
+    if "graphs" in (params or {}):
+        graphs(family=params["graphs"])  # an unknown family fails here, not inside a check
     name = getattr(solver, "__name__", "solver")
     th = Theorem(f"{m.name}.{variant}.user_solver", m.name,
                  f"{name} returns a global minimiser of {m.name} ({variant})",
-                 claim=claim or m.solver_claim, params={**m.solver_params, **(params or {}), "variant": variant},
-                 source="user")
-    examples = DEFAULT_EXAMPLES if examples is None else int(examples)
-    ctx = Context(device=resolve_device(device), starts=int(starts), seed=int(seed), solver=solver)
-    return run_theorem(th, examples=examples, ctx=ctx, progress=progress)
+                 claim=claim, params={**m.solver_params, **(params or {}), "variant": variant}, source="user")
+    ctx = Context(device=resolve_device(device), starts=starts, seed=seed, solver=_guarded(solver))
+    return _internal(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
+
+
+# -- input checks of verify / check_solver (every input is checked here, before the work) --
+
+def _check_run(examples, seed, starts):
+    """Validate the run options once, before any work."""
+    examples = DEFAULT_EXAMPLES if examples is None else _integer(
+        "examples", examples, 1, "hypothesis examples per theorem (--examples)")
+    seed = _integer("seed", seed, 0, "the random seed (--seed) of hypothesis and the descent starts")
+    starts = _integer("starts", starts, 1, "random starts of each gradient-descent cross-check (--starts, default 3)")
+    return examples, seed, starts
+
+
+def _integer(name, value, low, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name} must be an integer, got {value!r}: it is {what}.")
+    if not low <= value < 2 ** 63:
+        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low}.")
+    return int(value)
+
+
+def _internal(run, theorem, **kwargs):
+    """``run(theorem, ...)``, where every input was checked already: a project error now is a checker bug."""
+    try:
+        return run(theorem, **kwargs)
+    except SolverFailed:
+        raise
+    except SSLProofsError as exc:
+        raise InternalError(
+            f"checking {theorem.id} raised {type(exc).__name__}: {exc} -- on an instance the checker drew "
+            "itself, after every input was validated: a bug of ssl-proofs, please report it."
+        ) from exc
+
+
+def _guarded(solver):
+    """The user's solver, with its failures reported as its own (not as a crash of the checker)."""
+    name = getattr(solver, "__name__", "solver")
+
+    def call(G, k, *, variant, **hyper):
+        where = f"on G with N = {G.shape[0]} nodes, k = {k}, variant {variant!r}, hyper-parameters {hyper}"
+        try:
+            out = solver(G, k, variant=variant, **hyper)
+        except Exception as exc:
+            raise SolverFailed(
+                f"your solver {name} raised {type(exc).__name__}: {exc} {where}. Fix the solver (its traceback is "
+                "chained below this error), or narrow the instances it is attacked with (params=)."
+            ) from exc
+        try:
+            Z = np.asarray(getattr(out, "Z", out), dtype=float)
+        except (TypeError, ValueError):
+            raise SolverFailed(f"your solver {name} returned {type(out).__name__}, not a numeric array, {where}; "
+                               "return Z as an (N, k) array (or an object with .Z).") from None
+        if Z.shape != (G.shape[0], k):
+            raise SolverFailed(f"your solver {name} returned shape {Z.shape}, expected (N, k) = ({G.shape[0]}, {k}), "
+                               f"{where}; rows of Z are the embeddings of the nodes of G.")
+        bad = int(Z.size - np.count_nonzero(np.isfinite(Z)))
+        if bad:
+            raise SolverFailed(f"your solver {name} returned Z with {bad} NaN or infinite entries (of {Z.size}) "
+                               f"{where}; a global minimiser is finite. Check the solver on this instance.")
+        return Z
+
+    call.__name__ = name
+    return call
+

@@ -139,9 +139,11 @@ class Method:
         out = dict(self.defaults)
         out.update({k: v for k, v in hp.items() if v is not None})
         for key, val in out.items():
+            if isinstance(val, (bool, str, bytes)):  # float() would take True and "1.5" silently
+                raise InvalidArgument(f"{key} must be a number, got {val!r}.")
             try:
                 val = float(val)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InvalidArgument(f"{key} must be a number, got {val!r}.") from None
             if not np.isfinite(val):
                 raise InvalidArgument(f"{key} = {val} is not finite.")
@@ -181,9 +183,10 @@ class Method:
         hp = self.check_hyper(variant, hp)
         G = _graphs.check_graph(G)
         as_tensor = isinstance(Z, torch.Tensor)
-        Zt = Z if as_tensor else torch.as_tensor(_check_Z(Z, G.shape[0]), dtype=torch.float64)
         if as_tensor:
-            _check_Z_shape(tuple(Z.shape), G.shape[0])
+            Zt = _check_Z_tensor(Z, G.shape[0])
+        else:
+            Zt = torch.as_tensor(_check_Z(Z, G.shape[0]), dtype=torch.float64)
         value = self._loss_torch(Zt, _graph_tensor(G, Zt), variant, hp)
         return value if as_tensor else float(value.detach())
 
@@ -303,19 +306,42 @@ def _graph_tensor(G, like):
 
 
 def _check_Z_shape(shape, n):
-    if len(shape) != 2 or shape[0] != n:
+    if len(shape) != 2 or shape[0] != n or shape[1] < 1:
         raise InvalidArgument(
-            f"Z must have shape (N, K) = ({n}, K) to match G, got {shape}. "
+            f"Z must have shape (N, K) = ({n}, K), K >= 1, to match G, got {shape}. "
             "Rows of Z are the embeddings of the N nodes of G."
         )
 
 
 def _check_Z(Z, n):
+    if np.iscomplexobj(Z):
+        raise _complex_Z()
     try:
         Z = np.asarray(Z, dtype=np.float64)
     except (TypeError, ValueError):
         raise InvalidArgument("Z must be a numeric (N, K) array.") from None
     _check_Z_shape(Z.shape, n)
     if not np.all(np.isfinite(Z)):
-        raise InvalidArgument("Z contains NaN or infinite entries.")
+        raise _nonfinite_Z(Z.size - np.count_nonzero(np.isfinite(Z)))
     return Z
+
+
+def _check_Z_tensor(Z, n):
+    """The torch twin of :func:`_check_Z`: same checks, same messages; integer Z becomes float64."""
+    if Z.is_complex():
+        raise _complex_Z()
+    _check_Z_shape(tuple(Z.shape), n)
+    if not Z.is_floating_point():  # int / bool, as the numpy path accepts them
+        Z = Z.to(torch.float64)
+    finite = torch.isfinite(Z.detach())
+    if not bool(finite.all()):
+        raise _nonfinite_Z(int(finite.numel() - finite.sum()))
+    return Z
+
+
+def _complex_Z():
+    return InvalidArgument("Z has complex entries; embeddings are real. Pass Z.real if the imaginary parts are rounding noise.")
+
+
+def _nonfinite_Z(bad):
+    return InvalidArgument(f"Z contains {int(bad)} NaN or infinite entries; the loss is defined for finite Z only.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ssl_proofs
 from ssl_proofs.graphfiles import read_graph
 
+from ..io import IMAGE_SUFFIXES, output_path, write_atomic
 from ..plots import plot_vicreg
 
 NAME = "plot"
@@ -14,12 +15,14 @@ def add_arguments(f):
     f.add_argument("method")
     f.add_argument("--graph", required=True, help="graph file (as for solve)")
     f.add_argument("-k", type=int, required=True)
-    f.add_argument("--out", required=True, help="image path (.png, .pdf, .svg)")
+    f.add_argument("--out", required=True, help="image path (.png, .pdf, .svg, .eps, .ps)")
 
 
 def run(args):
+    out = output_path(args.out, "--out", suffixes=IMAGE_SUFFIXES)  # before the work
     method = ssl_proofs.get_method(args.method)
     if method.name != "vicreg":
         raise ssl_proofs.InvalidArgument(f"plot supports vicreg only (got {method.name}).")
-    print(f"saved {plot_vicreg(method, read_graph(args.graph), args.k, args.out)}")
+    G = read_graph(args.graph)
+    print(f"saved {write_atomic(out, lambda tmp: plot_vicreg(method, G, args.k, tmp))}")
     return 0

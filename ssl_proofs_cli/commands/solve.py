@@ -7,15 +7,12 @@ point of the global search, an upper bound on the minimum).
 """
 from __future__ import annotations
 
-import json
 import sys
-
-import numpy as np
 
 import ssl_proofs
 from ssl_proofs.graphfiles import read_graph
 
-from ..io import load_array
+from ..io import load_array, output_path, save_array, save_json
 
 NAME = "solve"
 HELP = "closed form (with its certificate) or global search for your own graph"
@@ -26,7 +23,7 @@ def add_arguments(s):
     s.add_argument("--graph", required=True, help="graph file: .npz (scipy sparse), .mtx, .npy or edge list")
     s.add_argument("-k", type=int, required=True, help="embedding dimension K")
     s.add_argument("--variant", default=None, help="loss variant (default: the method's closed-form one)")
-    s.add_argument("--out", required=True, help="where to save Z (.npy)")
+    s.add_argument("--out", required=True, help="where to save Z (.npy; the suffix is added when missing)")
     for name in ("alpha", "beta", "gamma", "tau"):
         s.add_argument(f"--{name}", type=float, default=None)
     s.add_argument("--data", default=None, help="inputs X (.npy) for the linear regime (--linear)")
@@ -40,6 +37,8 @@ def add_arguments(s):
 
 
 def run(args):
+    out = output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy")  # before the work
+    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
     method = ssl_proofs.get_method(args.method)
     G = read_graph(args.graph)
     hp = {k: getattr(args, k) for k in ("alpha", "beta", "gamma", "tau")
@@ -51,16 +50,16 @@ def run(args):
             raise ssl_proofs.NoClosedForm(f"{method.name} has no linear-regime solver yet.")
         X = load_array(args.data, "--data")
         sol = method.solve_linear(X, G, args.k, variant=args.variant, **hp)
-        np.save(args.out, sol.W)
-        print(f"saved W {sol.W.shape} to {args.out}; loss {sol.loss:.6g}")
+        save_array(out, sol.W)
+        print(f"saved W {sol.W.shape} to {out}; loss {sol.loss:.6g}")
         return 0
     sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed, **hp)
-    np.save(args.out, sol.Z)
+    save_array(out, sol.Z)
     ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
     meaning = {"proved": "global minimiser (closed form inside its proved range)",
                "candidate": "closed form outside its proved range, not known to be optimal",
                "searched": "best point of the global search (an upper bound on the minimum)"}[sol.certificate]
-    print(f"saved Z {sol.Z.shape} to {args.out}; variant {sol.variant}; loss {sol.loss:.6g}; "
+    print(f"saved Z {sol.Z.shape} to {out}; variant {sol.variant}; loss {sol.loss:.6g}; "
           f"rank {sol.rank}; eigenvalues {'of the closed form it started from' if sol.certificate == 'searched' else 'used'}: "
           f"{ev or '-'}")
     print(f"certificate: {sol.certificate} ({meaning})")
@@ -68,10 +67,10 @@ def run(args):
         print(f"warning: {sol.note}", file=sys.stderr)
     elif sol.certificate == "searched":
         print(f"search: {sol.note}")
-    if args.json:
+    if json_out:
         record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
                   "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
-                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": args.out}
-        with open(args.json, "w") as fh:
-            json.dump(record, fh, indent=2)
+                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": out}
+        save_json(json_out, record)
+        print(f"saved {json_out}")
     return 0

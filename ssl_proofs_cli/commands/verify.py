@@ -1,10 +1,9 @@
 """``ssl-proofs verify``: attack theorems and print a verdict table."""
 from __future__ import annotations
 
-import json
-
 from verifiers import runner
 
+from ..io import output_path, save_json
 from ..progress import Live
 from ..table import format_results
 
@@ -23,6 +22,7 @@ def add_arguments(v):
 
 
 def run(args):
+    out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
     theorems = runner.resolve_theorems(args.target)
     live = Live(len(theorems))
     results = []
@@ -34,8 +34,7 @@ def run(args):
         results.append(res)
     live.close()
     print(format_results(results))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"seed": args.seed, "examples": args.examples or runner.DEFAULT_EXAMPLES,
-                       "results": [r.to_dict() for r in results]}, fh, indent=2, default=float)
+    if out:
+        save_json(out, {"seed": args.seed, "examples": args.examples or runner.DEFAULT_EXAMPLES,
+                        "results": [r.to_dict() for r in results]})
     return 0 if all(r.matches for r in results) else 1
