@@ -70,7 +70,7 @@ def run(args):
     if json_out:
         record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
                   "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
-                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": out}
+                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out)}
         save_json(json_out, record)
         print(f"saved {json_out}")
     return 0
