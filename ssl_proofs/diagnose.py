@@ -163,7 +163,7 @@ def _grad_ratio(method, Z, G, variant, hp):
     Y = torch.as_tensor(Z, dtype=torch.float64).requires_grad_(True)
     val = f(Y)
     (g,) = torch.autograd.grad(val, Y)
-    return float(torch.linalg.norm(g) * torch.linalg.norm(Y.detach()) / max(abs(float(val)), 1.0))
+    return float(torch.linalg.norm(g) * torch.linalg.norm(Y.detach()) / max(abs(float(val.detach())), 1.0))
 
 
 def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):

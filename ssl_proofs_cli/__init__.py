@@ -15,10 +15,10 @@ import sys
 
 from ssl_proofs.errors import SSLProofsError
 
-from .commands import derive, list_cmd, plot, solve, verify
+from .commands import claims, derive, diagnose, experiment, list_cmd, plot, solve, verify
 
 #: command modules, in --help order (a new command: add its module here)
-COMMANDS = [verify, derive, solve, plot, list_cmd]
+COMMANDS = [verify, derive, solve, plot, list_cmd, claims, experiment, diagnose]
 
 
 def _parser():

@@ -11,6 +11,8 @@ from typing import Callable, Optional
 
 from ssl_proofs.errors import UnknownName
 
+from .cache import rounded
+
 
 @dataclass
 class ExperimentResult:
@@ -32,14 +34,14 @@ class ExperimentResult:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self):
-        return {
+        return rounded({
             "experiment": self.name,
             "params": self.params,
             "verdicts": [{"claim": v.claim, "verdict": v.verdict, "conditions": v.conditions,
                           "evidence": v.evidence} for v in self.verdicts],
             "records": self.records,
             "extra": self.extra,
-        }
+        })
 
 
 @dataclass(frozen=True)
