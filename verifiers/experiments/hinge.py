@@ -90,26 +90,28 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
 
 def _verdict(records, P):
     k = P["k"]
+    betas = P["betas"]
+    full_at = {b: [r["ratio"] for r in records if r["beta"] == b and r["rank"] == k] for b in betas}
     r1_fail = [(r["beta"], r["ratio"], r["rank"]) for r in records if r["rank"] < k]
     r2_fail = [(r["beta"], r["ratio"], r["best_loss"], r["candidate_loss"]) for r in records
                if r["best_loss"] < r["candidate_loss"] - DISTINCT * max(1.0, abs(r["candidate_loss"]))]
     multi = [(r["beta"], r["ratio"], r["distinct_minima"]) for r in records if r["distinct_minima"] > 1]
-    evidence = {"full_rank_failures(beta, gamma/alpha, rank)": r1_fail,
-                "candidate_beaten(beta, gamma/alpha, best, candidate)": r2_fail,
-                "cells_with_several_local_minima(beta, gamma/alpha, count)": multi,
-                "cells": len(records),
-                "max_std_error_vs_prediction": max(
-                    float(np.max(np.abs(np.array(r["std"][:k]) - np.array(r["predicted_std"])))) for r in records)}
-    r1, r2 = not r1_fail, not r2_fail
-    if r1 and r2:
-        return ClaimVerdict("hinge_finite_beta", "holds", evidence)
-    if not r1 and not r2 and len({b for b, *_ in r1_fail} | {b for b, *_ in r2_fail}) == len(P["betas"]):
+    evidence = {"R0_full_rank_at(beta -> gamma/alpha list)": full_at,
+                "R1_full_rank_failures(beta, gamma/alpha, rank)": r1_fail,
+                "R2_candidate_beaten(beta, gamma/alpha, best, candidate)": r2_fail,
+                "M_cells_with_several_converged_minima(beta, gamma/alpha, count)": multi,
+                "cells": len(records), "invariant_directions": P["n_samples"] - 1, "k": k}
+    r0 = all(full_at[b] for b in betas)
+    if not r0:
         return ClaimVerdict("hinge_finite_beta", "refuted", evidence,
-                            "at every beta tested the optimum loses rank or beats the decorrelated formula")
-    ok_betas = sorted(set(P["betas"]) - {b for b, *_ in r1_fail} - {b for b, *_ in r2_fail})
+                            "some beta admits no gamma/alpha with a full-rank optimum")
+    if not r1_fail and not r2_fail:
+        return ClaimVerdict("hinge_finite_beta", "holds", evidence)
     return ClaimVerdict("hinge_finite_beta", "holds under conditions", evidence,
-                        f"R1 (full rank) {'holds' if r1 else 'fails'}, R2 (beta->inf formula) "
-                        f"{'holds' if r2 else 'fails'}; both hold at beta in {ok_betas}")
+                        "full rank is reachable by choosing gamma/alpha (paper's wording, R0) at every beta; "
+                        f"the beta -> inf reading fails at finite beta: rank drops at {len(r1_fail)} and the "
+                        f"decorrelated formula is beaten at {len(r2_fail)} of {len(records)} (beta, gamma/alpha) "
+                        f"cells; {len(multi)} cells show several distinct converged minima")
 
 
 def plot(result, path):

@@ -134,13 +134,13 @@ def _verdict(records, P):
                 "high_better_at": holds, "low_better_at": against}
     if low and holds == low:
         return ClaimVerdict("low_data", "holds", evidence)
-    if low and against == low:
-        return ClaimVerdict("low_data", "refuted", evidence,
-                            "in every low-data setting the best low gamma/alpha beats the best high one by more "
-                            "than the spread")
-    return ClaimVerdict("low_data", "holds under conditions", evidence,
-                        f"high gamma/alpha better beyond spread at N' = {holds}, worse at N' = {against}, "
-                        f"within spread elsewhere (low-data N' = {low})")
+    if holds:
+        return ClaimVerdict("low_data", "holds under conditions", evidence,
+                            f"high gamma/alpha better beyond spread only at N' = {holds} (low-data N' = {low}; "
+                            f"worse at {against})")
+    return ClaimVerdict("low_data", "refuted", evidence,
+                        f"at no low-data N' (= {low}) is the best high gamma/alpha better than the best low one "
+                        f"beyond the spread (worse beyond it at N' = {against}, within it elsewhere)")
 
 
 def plot(result, path):
