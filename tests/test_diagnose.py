@@ -23,10 +23,8 @@ from verifiers.experiments import data
 
 
 def _path(n):
-    G = np.zeros((n, n))
-    i = np.arange(n - 1)
-    G[i, i + 1] = G[i + 1, i] = 1.0
-    return G
+    G = np.diag(np.ones(n - 1), 1)
+    return G + G.T
 
 
 def test_closed_form_optimum_is_diagnosed_at_the_optimum_with_the_predicted_rank():

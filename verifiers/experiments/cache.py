@@ -8,6 +8,7 @@ change of budget or code version never reads a stale value.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -75,6 +76,25 @@ class Cache:
                 json.dump(value, fh)
             os.replace(tmp, path)
         return value
+
+
+def sweep(cache, experiment, budget, axes, compute, progress, **fixed):
+    """Every combination of ``axes`` (name -> values, first axis outermost) as one cached cell.
+
+    ``compute(**combination)`` returns the cell's measurements; returns one record per
+    combination: the axes' values, ``fixed`` and the measurements.
+    """
+    names = list(axes)
+    combos = list(itertools.product(*axes.values()))
+    records = []
+    for i, values in enumerate(combos, 1):
+        point = dict(zip(names, values))
+        cell = {**point, **fixed}
+        out = cache.cell(experiment, {"budget": budget, **cell}, lambda: compute(**point))
+        records.append({**cell, **out})
+        progress(i, len(combos), " ".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}"
+                                          for n, v in point.items()))
+    return records
 
 
 def line_progress(name):

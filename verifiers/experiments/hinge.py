@@ -19,7 +19,7 @@ from ssl_proofs.claims import ClaimVerdict, centred_singular_values, effective_r
 from ssl_proofs.diagnose import hinge_candidate
 
 from ..descent import minimise
-from .cache import Cache, no_progress
+from .cache import Cache, no_progress, sweep
 from .plotting import mean_std, pyplot, save
 from .registry import ExperimentResult, experiment
 
@@ -77,14 +77,8 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     """Hinge VICReg at finite beta: rank, std vs the beta -> inf formula, and distinct local minima."""
     cache = cache or Cache(None)
     P = budget(full)
-    total = len(P["betas"]) * len(P["ratios"])
-    records = []
-    for beta in P["betas"]:
-        for ratio in P["ratios"]:
-            cell = {"beta": beta, "ratio": ratio, "seed": seed}
-            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _cell(P, beta, ratio, seed))
-            records.append({**cell, **out})
-            progress(len(records), total, f"beta={beta:g} gamma/alpha={ratio:g}")
+    records = sweep(cache, NAME, P, {"beta": P["betas"], "ratio": P["ratios"]},
+                    lambda beta, ratio: _cell(P, beta, ratio, seed), progress, seed=seed)
     return ExperimentResult(NAME, P, records, [_verdict(records, P)])
 
 

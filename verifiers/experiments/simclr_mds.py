@@ -16,7 +16,7 @@ from ssl_proofs import graphs as _graphs
 from ssl_proofs.claims import ClaimVerdict, classical_mds, geodesic_distances, linear_cka
 
 from . import data, fit
-from .cache import Cache, no_progress
+from .cache import Cache, no_progress, sweep
 from .plotting import pyplot, save
 from .registry import ExperimentResult, experiment
 
@@ -70,14 +70,8 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     """Linear CKA of SimCLR's optimum with ISOMAP, Laplacian Eigenmaps, spectral contrastive and random."""
     cache = cache or Cache(None)
     P = budget(full)
-    total = len(P["graphs"]) * len(P["taus"])
-    records = []
-    for kind in P["graphs"]:
-        for tau in P["taus"]:
-            cell = {"graph": kind, "tau": tau, "seed": seed}
-            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _cell(kind, tau, P, seed))
-            records.append({**cell, **out})
-            progress(len(records), total, f"{kind} tau={tau}")
+    records = sweep(cache, NAME, P, {"graph": P["graphs"], "tau": P["taus"]},
+                    lambda graph, tau: _cell(graph, tau, P, seed), progress, seed=seed)
     return ExperimentResult(NAME, P, records, [_verdict(records)])
 
 
