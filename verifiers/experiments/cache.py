@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 #: bump when a cell's computation changes (invalidates every cached value)
-VERSION = 1
+VERSION = 2
 #: floats in results are rounded to this many significant digits, so that the same seed gives the
 #: same JSON on any machine (BLAS reductions differ in the last bits across builds)
 SIG_DIGITS = 6

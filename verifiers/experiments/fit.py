@@ -31,6 +31,21 @@ METHODS = {
 }
 
 
+def canonical(name, Z, W=None):
+    """Remove the scale freedom a loss does not see before measuring rank or probing.
+
+    BarlowTwins' loss is invariant to rescaling each column of Z (its cross-correlation is
+    column-normalised), so a column's norm is arbitrary: columns are scaled to unit RMS (and W
+    with them, so held-out inputs get the same map).  SimCLR's rows are normalised by the
+    callers that need directions (S1, CKA).
+    """
+    if name != "barlowtwins":
+        return Z, W
+    s = np.sqrt(np.mean(Z ** 2, axis=0))
+    s = np.where(s > 0, s, 1.0)
+    return Z / s, None if W is None else W / s
+
+
 @dataclass
 class Fit:
     """An optimum and how it was obtained (``how``: 'closed form' or 'L-BFGS best of S')."""
@@ -54,10 +69,10 @@ def fit_nonparametric(name, variant, hp, G, k, *, seed, starts=3, max_iter=500):
     method = ssl_proofs.get_method(name)
     if _closed_form_ok(name, G, k):
         sol = method.solve(G, k, variant=variant, **hp)
-        return Fit(sol.Z, None, sol.loss, "closed form")
+        return Fit(canonical(name, sol.Z)[0], None, sol.loss, "closed form")
     res = minimise(method, G, k, variant=variant, hyper=hp, starts=starts, seed=seed, device="cpu",
                    max_iter=max_iter, gtol=1e-9)
-    return Fit(res.Z, None, res.loss, f"L-BFGS best of {starts}")
+    return Fit(canonical(name, res.Z)[0], None, res.loss, f"L-BFGS best of {starts}")
 
 
 def fit_linear(name, variant, hp, X, G, k, *, seed, starts=2, max_iter=300):
@@ -65,14 +80,14 @@ def fit_linear(name, variant, hp, X, G, k, *, seed, starts=2, max_iter=300):
     method = ssl_proofs.get_method(name)
     if _closed_form_ok(name, G, k):
         sol = method.solve_linear(X, G, k, variant=variant, **hp)
-        return Fit(sol.Z, sol.W, sol.loss, "closed form")
+        return Fit(*canonical(name, sol.Z, sol.W), sol.loss, "closed form")
     # weights start at the scale that gives Z = XW unit-variance columns
     scale = 1.0 / np.sqrt(max(float(np.mean(np.sum(X ** 2, axis=1))), 1e-12))
     res = minimise(LinearAdapter(method, X, G), G, k, variant=variant, hyper=hp, starts=starts, seed=seed,
                    device="cpu", max_iter=max_iter, gtol=1e-9, init_scale=scale, shape=(X.shape[1], k))
     # minimise returns Z = X W; W is recovered on range(X^T) (min-norm), as solve_linear chooses it
     W = np.linalg.lstsq(X, res.Z, rcond=None)[0]
-    return Fit(X @ W, W, res.loss, f"L-BFGS best of {starts}")
+    return Fit(*canonical(name, X @ W, W), res.loss, f"L-BFGS best of {starts}")
 
 
 def retained_basis(Z, rtol=RANK_RTOL):
