@@ -194,3 +194,37 @@ def test_experiment_cli_writes_plot_and_json(name, tmp_path):
     assert main(["experiment", name, "--no-cache", "--plot", str(png), "--json", str(js)]) == 0
     assert png.stat().st_size > 0
     assert json.loads(js.read_text())["verdicts"]
+
+
+# -- verdict rules: each outcome is reachable from measurements ---------------------------------
+
+def _lowdata_records(high, low, spread=0.01):
+    recs = []
+    for s, eps in enumerate((-spread, 0.0, spread)):
+        for ratio, acc in ((0.01, low), (1.0, high)):
+            recs.append({"n_per_class": 1, "seed": s, "method": "vicreg", "ratio": ratio,
+                         "accuracy": acc + eps, "low_data": True})
+        recs.append({"n_per_class": 1, "seed": s, "method": "simclr", "ratio": None, "accuracy": 0.5,
+                     "low_data": True})
+    return recs
+
+
+@pytest.mark.parametrize("high, low, verdict", [(0.9, 0.5, "holds"), (0.5, 0.505, "refuted"),
+                                                (0.5, 0.9, "refuted")])
+def test_low_data_verdict_follows_the_measurements(high, low, verdict):
+    from verifiers.experiments import lowdata
+
+    v = lowdata._verdict(_lowdata_records(high, low), {"n_per_class": [1]})
+    assert v.verdict == verdict
+
+
+def test_simclr_isomap_verdict_is_decided_by_the_cka_comparison():
+    from verifiers.experiments import simclr_mds
+
+    def rec(g, iso, le):
+        return {"graph": g, "tau": 0.5, "cka": {"isomap": iso, "laplacian_eigenmaps": le},
+                "cka_isomap_vs_le": 0.5}
+
+    assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.8, 0.2)]).verdict == "holds"
+    assert simclr_mds._verdict([rec("a", 0.1, 0.9), rec("b", 0.2, 0.8)]).verdict == "refuted"
+    assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.2, 0.8)]).verdict == "holds under conditions"

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import datasets as _sk
-from sklearn.neighbors import kneighbors_graph
 
 from ssl_proofs import graphs as _graphs
 from ssl_proofs.errors import InvalidArgument
 
-_LOADERS = {"digits": _sk.load_digits, "wine": _sk.load_wine, "breast_cancer": _sk.load_breast_cancer,
-            "iris": _sk.load_iris}
-DATASETS = tuple(_LOADERS)
+DATASETS = ("digits", "wine", "breast_cancer", "iris")
 #: digits pixel noise std (pixels range 0..16); tabular: noise / jitter as fractions of each feature's std
 DIGITS_NOISE = 1.0
 TABULAR_NOISE = 0.1
@@ -26,9 +22,12 @@ TABULAR_JITTER = 0.05
 
 def load(name):
     """``(X, y)`` of a bundled scikit-learn dataset, raw features (float64)."""
-    if name not in _LOADERS:
+    if name not in DATASETS:
         raise InvalidArgument(f"unknown dataset {name!r}; bundled datasets: {', '.join(DATASETS)}.")
-    d = _LOADERS[name]()
+    # imported here, not at the top: sklearn.datasets costs ~1 s, and every CLI start imports this module
+    from sklearn import datasets
+
+    d = getattr(datasets, f"load_{name}")()
     return np.asarray(d.data, dtype=float), np.asarray(d.target)
 
 
@@ -114,6 +113,8 @@ def rewire(G, p, rng):
 
 def knn_graph(X, k):
     """Symmetrised k-NN graph of the rows of X (Euclidean), dense 0/1."""
+    from sklearn.neighbors import kneighbors_graph  # lazy: see load()
+
     A = kneighbors_graph(X, k, mode="connectivity", include_self=False)
     A = sp.csr_matrix(A).toarray()
     return np.maximum(A, A.T)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.linear_model import LogisticRegression
 
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
@@ -106,6 +104,8 @@ def probe_accuracy(Ztr, ytr, Zte, yte):
     direction to unit variance would undo a collapse), so every method meets the
     same regularisation (``C = 1``).
     """
+    from sklearn.linear_model import LogisticRegression  # lazy: sklearn costs ~1 s at every CLI start
+
     mu, V, s = retained_basis(Ztr)
     if V.shape[1] == 0:
         return float(np.mean(yte == np.bincount(ytr).argmax()))
@@ -117,5 +117,7 @@ def probe_accuracy(Ztr, ytr, Zte, yte):
 
 def supervised_accuracy(Xtr, ytr, Xte, yte):
     """The supervised linear method: LDA (what linear VICReg on the label graph recovers, notes §3.1)."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # lazy, as above
+
     lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=1e-3).fit(Xtr, ytr)
     return float(lda.score(Xte, yte))

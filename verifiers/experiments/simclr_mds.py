@@ -9,7 +9,6 @@ with a random Gaussian embedding (the floor), all at the same K.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import make_moons
 
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
@@ -40,6 +39,8 @@ def make_graph(kind, n, seed):
         X, y = data.load("digits")
         X, k = data.standardise(X[rng.choice(y.size, n, replace=False)])[0], 10
     else:
+        from sklearn.datasets import make_moons  # lazy: sklearn.datasets costs ~1 s at every CLI start
+
         X, k = make_moons(n, noise=0.05, random_state=int(rng.integers(2 ** 31)))[0], 8
     G = data.knn_graph(X, k)
     while _graphs.n_components(G) > 1:   # ISOMAP needs finite geodesics: grow k until connected
