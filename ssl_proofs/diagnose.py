@@ -212,15 +212,17 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
                         "this contradicts the closed form; please report it."))
 
     vals, vecs = _full_basis(problem)
-    pred_sd = centred_singular_values(Zs) if method.translation_invariant else \
-        np.linalg.svd(Zs / np.sqrt(n), compute_uv=False)
-    pred_rank = int(np.count_nonzero(pred_sd > RANK_RTOL * max(float(pred_sd.max(initial=0.0)), 1e-300)))
+    centre = method.translation_invariant   # losses that see the mean are measured uncentred
+    pred_sd = centred_singular_values(Zs, centre)
+    pred_rank = numerical_rank(Zs, centre=centre)
+    if method.name == "barlowtwins":
+        notes.append("BarlowTwins' loss ignores column norms: compare ranks and angles, not variances.")
     kept = vals[:k]
     scale = max(1.0, float(np.max(np.abs(vals))))
     last = kept[max(pred_rank, 1) - 1]
     tied = np.abs(vals - last) <= 1e-8 * scale
     dim = max(int(np.max(np.flatnonzero(tied))) + 1, pred_rank) if pred_rank else 0
-    Zc = Z - Z.mean(axis=0) if method.translation_invariant else Z
+    Zc = Z - Z.mean(axis=0) if centre else Z
     U, s, _ = np.linalg.svd(Zc, full_matrices=False)
     r = int(np.count_nonzero(s > RANK_RTOL * max(float(s.max(initial=0.0)), 1e-300)))
     if dim and r:
@@ -250,7 +252,7 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
     return Diagnosis(
         method=method.name, variant=variant, hyper=hp, n=n, k=k, loss=float(loss), optimal_loss=float(opt),
         optimum=status, gap=float(gap), relative_gap=float(rel_gap), principal_angles=angles,
-        optimal_subspace_dim=int(dim), energy_in_optimal_subspace=energy, effective_rank=effective_rank(Z),
-        numerical_rank=numerical_rank(Z), variances=(centred_singular_values(Z) ** 2).tolist(),
+        optimal_subspace_dim=int(dim), energy_in_optimal_subspace=energy, effective_rank=effective_rank(Z, centre),
+        numerical_rank=numerical_rank(Z, centre=centre), variances=(centred_singular_values(Z, centre) ** 2).tolist(),
         predicted_variances=(pred_sd ** 2).tolist(), predicted_rank=pred_rank, collapsed_directions=collapsed,
         relative_grad_norm=grad, state=state, notes=notes)

@@ -40,6 +40,17 @@ def test_closed_form_optimum_is_diagnosed_at_the_optimum_with_the_predicted_rank
     assert d.state == "near the optimum"
 
 
+def test_spectral_contrastive_optimum_has_the_eckart_young_rank_uncentred():
+    G = _path(9)
+    G[0, 8] = G[8, 0] = 1.0                    # a 9-cycle: A_bar has negative eigenvalues too
+    k = 7
+    Z = ssl_proofs.get_method("spectral_contrastive").solve(G, k).Z
+    d = diagnose(Z, G, "spectral_contrastive")
+    rho = np.sort(np.linalg.eigvalsh(G / 2))[::-1][:k]     # D = 2I on the cycle: A_bar = G / 2
+    assert d.predicted_rank == d.numerical_rank == int(np.sum(rho > 1e-12))
+    assert abs(d.gap) <= 1e-9 and d.state == "near the optimum"
+
+
 def test_another_eigenvector_subset_is_a_saddle_at_ninety_degrees():
     G = _path(12)
     n, alpha, gamma = 12, 1.0, 0.2

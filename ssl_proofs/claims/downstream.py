@@ -62,23 +62,26 @@ def probe_residual(Z, labels):
     return float(np.sum(R ** 2) / np.sum(HY ** 2))
 
 
-def centred_singular_values(Z):
-    """Singular values of ``H Z / sqrt(N)`` (the per-direction standard deviations), descending."""
+def centred_singular_values(Z, centre=True):
+    """Singular values of ``H Z / sqrt(N)`` (the per-direction standard deviations), descending.
+
+    ``centre=False`` uses ``Z / sqrt(N)`` (root second moments), for losses that see the mean of Z.
+    """
     Z = _check_rows(Z)
-    return np.linalg.svd((Z - Z.mean(axis=0)) / np.sqrt(Z.shape[0]), compute_uv=False)
+    return np.linalg.svd((Z - Z.mean(axis=0) if centre else Z) / np.sqrt(Z.shape[0]), compute_uv=False)
 
 
-def numerical_rank(Z, rtol=RANK_RTOL):
-    """Number of centred singular values above ``rtol`` times the largest."""
-    s = centred_singular_values(Z)
+def numerical_rank(Z, rtol=RANK_RTOL, centre=True):
+    """Number of (centred) singular values above ``rtol`` times the largest."""
+    s = centred_singular_values(Z, centre)
     if s.size == 0 or s[0] == 0:
         return 0
     return int(np.count_nonzero(s > rtol * s[0]))
 
 
-def effective_rank(Z):
-    """Roy & Vetterli's effective rank ``exp(H(p))``, ``p = s / sum(s)`` over centred singular values."""
-    s = centred_singular_values(Z)
+def effective_rank(Z, centre=True):
+    """Roy & Vetterli's effective rank ``exp(H(p))``, ``p = s / sum(s)`` over (centred) singular values."""
+    s = centred_singular_values(Z, centre)
     total = float(s.sum())
     if total == 0:
         return 0.0
