@@ -202,7 +202,7 @@ def _lowdata_records(high, low, spread=0.01):
     recs = []
     for s, eps in enumerate((-spread, 0.0, spread)):
         for ratio, acc in ((0.01, low), (1.0, high)):
-            recs.append({"n_per_class": 1, "seed": s, "method": "vicreg", "ratio": ratio,
+            recs.append({"n_per_class": 1, "seed": s, "method": "vicreg", "ratio": ratio, "k": 32,
                          "accuracy": acc + eps, "low_data": True})
         recs.append({"n_per_class": 1, "seed": s, "method": "simclr", "ratio": None, "accuracy": 0.5,
                      "low_data": True})
@@ -214,7 +214,7 @@ def _lowdata_records(high, low, spread=0.01):
 def test_low_data_verdict_follows_the_measurements(high, low, verdict):
     from verifiers.experiments import lowdata
 
-    v = lowdata._verdict(_lowdata_records(high, low), {"n_per_class": [1]})
+    v = lowdata._verdict(_lowdata_records(high, low), {"n_per_class": [1], "ks": [32], "k": 32})
     assert v.verdict == verdict
 
 

@@ -139,13 +139,13 @@ CLAIMS = [
             "Low-data regime (definition tested): K > invariant_dimension(G) = #components(G) - 1, i.e. there are "
             "fewer invariant directions of the augmentation graph than embedding dimensions, so Z* must use "
             "augmentation-specific directions. Setting: digits, N' originals per class (c = 10), V = 2 views by "
-            "pixel shifts + noise, view graph (label-blind), linear VICReg squared (Z = XW, K = 32), "
+            "pixel shifts + noise, view graph (label-blind), linear VICReg squared (Z = XW, K in {16, 32}), "
             "gamma/alpha over decades; logistic probe fit on the N' x c clean training images, accuracy on a "
             "held-out test split. 'High' = gamma/alpha >= 1, 'low' = gamma/alpha <= 0.01."
         ),
         experiment="lowdata",
         decision=(
-            "v3 holds if, for every low-data N', the best accuracy over high gamma/alpha exceeds the best over low "
+            "v3 holds if, for every low-data (N', K), the best accuracy over high gamma/alpha exceeds the best over low "
             "gamma/alpha by more than one std; holds under conditions if at some low-data N' only; refuted if at "
             "none ('should be high' has no measured benefit). v1's SimCLR arm is reported next to it."
         ),

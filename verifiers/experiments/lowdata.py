@@ -27,7 +27,7 @@ HIGH, LOW = 1.0, 0.01
 
 def budget(full):
     return {
-        "dataset": "digits", "k": 32, "views": 2, "test_size": 500,
+        "dataset": "digits", "k": 32, "ks": [8, 16, 32, 48] if full else [16, 32], "views": 2, "test_size": 500,
         "n_per_class": [1, 2, 3, 5, 10, 30] if full else [1, 3, 10],
         "ratios": [float(x) for x in np.logspace(-3, 2, 11 if full else 6)],
         "seeds": 5 if full else 3,
@@ -76,7 +76,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     P = budget(full)
     seeds = [seed + i for i in range(P["seeds"])]
     k = P["k"]
-    total = len(P["n_per_class"]) * len(seeds) * (len(P["ratios"]) + 1)
+    total = len(P["n_per_class"]) * len(seeds) * (len(P["ratios"]) * len(P["ks"]) + 1)
     done, records, extra = 0, [], {"spectra": {}}
     for npc in P["n_per_class"]:
         for s in seeds:
@@ -84,12 +84,13 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
             G = split[1]
             base = {"n_per_class": npc, "seed": s, "k": k, "low_data": is_low_data(G, k),
                     "invariant_dim": invariant_dimension(G)}
-            for ratio in P["ratios"]:
-                cell = {**base, "method": "vicreg", "ratio": ratio}
-                out = cache.cell(NAME, {"budget": P, **cell}, lambda: _vicreg_cell(split, ratio, k))
-                records.append({**cell, **out})
-                done += 1
-                progress(done, total, f"N'={npc} seed={s} gamma/alpha={ratio:g}")
+            for kk in P["ks"]:
+                for ratio in P["ratios"]:
+                    cell = {**base, "k": kk, "low_data": is_low_data(G, kk), "method": "vicreg", "ratio": ratio}
+                    out = cache.cell(NAME, {"budget": P, **cell}, lambda: _vicreg_cell(split, ratio, kk))
+                    records.append({**cell, **out})
+                    done += 1
+                    progress(done, total, f"N'={npc} seed={s} K={kk} gamma/alpha={ratio:g}")
             cell = {**base, "method": "simclr", "ratio": None}
             out = cache.cell(NAME, {"budget": P, **cell}, lambda: _simclr_cell(split, k, s, P["simclr"]))
             records.append({**cell, **out})
@@ -101,46 +102,50 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     return ExperimentResult(NAME, P, records, [_verdict(records, P)], extra)
 
 
-def _best(records, npc, keep):
-    """(mean, std over seeds) of the accuracy at the best ratio among those ``keep`` accepts."""
+def _best(records, npc, k, keep):
+    """(mean, std over seeds, ratio) of VICReg's accuracy at the best ratio among those ``keep`` accepts."""
     best = None
     for r in sorted({r["ratio"] for r in records if r["method"] == "vicreg" and keep(r["ratio"])}):
         accs = [x["accuracy"] for x in records if x["method"] == "vicreg" and x["n_per_class"] == npc
-                and x["ratio"] == r]
+                and x["k"] == k and x["ratio"] == r]
         cand = (float(np.mean(accs)), float(np.std(accs)), r)
         best = cand if best is None or cand[0] > best[0] else best
     return best
 
 
 def _verdict(records, P):
-    table, holds, against = {}, [], []
+    table, holds, against, low = {}, [], [], []
     for npc in P["n_per_class"]:
-        low_data = any(r["low_data"] for r in records if r["n_per_class"] == npc)
-        hi = _best(records, npc, lambda x: x >= HIGH)
-        lo = _best(records, npc, lambda x: x <= LOW)
         sim = [r["accuracy"] for r in records if r["method"] == "simclr" and r["n_per_class"] == npc]
-        table[str(npc)] = {"low_data": low_data, "best_high_mean_std_ratio": hi, "best_low_mean_std_ratio": lo,
-                           "simclr_mean_std": [float(np.mean(sim)), float(np.std(sim))]}
-        if not low_data:
-            continue
-        spread = max(hi[1], lo[1])
-        if hi[0] > lo[0] + spread:
-            holds.append(npc)
-        elif hi[0] < lo[0] - spread:
-            against.append(npc)
-    low = [n for n in P["n_per_class"] if table[str(n)]["low_data"]]
+        for k in P["ks"]:
+            name = f"N'={npc},K={k}"
+            low_data = any(r["low_data"] for r in records
+                           if r["method"] == "vicreg" and r["n_per_class"] == npc and r["k"] == k)
+            hi = _best(records, npc, k, lambda x: x >= HIGH)
+            lo = _best(records, npc, k, lambda x: x <= LOW)
+            table[name] = {"low_data": low_data, "best_high_mean_std_ratio": hi, "best_low_mean_std_ratio": lo}
+            if k == P["k"]:
+                table[name]["simclr_mean_std"] = [float(np.mean(sim)), float(np.std(sim))]
+            if not low_data:
+                continue
+            low.append(name)
+            spread = max(hi[1], lo[1])
+            if hi[0] > lo[0] + spread:
+                holds.append(name)
+            elif hi[0] < lo[0] - spread:
+                against.append(name)
     evidence = {"definition": "low-data iff K > #components(G) - 1", "high": f"gamma/alpha >= {HIGH:g}",
-                "low": f"gamma/alpha <= {LOW:g}", "per_n_per_class": table, "low_data_n_per_class": low,
+                "low": f"gamma/alpha <= {LOW:g}", "per_setting": table, "low_data_settings": low,
                 "high_better_at": holds, "low_better_at": against}
     if low and holds == low:
         return ClaimVerdict("low_data", "holds", evidence)
     if holds:
         return ClaimVerdict("low_data", "holds under conditions", evidence,
-                            f"high gamma/alpha better beyond spread only at N' = {holds} (low-data N' = {low}; "
+                            f"high gamma/alpha better beyond spread only at {holds} (low-data settings {low}; "
                             f"worse at {against})")
     return ClaimVerdict("low_data", "refuted", evidence,
-                        f"at no low-data N' (= {low}) is the best high gamma/alpha better than the best low one "
-                        f"beyond the spread (worse beyond it at N' = {against}, within it elsewhere)")
+                        f"in no low-data setting ({low}) is the best high gamma/alpha better than the best low one "
+                        f"beyond the spread (worse beyond it at {against}, within it elsewhere)")
 
 
 def plot(result, path):
@@ -151,11 +156,11 @@ def plot(result, path):
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
     for i, npc in enumerate(P["n_per_class"]):
         col = f"C{i}"
-        xs, mu, sd = mean_std(records, "ratio", "accuracy", method="vicreg", n_per_class=npc)
+        xs, mu, sd = mean_std(records, "ratio", "accuracy", method="vicreg", n_per_class=npc, k=P["k"])
         a.errorbar(xs, mu, yerr=sd, marker="o", capsize=3, color=col, label=f"N'={npc} VICReg")
         sim = [r["accuracy"] for r in records if r["method"] == "simclr" and r["n_per_class"] == npc]
         a.axhline(np.mean(sim), color=col, ls=":", lw=1.2, label=f"N'={npc} SimCLR")
-        xs, mu, sd = mean_std(records, "ratio", "rank", method="vicreg", n_per_class=npc)
+        xs, mu, sd = mean_std(records, "ratio", "rank", method="vicreg", n_per_class=npc, k=P["k"])
         b.errorbar(xs, mu, yerr=sd, marker="o", capsize=3, color=col, label=f"N'={npc}")
     a.set_xscale("log")
     a.set_xlabel(r"$\gamma/\alpha$")
