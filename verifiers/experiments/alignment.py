@@ -92,7 +92,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     seeds = [seed + i for i in range(P["seeds"])]
     c = P["n_classes"]
     s1_ks = [P["k"], c, c - 1, c - 2]
-    sources = [("synthetic", None)] + [(d, None) for d in P["datasets"]]
+    sources = ["synthetic"] + P["datasets"]
     total = len(S1_METHODS) * len(s1_ks) + len(sources) * len(seeds) * (len(P["ps"]) * len(METHODS) + 1)
     done = 0
     records = []
@@ -105,7 +105,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
             done += 1
             progress(done, total, f"S1 {label} K={k}")
 
-    for source, _ in sources:
+    for source in sources:
         for s in seeds:
             Xtr, ytr, Xte, yte = _synthetic_split(P, s) if source == "synthetic" else _real_split(source, P, s)
             k = min(P["k"], Xtr.shape[1])
