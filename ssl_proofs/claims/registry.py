@@ -124,7 +124,8 @@ CLAIMS = [
             "per misaligned (source, p) cell: v3 holds there if acc(VICReg small) exceeds both acc(SimCLR) and "
             "acc(BarlowTwins) by more than the larger std; v1 holds there if acc(VICReg small) or acc(BT) exceeds "
             "acc(SimCLR) likewise. holds = both wordings in every cell; holds under conditions = some cells "
-            "(named); refuted = none. Rank evidence is reported, not voted."
+            "(named); refuted = none. Rank evidence is reported, not voted. (Refined after the first run: the first "
+            "rule asked for 'every misaligned p' and had no per-cell outcome.)"
         ),
         source="notes §4 'Low-data regime ... advice changed'; §3.0 §6.3/§7",
     ),
@@ -147,7 +148,8 @@ CLAIMS = [
         decision=(
             "v3 holds if, for every low-data (N', K), the best accuracy over high gamma/alpha exceeds the best over low "
             "gamma/alpha by more than one std; holds under conditions if at some low-data N' only; refuted if at "
-            "none ('should be high' has no measured benefit). v1's SimCLR arm is reported next to it."
+            "none ('should be high' has no measured benefit). v1's SimCLR arm is reported next to it. (Refined after the "
+            "first run: 'no difference beyond the spread anywhere' first mapped to 'holds under conditions'.)"
         ),
         source="notes §4 'Low-data regime'; §3.1 [D] view-graph example",
     ),

@@ -173,16 +173,17 @@ def plot(result, path):
     b.set_ylabel("numerical rank of Z* = XW*")
     b.set_title("rank of the optimum")
     b.legend(fontsize=7)
-    npc = str(P["n_per_class"][min(1, len(P["n_per_class"]) - 1)])
+    npc = str(P["n_per_class"][-1])   # the largest N': a spread-out spectrum (N > D)
     mu = np.array(extra["spectra"][npc], dtype=float)
     idx = np.arange(1, mu.size + 1)
     c.plot(idx, mu, "o", color="0.6", ms=4, label=r"$\mu_k$ (generalized, $X^TLXw=\mu X^THXw$)")
-    for j, ratio in enumerate([LOW, HIGH]):
+    for j, ratio in enumerate([LOW, HIGH, 10 * HIGH]):
         kept = (idx <= P["k"]) & (mu < 1.0 / ratio)
-        c.plot(idx[kept], mu[kept], "x" if j else "+", ms=9, color=f"C{j + 3}",
-               label=fr"kept at $\gamma/\alpha$={ratio:g} (mu < alpha/gamma)")
+        c.plot(idx[kept], mu[kept], "+x1"[j], ms=8 + 3 * j, color=f"C{j + 3}",
+               label=fr"kept at $\gamma/\alpha$={ratio:g} ($\mu$ < $\alpha/\gamma$)")
     c.axvline(P["k"] + 0.5, color="k", lw=0.8, ls="--")
     c.set_yscale("symlog", linthresh=1e-3)
+    c.set_ylim(bottom=-1e-4)
     c.set_xlabel("k")
     c.set_ylabel(r"$\mu_k$")
     c.set_title(f"spectrum, N'={npc}: kept directions marked")
