@@ -228,3 +228,31 @@ def test_simclr_isomap_verdict_is_decided_by_the_cka_comparison():
     assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.8, 0.2)]).verdict == "holds"
     assert simclr_mds._verdict([rec("a", 0.1, 0.9), rec("b", 0.2, 0.8)]).verdict == "refuted"
     assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.2, 0.8)]).verdict == "holds under conditions"
+
+
+@pytest.mark.slow
+def test_barlowtwins_best_point_violates_s1_and_beats_the_s1_families_tried():
+    """docs/claims.md §1: BarlowTwins at K = 32 > c = 4 on the label graph (why S1 is left undecided)."""
+    import torch
+
+    from verifiers.descent import minimise
+
+    bt = ssl_proofs.get_method("barlowtwins")
+    y = np.repeat(np.arange(4), 64)
+    G, Y = label_graph(y), torch.as_tensor(np.eye(4)[y])
+    hp = {"alpha": 0.005}
+    best = minimise(bt, G, 32, variant="paper", hyper=hp, starts=2, seed=0, device="cpu", max_iter=1000, gtol=1e-9)
+    Zn = best.Z / np.linalg.norm(best.Z, axis=0)          # BT ignores column norms
+    assert probe_residual(Zn, y) > 0.01
+
+    class FirstColumnsInSpanY:                            # an S1-satisfying family: c columns in span(Y)
+        def objective(self, G, **kw):
+            return bt.objective(G, **kw)
+
+        def feasible(self, A, G, variant, hp):   # A: (4 + 256, 28); Z = [Y A_4x4, free 256 x 28]
+            return torch.cat([Y @ A[:4, :4], A[4:]], 1)
+
+    fam = minimise(FirstColumnsInSpanY(), G, 32, variant="paper", hyper=hp, starts=2, seed=2, device="cpu",
+                   max_iter=1500, gtol=1e-10, shape=(4 + 256, 28))
+    in_span = 0.005 * (32 ** 2 / 4 - 32)                  # all columns in span(Y): alpha (K^2 / c - K)
+    assert best.loss < fam.loss - 1e-3 and best.loss < in_span - 1e-2
