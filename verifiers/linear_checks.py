@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
 from ssl_proofs import linear as _lin
-from ssl_proofs.errors import InvalidArgument, UnknownName
+from ssl_proofs.errors import InvalidArgument
 
 from . import tolerances as tols
 from .checks import (Inapplicable, Instance, Measurement, centred_gram, claim, competitor_gap, loss_magnitude,
@@ -390,11 +390,7 @@ def cca_correlations(A, B, k):
 
 
 def _bt_linear(X, G, k):
-    try:
-        m = ssl_proofs.get_method("barlowtwins")
-    except UnknownName:
-        return _lin.solve_barlowtwins_linear(X, G, k)
-    return _lin.solve_linear(m, X, G, k)
+    return _lin.solve_linear("barlowtwins", X, G, k)
 
 
 @claim("cca_oracle")
