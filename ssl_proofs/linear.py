@@ -488,6 +488,18 @@ _LINEAR_THEOREMS = [
             claim="cca_oracle", expected="refuted", params={"instances": "linear_views", "pairs": "one_way"},
             source="reading of 'BT recovers CCA' with untied weights; refuted unless Sigma_11 = Sigma_22, "
                    "Sigma_12 = Sigma_12^T"),
+    Theorem("barlowtwins.linear.closed_form", "barlowtwins",
+            "where proved (loss 0, i.e. top-k rho = 1, or k = 1): W* = top-k generalized eigenvectors of "
+            "X^T G X w = rho X^T D_G X w, rho <= 0 columns zeroed, minimises BarlowTwins over W (Z = XW)",
+            claim="linear_closed_form",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated"},
+            source="notes §3.3 [D]; BT loss >= 0, one column: (C_11 - 1)^2 with C_11 in [rho_min, rho_max] or 0"),
+    Theorem("barlowtwins.linear.candidate_any_k", "barlowtwins",
+            "for every k, linear BT's eigen-candidate (rho <= 0 columns zeroed) minimises BarlowTwins over W",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated", "candidates": True},
+            source="linear reading of 'BT recovers LE' beyond its proved range; refuted like the non-linear "
+                   "barlowtwins.decorrelated.closed_form (correlated columns win)"),
     Theorem("spectral_contrastive.linear.closed_form", "spectral_contrastive",
             "W* = sqrt(S) [w_1..w_K] diag(sqrt((rho_k)_+)) R^T, X^T G X w = rho X^T D_G X w (top K, "
             "X^T D_G X-orthonormal w), minimises the spectral contrastive loss over W (Z = XW)",

@@ -15,10 +15,10 @@ import sys
 
 from ssl_proofs.errors import SSLProofsError
 
-from .commands import derive, list_cmd, plot, solve, verify
+from .commands import derive, list_cmd, mutants, plot, solve, verify
 
 #: command modules, in --help order (a new command: add its module here)
-COMMANDS = [verify, derive, solve, plot, list_cmd]
+COMMANDS = [verify, derive, solve, plot, list_cmd, mutants]
 
 
 def _parser():
