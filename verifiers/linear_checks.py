@@ -1,8 +1,9 @@
 """Checks of the linear-regime theorems (``Z = X W``) and their instance builders.
 
 Instances carry inputs ``X`` next to ``G``: generic Gaussian features,
-collinear features (rank-deficient ``X^T H X``), wide data (``D >= N``) and
-planted-label data whose clusters are aligned or misaligned with ``G``.
+collinear features (rank-deficient ``X^T H X``), wide data (``D >= N``),
+features alternating in sign from node to node (``X^T G X`` negative on paths)
+and planted-label data whose clusters are aligned or misaligned with ``G``.
 
 Optimality is judged against the one gradient-descent loop
 (:func:`verifiers.descent.minimise`) run on the *weights*: a method adapter
@@ -33,7 +34,7 @@ from .descent import minimise
 from .instances import hyper_values, instance_builder
 from .strategies import describe_graph, graphs, labelled_graphs, view_graphs
 
-DATA_MODES = ("generic", "collinear", "wide", "aligned", "misaligned")
+DATA_MODES = ("generic", "collinear", "wide", "aligned", "misaligned", "alternating")
 
 
 # -- instances -------------------------------------------------------------------
@@ -61,6 +62,10 @@ def make_data(mode, n, d, seed, labels=None):
         X = means[y] + rng.standard_normal((n, d))
     else:
         X = np.round(rng.standard_normal((n, d)), 2)
+        if mode == "alternating":
+            # features whose sign flips from node to node: on paths and bipartite graphs X^T G X < 0,
+            # the boundary where every rho <= 0 (BarlowTwins then zeroes its columns)
+            X = np.abs(X) * np.where(np.arange(n) % 2 == 0, 1.0, -1.0)[:, None]
         if mode == "collinear" and d >= 2:
             X[:, -1] = X[:, 0] - 0.5 * X[:, 1 % (d - 1)]  # linear dependence after rounding (exact to eps)
         return X
@@ -274,7 +279,19 @@ def check_linear_closed_form(theorem, method, inst, ctx):
                            f"{why}; GD = best of {ctx.starts} L-BFGS starts on W, loss {gd.loss:.6g} vs {loss:.6g}"))
     worst = competitor_gap(method, inst, loss, perturbations(W, np.random.default_rng(ctx.seed)), to_Z)
     out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, why))
+    if inst.variant not in method.constrained_variants:
+        # a dropped column is a point descent cannot reach (scale-invariant losses such as BarlowTwins
+        # see a column only through its direction until it is exactly 0)
+        worst = competitor_gap(method, inst, loss, _columns_dropped(W), to_Z)
+        out.append(Measurement("optimality loss(XW*) - loss(XW* with one column zeroed)", worst, t.value, why))
     return out
+
+
+def _columns_dropped(W):
+    for j in range(W.shape[1]):
+        V = W.copy()
+        V[:, j] = 0.0
+        yield V
 
 
 def _metric_condition(sol):

@@ -34,7 +34,7 @@ from . import runner as _runner
 from .checks import Context
 from .descent import resolve_device
 
-__all__ = ["Mutant", "MutantResult", "CATALOGUE", "QUICK", "select", "run_mutant", "run_campaign",
+__all__ = ["Mutant", "MutantResult", "CATALOGUE", "QUICK", "QUICK_EXAMPLES", "select", "run_mutant", "run_campaign",
            "summarise", "MAX_NODES"]
 
 #: the campaign's size target for counterexamples
@@ -501,6 +501,9 @@ CATALOGUE = [
     Mutant("simclr.rank.k_minus_1", "simclr", True, "off-by-one in K: rank = min(#classes - 1, K - 1)", _SIM,
            "predict", _rank_k_minus_1),
 ]
+
+#: hypothesis examples per mutant in the quick run (wrong mutants fall in the first few)
+QUICK_EXAMPLES = 10
 
 #: a subset covering every method, wrong and correct, that runs in about a minute (CI)
 QUICK = (

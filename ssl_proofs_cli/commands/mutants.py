@@ -13,7 +13,8 @@ HELP = "mutation campaign: kill rate on planted wrong closed forms, false refuta
 def add_arguments(p):
     p.add_argument("names", nargs="*", help="mutants to run (default: the whole catalogue)")
     p.add_argument("--quick", action="store_true", help="a subset covering every method (about a minute)")
-    p.add_argument("--examples", type=int, default=None, help="hypothesis examples per mutant")
+    p.add_argument("--examples", type=int, default=None,
+                   help=f"hypothesis examples per mutant (default {_mutants.QUICK_EXAMPLES} with --quick, else the runner's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (hypothesis and GD starts)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="where gradient descent runs")
     p.add_argument("--starts", type=int, default=3, help="random starts per gradient-descent cross-check")
@@ -79,7 +80,8 @@ def format_report(results):
 def run(args):
     chosen = _mutants.select(args.names or None, quick=args.quick)
     live = _Progress(len(chosen))
-    results = _mutants.run_campaign(chosen, examples=args.examples, seed=args.seed, device=args.device,
+    examples = args.examples if args.examples is not None else (_mutants.QUICK_EXAMPLES if args.quick else None)
+    results = _mutants.run_campaign(chosen, examples=examples, seed=args.seed, device=args.device,
                                     starts=args.starts, on_start=live.start, on_done=live.done, progress=live.tick)
     print(format_report(results))
     if args.json:
