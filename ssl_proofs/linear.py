@@ -463,11 +463,11 @@ _LINEAR_THEOREMS = [
                                         "balanced": True, "lda": "standard"},
             source="notes §3.1 [D] (paper Prop. 1 as reconstructed)"),
     Theorem("vicreg.linear.lda_size_weighted", "vicreg",
-            "label graph, any class sizes: linear constrained VICReg = LDA with within-class scatter sum_c n_c S_c "
-            "(sklearn LDA with priors ∝ n_c^2)",
+            "label graph, any class sizes: linear constrained VICReg spans the top-k eigenvectors of "
+            "S_T w = nu (sum_c n_c S_c) w (Fisher's ratio with the size-weighted within-class scatter)",
             claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
                                         "balanced": False, "lda": "size_weighted"},
-            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c"),
+            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c, X^T H X = S_T; oracle from the definitions"),
     Theorem("vicreg.linear.lda_normalised_graph", "vicreg",
             "class-normalised label graph G_ij = 1/n_c: linear constrained VICReg = standard LDA for any class sizes",
             claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
