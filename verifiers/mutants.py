@@ -77,6 +77,14 @@ class MutantResult:
     counterexample: Optional[str]
     examples: int
     seconds: float
+    failing: list = field(default_factory=list)
+
+    @property
+    def loss_margin(self):
+        """Largest error / tol among failing *optimality* measurements (a competitor with strictly lower
+        loss); None when the refutation rests on another kind of measurement (stationarity, rank, feasibility)."""
+        vals = [r for name, r in self.failing if name.startswith("optimality") and r is not None]
+        return max(vals) if vals else None
 
     @property
     def ok(self):
@@ -89,7 +97,9 @@ class MutantResult:
         m = self.mutant
         return {"name": m.name, "method": m.method, "wrong": m.wrong, "attacks": m.attacks,
                 "target": m.target, "kind": m.kind, "verdict": self.verdict, "nodes": self.nodes,
-                "margin": self.margin, "check": self.check, "counterexample": self.counterexample,
+                "margin": self.margin, "check": self.check, "loss_margin": self.loss_margin,
+                "failing": [{"check": n, "margin": r} for n, r in self.failing],
+                "counterexample": self.counterexample,
                 "examples": self.examples, "seconds": round(self.seconds, 2), "ok": self.ok}
 
 
@@ -541,14 +551,20 @@ def _margin(failing):
     if not failing:
         return None, None
     worst = max(failing, key=lambda m: m.ratio)
-    ratio = worst.ratio if np.isfinite(worst.ratio) else float(worst.error)
-    return (float(ratio) if np.isfinite(ratio) else None), worst.name
+    return _measure_ratio(worst), worst.name
+
+
+def _measure_ratio(m):
+    r = m.ratio if np.isfinite(m.ratio) else float(m.error)
+    return float(r) if np.isfinite(r) else None
 
 
 def _result_for(mutant, res):
-    margin, check = _margin(res.failing) if res.verdict == "refuted" else (None, None)
-    return MutantResult(mutant, res.verdict, _nodes(res.counterexample) if res.verdict == "refuted" else None,
-                        margin, check, res.counterexample, res.examples, res.seconds)
+    refuted = res.verdict == "refuted"
+    margin, check = _margin(res.failing) if refuted else (None, None)
+    failing = [(m.name, _measure_ratio(m)) for m in res.failing] if refuted else []
+    return MutantResult(mutant, res.verdict, _nodes(res.counterexample) if refuted else None,
+                        margin, check, res.counterexample, res.examples, res.seconds, failing)
 
 
 def run_mutant(mutant, *, examples=None, seed=0, device="cpu", starts=3, progress=None):
@@ -608,5 +624,6 @@ def summarise(results):
         "max_nodes": max(nodes) if nodes else None,
         "too_large": [r.mutant.name for r in killed if r.nodes is None or r.nodes > MAX_NODES],
         "min_margin": min((r.margin for r in killed if r.margin is not None), default=None),
+        "without_loss_competitor": [r.mutant.name for r in killed if r.loss_margin is None],
         "errors": [r.mutant.name for r in results if r.verdict in ("error", "inconclusive")],
     }

@@ -53,13 +53,14 @@ def _fmt_margin(r):
 
 def format_report(results):
     """The per-mutant table and the campaign's targets."""
-    rows = [("mutant", "wrong", "verdict", "nodes", "margin", "ok", "attacks")]
+    rows = [("mutant", "wrong", "verdict", "nodes", "margin", "loss margin", "ok", "attacks")]
     for r in results:
         rows.append((r.mutant.name, "yes" if r.mutant.wrong else "no", r.verdict,
-                     "-" if r.nodes is None else str(r.nodes), _fmt_margin(r), "ok" if r.ok else "MISS",
+                     "-" if r.nodes is None else str(r.nodes), _fmt_margin(r),
+                     "-" if r.loss_margin is None else f"{r.loss_margin:.3g}", "ok" if r.ok else "MISS",
                      r.mutant.attacks))
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:6], widths)) + "  " + row[6] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(7)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:7], widths)) + "  " + row[7] for row in rows]
     s = _mutants.summarise(results)
     lines += [
         "",
@@ -69,6 +70,9 @@ def format_report(results):
         + (f"; too large: {', '.join(s['too_large'])}" if s["too_large"] else ""),
         f"smallest margin (worst failing error / tol): {s['min_margin']:.3g}" if s["min_margin"] is not None
         else "smallest margin: -",
+        "margin = worst failing error / tol of the shrunk counterexample (the error itself for exact checks); "
+        "loss margin = the same over competitors with strictly lower loss only",
+        f"refuted without a lower-loss competitor: {', '.join(s['without_loss_competitor']) or 'none'}",
         f"false refutations: {len(s['false_refutations'])}/{s['correct']} correct solvers"
         + (f" ({', '.join(s['false_refutations'])})" if s["false_refutations"] else ""),
     ]
