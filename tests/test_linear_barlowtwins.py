@@ -2,9 +2,12 @@
 import numpy as np
 import pytest
 
-from ssl_proofs import get_method
+from ssl_proofs import Theorem, get_method
 from ssl_proofs.linear import linear_problem, solve_barlowtwins_linear, solve_linear
 from ssl_proofs.methods.barlowtwins import BT_PROFILE
+from verifiers import linear_checks as lc
+from verifiers.checks import Context, Inapplicable
+from verifiers.descent import DescentResult
 
 BT = get_method("barlowtwins")
 
@@ -55,3 +58,50 @@ def test_certificate_proved_at_loss_zero_and_for_one_column():
     assert one.certificate == "proved"
     assert solve_linear("vicreg", np.eye(4), _path(4), 2, variant="squared").certificate == "proved"
     assert solve_linear("spectral_contrastive", np.eye(4), _path(4), 2).certificate == "proved"
+
+
+# -- the linear check: one-sided, and it sees the profile bug ---------------------------------
+
+
+_TH = Theorem("t", "barlowtwins", "linear BT", claim="linear_closed_form",
+              params={"variant": "paper", "instances": "linear"})
+
+
+def _path_inst(X, k=1, alpha=1.0):
+    return lc.LinearInstance(G=_path(len(X)), k=k, hyper={"alpha": alpha}, variant="paper", X=np.asarray(X, float))
+
+
+def test_profile_one_is_refuted_by_the_zero_column_competitor():
+    # P3 with one feature alternating in sign: X^T G X < 0, so rho_1 < 0 and k = 1 is in the proved range;
+    # keeping the column costs (1 - rho)^2 > 1, the zero column costs exactly 1
+    inst = _path_inst([[1.0], [-1.0], [1.0]])
+    sol = solve_linear("barlowtwins", inst.X, inst.G, 1)
+    assert sol.eigenvalues[0] < 0 and sol.scales[0] == 0 and sol.certificate == "proved"
+    ok = lc.check_linear_closed_form(_TH, BT, inst, Context(starts=1))
+    assert all(m.ok for m in ok)
+    old = lambda X, G, k, **kw: np.ones((1, 1))                    # the old profile 1: column kept
+    bad = lc.check_linear_closed_form(_TH, BT, inst, Context(starts=1, solver=old))
+    failed = [m for m in bad if not m.ok]
+    assert failed and any("column zeroed" in m.name for m in failed)
+    assert max(m.error for m in failed) == pytest.approx((1 - sol.eigenvalues[0]) ** 2 - 1, rel=1e-9)
+
+
+def test_descent_stopping_higher_does_not_refute(monkeypatch):
+    # one-sided: a GD run that ends above the candidate is not evidence against it
+    inst = lc.LinearInstance(G=_path(4), k=2, hyper={"alpha": 1.0, "gamma": 0.5}, variant="squared",
+                             X=np.random.default_rng(0).normal(size=(4, 3)))
+    vic = get_method("vicreg")
+
+    def stalled(method, X, G, k, **kw):
+        return DescentResult(Z=np.zeros((4, k)), loss=1e6, losses=[1e6], grad_norm=1.0, iterations=1, device="cpu")
+
+    monkeypatch.setattr(lc, "minimise_weights", stalled)
+    th = Theorem("v", "vicreg", "linear VICReg", claim="linear_closed_form",
+                 params={"variant": "squared", "instances": "linear"})
+    assert all(m.ok for m in lc.check_linear_closed_form(th, vic, inst, Context(starts=1)))
+
+
+def test_candidates_are_skipped_unless_the_theorem_attacks_them():
+    inst = _path_inst(np.eye(4), k=3)
+    with pytest.raises(Inapplicable, match="candidate"):
+        lc.check_linear_closed_form(_TH, BT, inst, Context(starts=1))
