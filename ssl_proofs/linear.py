@@ -346,7 +346,8 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
         scales = np.r_[scales, np.zeros(k - k_used)]
     Z = X @ W
     loss = method.loss(Z, G, variant=variant, **hp)
-    certificate, why = _certificate(method, k, k_used, loss, n, d)
+    kappa = float(lam[keep].max() / lam[keep].min())
+    certificate, why = _certificate(method, k, k_used, loss, hp, RANK_RTOL * max(n, d) * EPS * kappa)
     if why:
         notes.append(why)
     return LinearSolution(W=W, Z=Z, loss=loss, eigenvalues=vals, scales=scales, hyper=hp, variant=variant,
@@ -354,7 +355,7 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
                           certificate=certificate)
 
 
-def _certificate(method, k, k_used, loss, n, d):
+def _certificate(method, k, k_used, loss, hp, cosine_error):
     """``("proved", "")`` when the closed form's theorem covers this input, else ``("candidate", why)``.
 
     VICReg and spectral contrastive: the whitened problem is the method's own Eckart--Young
@@ -367,7 +368,9 @@ def _certificate(method, k, k_used, loss, n, d):
     """
     if method.name != "barlowtwins":
         return "proved", ""
-    floor = k * (RANK_RTOL * max(n, d) * EPS) ** 2 * 1e6   # squared cosines of rounding size
+    # loss 0 up to rounding: k diagonal and k^2 off-diagonal squared cosines, each off by
+    # ~ eps cond(X^T D X) (the B_X-orthonormal eigenvectors' error)
+    floor = k * k * (1.0 + hp.get("alpha", 0.0)) * cosine_error ** 2
     if loss <= floor or k == 1:
         return "proved", ""
     why = "k > rank(X^T D_G X): zero columns padded" if k > k_used else "several columns and a top-k rho < 1"
