@@ -14,6 +14,7 @@ import torch
 
 import ssl_proofs
 from ssl_proofs import InvalidArgument, InvalidGraph, NoClosedForm
+from ssl_proofs.derivation import Step, check_step
 from ssl_proofs.graphs import view_graph
 from ssl_proofs.methods.base import Method
 from ssl_proofs.methods.simsiam import n_components, sides
@@ -196,3 +197,17 @@ def test_planted_wrong_bound_is_refuted():
                       params={**th.params, "bound": lambda G, k: 1, "graphs": "multi_component"})
     r = run_theorem(planted, examples=6, ctx=Context(**CTX))
     assert r.verdict == "refuted"
+
+
+def test_derivation_steps_hold_and_a_wrong_rewrite_is_caught():
+    d = ss.derivation().check()
+    assert [s.evidence.holds for s in d.steps] == [True] * 3
+    # planted: the best prediction without normalising the neighbours (m_i = sum_j G_ij z_j) is wrong
+    def wrong(inst, rng, tol):
+        m = inst.G @ inst.Z
+        claimed = -float(np.linalg.norm(m, axis=1).sum()) / inst.G.sum()
+        ours = ss.loss(inst.Z, inst.G)
+        return None if abs(claimed - ours) <= tol else f"{claimed} != {ours}"
+
+    bad = check_step(Step("lhs", "rhs", "planted: unnormalised neighbours", check="numeric", numeric=wrong))
+    assert not bad.evidence.holds

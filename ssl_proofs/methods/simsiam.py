@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+import sympy
 import torch
 
 from .. import graphs as _graphs
+from ..derivation import Derivation, Step
 from ..theorems import Theorem
 from . import register
 from .base import Method
@@ -120,11 +122,76 @@ class SimSiam(Method):
         m = torch.zeros_like(U).index_add_(0, G.rows, G.weights.unsqueeze(1) * U[G.cols])
         return -torch.linalg.vector_norm(m, dim=1).sum() / total
 
+    def derivation(self, variant=None):
+        """From the official two-view loss to its G-form and its lower bound (each step checked numerically)."""
+        self.check_variant(variant)
+        return Derivation("SimSiam / BYOL -> G-form, best predictor, minimum -1 (collapse)", (
+            Step(sympy.Symbol(r"\mathcal{L}_{pairs}"), sympy.Symbol(r"-\frac{1}{S}\sum_{ij} G_{ij} \cos(z_i, z_j)"),
+                 "list the nonzeros of G, an edge of weight w repeated w times; the official loss is the mean of "
+                 "-cos(p, z) over the listing (both directions = the symmetrisation); h = identity",
+                 ("integer weights (repetition); the G-form extends them",), check="numeric",
+                 numeric=_check_listing, tol=1e-12),
+            Step(sympy.Symbol(r"\min_{p_i} -\sum_j G_{ij} \cos(p_i, z_j)"),
+                 sympy.Symbol(r"-\|\sum_j G_{ij} z_j / \|z_j\|\|"),
+                 "Cauchy-Schwarz: p_i along m_i = sum_j G_ij z_j/|z_j| (every predictor h(z_i) is one p_i)",
+                 check="numeric", numeric=_check_best_prediction, tol=1e-12),
+            Step(sympy.Symbol(r"\mathcal{L}(Z)"), sympy.Integer(-1),
+                 "cos <= 1 gives L >= -1; Z = 1 v^T (full collapse) reaches -1 in both forms",
+                 check="numeric", numeric=_check_minimum, tol=1e-12, relation=r"\ge"),
+        ))
+
     def theorems(self):
         return SIMSIAM_THEOREMS
 
 
+def _unit_rows(Z):
+    nrm = np.linalg.norm(Z, axis=1, keepdims=True)
+    return np.divide(Z, nrm, out=np.zeros_like(Z), where=nrm > 0)
+
+
+def _check_listing(inst, rng, tol):
+    """The module's torch loss (h = identity) vs the official mean over the repeated pair listing (numpy)."""
+    rows, cols = np.nonzero(inst.G)
+    reps = np.rint(inst.G[rows, cols]).astype(int)
+    rows, cols = np.repeat(rows, reps), np.repeat(cols, reps)
+    U = _unit_rows(inst.Z)
+    ref = -float(np.mean(np.sum(U[rows] * U[cols], axis=1)))
+    ours = SIMSIAM.loss(inst.Z, inst.G, variant="no_predictor")
+    return None if abs(ours - ref) <= tol else f"torch loss {ours:.15g} != pair-listing mean {ref:.15g}"
+
+
+def _check_best_prediction(inst, rng, tol):
+    """No random prediction beats the closed-form best one, and p_i = m_i attains the module's value."""
+    U = _unit_rows(inst.Z)
+    S = inst.G.sum()
+    ours = SIMSIAM.loss(inst.Z, inst.G, variant="predictor")
+    attained = -float(np.sum(_unit_rows(inst.G @ U) * (inst.G @ U))) / S
+    if abs(ours - attained) > tol:
+        return f"loss {ours:.15g} != value at p_i = m_i {attained:.15g}"
+    for _ in range(20):
+        P = _unit_rows(rng.standard_normal(inst.Z.shape))
+        value = -float(np.sum(inst.G * (P @ U.T))) / S
+        if value < ours - tol:
+            return f"a random prediction reaches {value:.15g} < the claimed minimum {ours:.15g}"
+    return None
+
+
+def _check_minimum(inst, rng, tol):
+    """Both forms are >= -1 at the instance's Z and equal -1 at a collapsed Z = 1 v^T."""
+    collapsed = np.ones((inst.N, 1)) * rng.standard_normal((1, inst.K))
+    for variant in SIMSIAM.variants:
+        at_z = SIMSIAM.loss(inst.Z, inst.G, variant=variant)
+        at_c = SIMSIAM.loss(collapsed, inst.G, variant=variant)
+        if at_z < MINIMUM - tol or abs(at_c - MINIMUM) > tol:
+            return f"{variant}: loss(Z) = {at_z:.15g}, loss(1 v^T) = {at_c:.15g} vs minimum {MINIMUM:g}"
+    return None
+
+
 SIMSIAM_THEOREMS = [
+    Theorem("simsiam.derivation", "simsiam",
+            "official loss = -(1/S) sum_ij G_ij cos(p_i, z_j); best p_i gives -(1/S) sum_i ||sum_j G_ij z_j/|z_j| ||; "
+            "min = -1, reached by Z = 1 v^T (each step checked)",
+            claim="derivation", params={"variant": "predictor"}, source="ours (transcribed official loss)"),
     Theorem("simsiam.collapse.optimal", "simsiam",
             "with a predictor: the fully collapsed Z = 1 v^T (rank 1) is a global minimiser (loss -1) on every graph",
             claim="collapse_rank",
@@ -159,4 +226,4 @@ SIMSIAM_THEOREMS = [
             source="ours: loss -1 iff the neighbours of every node share one direction"),
 ]
 
-register(SimSiam())
+SIMSIAM = register(SimSiam())
