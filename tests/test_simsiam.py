@@ -130,6 +130,19 @@ def test_rank_bounds_count_components_and_bipartite_sides():
     assert sides(view_graph(4, 2)) == 8 and sides(view_graph(4, 3)) == 4   # pairs bipartite, triangles not
 
 
+def test_sides_against_networkx():
+    nx = pytest.importorskip("networkx")
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        n = int(rng.integers(2, 9))
+        A = np.triu(rng.random((n, n)) < 0.3, 1).astype(float)
+        A = A + A.T
+        g = nx.from_numpy_array(A)
+        expected = sum(2 if len(c) > 1 and nx.is_bipartite(g.subgraph(c)) else 1 for c in nx.connected_components(g))
+        assert sides(A) == expected
+        assert n_components(A) == nx.number_connected_components(g)
+
+
 def test_errors_name_the_problem():
     with pytest.raises(NoClosedForm, match="--search"):
         ss.solve(view_graph(3, 2), 1)
