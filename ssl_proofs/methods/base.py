@@ -31,7 +31,8 @@ class Solution:
     eigenvalues : (k,) array the eigenvalues of the directions used
     hyper : dict             hyper-parameters, paper names
     variant : str
-    spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap)
+    spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap, residual)
+    residual : float         backward error of the eigenpairs behind ``Z`` (property; see ``spectral``)
     """
 
     Z: np.ndarray
@@ -40,6 +41,11 @@ class Solution:
     hyper: dict
     variant: str
     spectral: Optional[SpectralSolution] = field(default=None, repr=False)
+
+    @property
+    def residual(self):
+        """Backward error ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` of the eigenpairs used."""
+        return None if self.spectral is None else self.spectral.residual
 
     @property
     def rank(self):

@@ -43,5 +43,6 @@ def run(args):
     np.save(args.out, sol.Z)
     ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
     print(f"saved Z {sol.Z.shape} to {args.out}; variant {sol.variant}; loss {sol.loss:.6g}; "
-          f"rank {sol.rank}; eigenvalues used: {ev}")
+          f"rank {sol.rank}; eigenvalues used: {ev}; backward error {sol.residual:.1e} "
+          f"({sol.spectral.solver})")
     return 0
