@@ -8,9 +8,9 @@ Problem: Laplacian eigenmaps, the ``k`` smallest eigenpairs of ``L = D_G - G`` o
 
 Solvers, each in its own process (its peak memory is its own; a hard timeout kills it):
 
-* ``ours``            ``vicreg.solve`` (default: LOBPCG + block V-cycle AMG, multilevel start, target 1e-5)
-* ``ours-jacobi``     the same with the Jacobi preconditioner (random start)
-* ``ours-random``     the same from a random start (no multilevel start)
+* ``ours``            ``vicreg.solve`` path (default: LOBPCG + block V-cycle AMG, random start, target 1e-5)
+* ``ours-jacobi``     the same with the Jacobi preconditioner
+* ``ours-multilevel`` the same from the multilevel start (coarse problem on AMG aggregates, prolongated)
 * ``sklearn-lobpcg``  ``sklearn.manifold.spectral_embedding(eigen_solver="lobpcg", norm_laplacian=False)``
 * ``sklearn-amg``     the same with ``eigen_solver="amg"``
 * ``scipy+pyamg``     ``scipy.sparse.linalg.lobpcg`` preconditioned by ``pyamg.smoothed_aggregation_solver``
@@ -23,6 +23,12 @@ Accuracy: the backward error ``max_i ||L u_i - theta_i u_i|| / (||L||_2 ||u_i||)
 ``||L||_2`` for everyone (scikit-learn returns no eigenvalues; its constant column is included, its
 residual is ~0).  ``lam_k err``: relative error of the k-th Rayleigh quotient against ``ours``.
 Ratios: time of each competitor / time of ``ours`` (> 1: ours is faster).
+
+    python benchmarks/scale.py --crossover
+
+measures the rule that sends a problem to shift-invert (``ssl_proofs.spectral.factorisation_is_cheap``):
+for meshes, 3-D k-NN graphs and the three families it prints the RCM envelope / nnz against the time
+of shift-invert and of LOBPCG on the same problem.
 """
 from __future__ import annotations
 
@@ -45,8 +51,8 @@ sys.path.insert(0, HERE)
 
 import graphs as families  # noqa: E402  (benchmarks/graphs.py)
 
-SOLVERS = ("ours", "ours-jacobi", "ours-random", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
-DEFAULT_SOLVERS = ("ours", "ours-jacobi", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
+SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
+DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
 
 
 class _Timeout(Exception):
@@ -78,7 +84,7 @@ def run_one(solver, graph_file, k, target, budget):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if solver.startswith("ours") or solver == "shift-invert":
-            opts = {"ours": {}, "ours-jacobi": {"preconditioner": "jacobi", "start": "random"}, "ours-random": {"start": "random"},
+            opts = {"ours": {}, "ours-jacobi": {"preconditioner": "jacobi"}, "ours-multilevel": {"start": "multilevel"},
                     "shift-invert": {"solver": "shift-invert"}}[solver]
             vicreg = ssl_proofs.get_method("vicreg")
             prob = vicreg.spectral_problem(ssl_proofs.graphs.check_graph(G), k, variant="constrained")
@@ -134,6 +140,39 @@ def measure(G, norm, V):
     return float(err.max()), np.sort(theta)
 
 
+def crossover(k=8):
+    """Envelope / nnz against shift-invert and LOBPCG times (the rule behind CHEAP_FILL)."""
+    from sklearn.neighbors import kneighbors_graph
+
+    import ssl_proofs
+    from ssl_proofs import spectral
+
+    def grid(side):
+        g = sp.diags([np.ones(side - 1), np.ones(side - 1)], [-1, 1])
+        return sp.kronsum(g, g).tocsr()
+
+    def knn3(n):
+        A = kneighbors_graph(np.random.default_rng(0).standard_normal((n, 3)), 10)
+        return A.maximum(A.T).tocsr()
+
+    cases = [("2-D grid 100^2", grid(100)), ("2-D grid 300^2", grid(300)), ("3-D kNN 10^4", knn3(10_000)),
+             ("3-D kNN 3.10^4", knn3(30_000))] + [(f"{f} 10^4", families.make(f, 10_000)) for f in families.FAMILIES]
+    vicreg = ssl_proofs.get_method("vicreg")
+    print(f"{'graph':>16} {'N':>7} {'envelope/nnz':>12} {'shift-invert s':>14} {'lobpcg s':>9}  rule says")
+    for name, G in cases:
+        L = _laplacian(G)
+        ratio = spectral.envelope_ratio(L)
+        prob = vicreg.spectral_problem(ssl_proofs.graphs.check_graph(G), k, variant="constrained")
+        times = {}
+        for path in ("shift-invert", "lobpcg"):
+            t = time.perf_counter()
+            spectral.solve_spectral(prob, solver=path, on_unconverged="warn")
+            times[path] = time.perf_counter() - t
+        rule = "shift-invert" if spectral.factorisation_is_cheap(L) else "lobpcg"
+        print(f"{name:>16} {G.shape[0]:>7} {ratio:>12.1f} {times['shift-invert']:>14.2f} {times['lobpcg']:>9.2f}  {rule}",
+              flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="N = 10^4, k = 8, every family (about a minute)")
@@ -144,6 +183,7 @@ def main(argv=None):
     p.add_argument("--target", type=float, default=1e-5, help="backward error target of ours")
     p.add_argument("--timeout", type=float, default=900, help="seconds per solver run (killed beyond)")
     p.add_argument("--json", default=None, help="also write every row to this file")
+    p.add_argument("--crossover", action="store_true", help="measure the shift-invert / LOBPCG rule instead")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--graph", default=None, help=argparse.SUPPRESS)
     p.add_argument("--vectors", default=None, help=argparse.SUPPRESS)
@@ -152,6 +192,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         return child(args)
+    if args.crossover:
+        return crossover()
     if args.quick:
         args.sizes, args.k = [1e4], [8]
     from ssl_proofs.spectral import operator_norm

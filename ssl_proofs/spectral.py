@@ -67,7 +67,7 @@ CHECK_EVERY = 25
 MAX_ITERATIONS = 1500
 SOLVERS = ("auto", "dense", "shift-invert", "lobpcg")
 PRECONDITIONERS = ("amg", "jacobi", None)
-STARTS = ("multilevel", "random")
+STARTS = ("random", "multilevel")
 
 
 class NotConverged(SSLProofsError, RuntimeError):
@@ -236,26 +236,31 @@ def backward_error(A, vectors, eigenvalues, *, metric=None, deflate=None, norm=N
     return np.linalg.norm(R, axis=0) / scale
 
 
-def factorisation_is_cheap(M):
-    """Whether a sparse LU of ``M`` stays small: RCM envelope <= :data:`CHEAP_FILL` * nnz.
-
-    The envelope (sum over rows of the distance from the first non-zero to the diagonal,
-    after reverse Cuthill-McKee) bounds the fill of a profile factorisation; it is
-    O(nnz) to compute.  Meshes, paths and disjoint small blocks pass; graphs with random
-    long-range edges (augmentation noise, label graphs) fail.
-    """
+def envelope_ratio(M):
+    """RCM envelope of ``M`` divided by its nnz (see :func:`factorisation_is_cheap`)."""
     M = sp.csr_matrix(M)
     perm = reverse_cuthill_mckee(M, symmetric_mode=True)
     P = M[perm][:, perm].tocsr()
     P.sort_indices()
     rows = np.flatnonzero(np.diff(P.indptr))
     first = P.indices[P.indptr[rows]]
-    envelope = float(np.sum(np.maximum(rows - first, 0)))
-    return envelope <= CHEAP_FILL * max(M.nnz, 1)
+    return float(np.sum(np.maximum(rows - first, 0))) / max(M.nnz, 1)
+
+
+def factorisation_is_cheap(M):
+    """Whether a sparse LU of ``M`` stays small: RCM envelope <= :data:`CHEAP_FILL` * nnz.
+
+    The envelope (sum over rows of the distance from the first non-zero to the diagonal,
+    after reverse Cuthill-McKee) bounds the fill of a profile factorisation; it is
+    O(nnz) to compute.  Meshes, paths and disjoint small blocks pass; graphs with random
+    long-range edges (augmentation noise, label graphs) fail.  The threshold comes from
+    ``python benchmarks/scale.py --crossover`` (docs/benchmarks.md).
+    """
+    return envelope_ratio(M) <= CHEAP_FILL
 
 
 def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX_ITERATIONS, solver="auto",
-                   preconditioner="amg", start="multilevel", x0=None,
+                   preconditioner="amg", start="random", x0=None,
                    on_unconverged="raise") -> SpectralSolution:
     """Solve a :class:`SpectralProblem` (the project's only eigen-solver).
 
@@ -271,8 +276,9 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         when :func:`factorisation_is_cheap` or the metric is not diagonal; LOBPCG otherwise.
     preconditioner : {"amg", "jacobi", None}
         LOBPCG preconditioner: pyamg smoothed aggregation on the (shifted) operator, or its diagonal.
-    start : {"multilevel", "random"}
-        LOBPCG start: the problem solved on the AMG coarse grid and prolongated, or random.
+    start : {"random", "multilevel"}
+        LOBPCG start: random (seeded), or the problem solved on AMG aggregates and prolongated
+        (measured: no fewer iterations on the benchmark graphs, see docs/benchmarks.md).
     x0 : (N, j) array, optional
         Warm start for LOBPCG (e.g. a previous solution); overrides ``start``.
     on_unconverged : {"raise", "warn"}
@@ -527,13 +533,15 @@ class BlockVCycle(LinearOperator):
         ml = pyamg.smoothed_aggregation_solver(
             A, strength=("symmetric", {"theta": theta}), smooth=("jacobi", {"filter_entries": True}),
             max_coarse=500)
-        self.levels = ml.levels
+        # pyamg stores block-size-1 BSR matrices; CSR x dense blocks is several times faster
+        self.levels = [(sp.csr_matrix(lv.A), sp.csr_matrix(lv.P), sp.csr_matrix(lv.R)) if i < len(ml.levels) - 1
+                       else (sp.csr_matrix(lv.A), None, None) for i, lv in enumerate(ml.levels)]
         self.sweeps, self.omega = sweeps, omega
         self.dinv = []
-        for level in self.levels[:-1]:
-            diag = level.A.diagonal()
+        for A_l, _, _ in self.levels[:-1]:
+            diag = A_l.diagonal()
             self.dinv.append(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)[:, None])
-        self.coarse = sla.pinvh(self.levels[-1].A.toarray())
+        self.coarse = sla.pinvh(self.levels[-1][0].toarray())
         super().__init__(dtype=float, shape=A.shape)
 
     def _matmat(self, X):
@@ -548,13 +556,13 @@ class BlockVCycle(LinearOperator):
     def _cycle(self, i, b):
         if i == len(self.levels) - 1:
             return self.coarse @ b
-        level, dinv, w = self.levels[i], self.dinv[i], self.omega
+        (A, P, R), dinv, w = self.levels[i], self.dinv[i], self.omega
         x = w * dinv * b
         for _ in range(self.sweeps - 1):
-            x += w * dinv * (b - level.A @ x)
-        x += level.P @ self._cycle(i + 1, level.R @ (b - level.A @ x))
+            x += w * dinv * (b - A @ x)
+        x += P @ self._cycle(i + 1, R @ (b - A @ x))
         for _ in range(self.sweeps):
-            x += w * dinv * (b - level.A @ x)
+            x += w * dinv * (b - A @ x)
         return x
 
 
