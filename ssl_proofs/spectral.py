@@ -60,7 +60,7 @@ DENSE_MAX = 20000
 TARGET_RESIDUAL = 1e-5
 #: a sparse factorisation is "cheap" when the RCM envelope is at most this many times nnz
 #: (benchmarks/scale.py --crossover measures where shift-invert stops beating LOBPCG)
-CHEAP_FILL = 50
+CHEAP_FILL = 20
 #: LOBPCG iterations between two measurements of the backward error
 CHECK_EVERY = 25
 #: default limit on the total number of LOBPCG iterations
