@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.neighbors import NearestNeighbors
 
 FAMILIES = ("view", "knn", "sbm")
 
@@ -43,9 +45,6 @@ def view_graph(n, seed=0, weight=0.01):
 
 
 def knn_graph(n, seed=0, k_nn=10):
-    from sklearn.datasets import load_digits
-    from sklearn.neighbors import NearestNeighbors
-
     rng = np.random.default_rng(seed)
     X = load_digits().data
     m = X.shape[0]
@@ -56,6 +55,7 @@ def knn_graph(n, seed=0, k_nn=10):
     node = np.arange(n)
     image, copy = node % m, node // m
     last = n - (copies - 1) * m          # images present in the last copy
+
     def random_copy(img, size):
         c = rng.integers(0, copies, size)
         c = np.where((c == copies - 1) & (img >= last), rng.integers(0, max(copies - 1, 1), size), c)

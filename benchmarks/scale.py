@@ -43,13 +43,19 @@ import time
 import warnings
 
 import numpy as np
+import pyamg
 import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, lobpcg
+from sklearn.manifold import spectral_embedding
+from sklearn.neighbors import kneighbors_graph
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import graphs as families  # noqa: E402  (benchmarks/graphs.py)
+import ssl_proofs  # noqa: E402
+from ssl_proofs import spectral  # noqa: E402
 
 SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
 DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
@@ -69,13 +75,6 @@ def _laplacian(G):
 
 def run_one(solver, graph_file, k, target, budget):
     """Run one solver on one saved graph; return time, peak memory, vectors and Rayleigh quotients."""
-    import pyamg
-    from scipy.sparse.linalg import LinearOperator, lobpcg
-    from sklearn.manifold import spectral_embedding
-
-    import ssl_proofs
-    from ssl_proofs import spectral
-
     G = sp.load_npz(graph_file).tocsr()
     n = G.shape[0]
     base = _rss_mb()
@@ -131,22 +130,15 @@ def child(args):
 
 def measure(G, norm, V):
     """Backward error and Rayleigh quotients of V, by the one shared function."""
-    from ssl_proofs.spectral import backward_error
-
     V = np.asarray(V, dtype=float)
     LV = G @ V
     theta = np.einsum("ij,ij->j", V, (np.asarray(G.sum(axis=1)).ravel()[:, None] * V - LV)) / np.einsum("ij,ij->j", V, V)
-    err = backward_error(_laplacian(G), V, theta, norm=norm)
+    err = spectral.backward_error(_laplacian(G), V, theta, norm=norm)
     return float(err.max()), np.sort(theta)
 
 
 def crossover(k=8):
     """Envelope / nnz against shift-invert and LOBPCG times (the rule behind CHEAP_FILL)."""
-    from sklearn.neighbors import kneighbors_graph
-
-    import ssl_proofs
-    from ssl_proofs import spectral
-
     def grid(side):
         g = sp.diags([np.ones(side - 1), np.ones(side - 1)], [-1, 1])
         return sp.kronsum(g, g).tocsr()
@@ -173,6 +165,24 @@ def crossover(k=8):
               flush=True)
 
 
+def markdown(files):
+    """The rows of one or more ``--json`` files as the markdown table of docs/benchmarks.md."""
+    print("| family | N | k | solver | time s | ratio | peak MB | iters | backward err | λ_k err |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    for f in files:
+        with open(f) as fh:
+            rows = json.load(fh)
+        for r in rows:
+            head = f"| {r['family']} | {r['n']:,} | {r['k']} | {r['solver']} |"
+            if "seconds" not in r:
+                what = "killed at the timeout" if r.get("timeout") else f"failed: {r.get('error')}"
+                print(f"{head} {what} | | | | | |")
+                continue
+            it = "" if r.get("iterations") is None else r["iterations"]
+            print(f"{head} {r['seconds']:.1f} | {r.get('ratio', float('nan')):.2f} | {r['peak_mb']:.0f} | {it} | "
+                  f"{r['error']:.1e} | {r.get('lam_err', float('nan')):.1e} |")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="N = 10^4, k = 8, every family (about a minute)")
@@ -184,6 +194,7 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=900, help="seconds per solver run (killed beyond)")
     p.add_argument("--json", default=None, help="also write every row to this file")
     p.add_argument("--crossover", action="store_true", help="measure the shift-invert / LOBPCG rule instead")
+    p.add_argument("--markdown", nargs="+", default=None, help="print the rows of these --json files as markdown")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--graph", default=None, help=argparse.SUPPRESS)
     p.add_argument("--vectors", default=None, help=argparse.SUPPRESS)
@@ -194,9 +205,10 @@ def main(argv=None):
         return child(args)
     if args.crossover:
         return crossover()
+    if args.markdown:
+        return markdown(args.markdown)
     if args.quick:
         args.sizes, args.k = [1e4], [8]
-    from ssl_proofs.spectral import operator_norm
 
     rows = []
     tmp = tempfile.mkdtemp(prefix="ssl-proofs-bench-")
@@ -208,7 +220,7 @@ def main(argv=None):
             G = families.make(fam, n)
             gfile = os.path.join(tmp, f"{fam}-{n}.npz")
             sp.save_npz(gfile, G)
-            norm = operator_norm(_laplacian(G))
+            norm = spectral.operator_norm(_laplacian(G))
             for k in args.k:
                 ours_t, ours_err, ours_lam = None, None, None
                 for solver in args.solvers:
