@@ -253,9 +253,9 @@ def main(argv=None):
                             row["ratio"] = res["seconds"] / ours_t
                     rows.append(row)
                     _print_row(row, args.timeout)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+                    if args.json:  # after every row: a run stopped early keeps what it measured
+                        with open(args.json, "w") as fh:
+                            json.dump(rows, fh, indent=1)
     return 0
 
 
