@@ -10,29 +10,79 @@ and evaluated by the solver::
     Z* = scale * diag(row_weights) @ U_k @ diag(s(lambda_1..k))        (times any rotation R^T)
 
 A :class:`SpectralProblem` holds those pieces; :func:`solve_spectral` is the
-only eigen-solver in the project.  Small problems use dense
-``scipy.linalg.eigh``; large sparse ones go through ARPACK (``_solve_sparse``),
-the place a scaling issue extends.
+only eigen-solver in the project.  It picks one of three paths:
+
+* ``"dense"``: ``scipy.linalg.eigh`` (dense input, or sparse with at most
+  :data:`DENSE_LIMIT` nodes);
+* ``"shift-invert"``: ARPACK on a sparse LU factorisation, only where the
+  factorisation is cheap (:func:`factorisation_is_cheap`: the envelope of the
+  reverse Cuthill-McKee ordering is at most :data:`CHEAP_FILL` times nnz) or
+  the metric is not diagonal;
+* ``"lobpcg"``: block LOBPCG with the excluded vectors as constraints, an
+  algebraic-multigrid (pyamg smoothed aggregation) or Jacobi preconditioner,
+  a few guard vectors, and a check of the backward error every
+  :data:`CHECK_EVERY` iterations.
+
+Whatever the path, the backward error of what is returned,
+``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` (:func:`backward_error`,
+the excluded span projected out), is measured and stored as
+``SpectralSolution.residual``.  Above the requested ``tol`` (default
+:data:`TARGET_RESIDUAL`) the solver raises :class:`NotConverged`, which carries
+the unconverged solution, or, with ``on_unconverged="warn"``, warns with
+:class:`NotConvergedWarning` and returns it: never silently.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import pyamg
 import scipy.linalg as sla
 import scipy.sparse as sp
 import sympy
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh, lobpcg
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, SSLProofsError
 
 #: eigenvalue symbol used in every profile expression
 lam = sympy.Symbol("lambda", real=True)
 
-#: sparse operators larger than this go to ARPACK; smaller ones (and dense input) use dense eigh
+#: sparse operators larger than this go to a sparse solver; smaller ones (and dense input) use dense eigh
 DENSE_LIMIT = 400
 #: above this size the dense path computes only the k + 1 needed eigenpairs (no full spectrum)
 FULL_SPECTRUM_LIMIT = 1500
+#: dense input larger than this is refused by the dense path (O(N^2) memory, O(N^3) time)
+DENSE_MAX = 20000
+#: default target of the backward error max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)
+TARGET_RESIDUAL = 1e-5
+#: a sparse factorisation is "cheap" when the RCM envelope is at most this many times nnz
+#: (benchmarks/scale.py --crossover measures where shift-invert stops beating LOBPCG)
+CHEAP_FILL = 20
+#: LOBPCG iterations between two measurements of the backward error
+CHECK_EVERY = 25
+#: default limit on the total number of LOBPCG iterations
+MAX_ITERATIONS = 1500
+SOLVERS = ("auto", "dense", "shift-invert", "lobpcg")
+PRECONDITIONERS = ("amg", "jacobi", None)
+STARTS = ("random", "multilevel")
+
+
+class NotConverged(SSLProofsError, RuntimeError):
+    """The eigensolver stopped above the requested backward error.
+
+    ``solution`` is the :class:`SpectralSolution` it reached (its ``residual`` says how far).
+    """
+
+    def __init__(self, message, solution=None):
+        super().__init__(message)
+        self.solution = solution
+
+
+class NotConvergedWarning(UserWarning):
+    """Issued instead of :class:`NotConverged` when ``on_unconverged="warn"``."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +105,9 @@ class SpectralProblem:
         Positive-definite ``B`` of the generalized problem ``A u = lambda B u``
         (on the deflated subspace); ``None`` means the identity.
     deflate : (N, r) array, optional
-        Vectors whose span is excluded (e.g. the constant vector for ``L``).
+        Vectors whose span is excluded (e.g. the constant vector for ``L``): solutions satisfy
+        ``deflate^T B u = 0`` (B-orthogonal, Euclidean without a metric), so excluding
+        eigenvectors of ``(A, B)`` leaves an invariant problem.
     scale : float
         Overall factor (``sqrt(N)`` for unit-covariance embeddings).
     row_weights : (N,) array, optional
@@ -102,6 +154,11 @@ class SpectralSolution:
     scales : (k,) array         profile values ``s(lambda)``
     spectrum : (m,) array       every eigenvalue of the (deflated) problem when solved densely
     gap : float                 distance from the last kept eigenvalue to the first one left out
+                                (sparse paths: estimated from the first guard vector)
+    residual : float            backward error ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)``
+                                of the returned pairs (:func:`backward_error`)
+    solver : str                the path that produced them: "dense", "shift-invert" or "lobpcg"
+    iterations : int            LOBPCG iterations (0 on the other paths)
     """
 
     Z: np.ndarray
@@ -111,6 +168,9 @@ class SpectralSolution:
     spectrum: Optional[np.ndarray]
     gap: float
     problem: SpectralProblem
+    residual: float = float("nan")
+    solver: str = ""
+    iterations: int = 0
 
 
 def complement_basis(vectors, n):
@@ -120,8 +180,115 @@ def complement_basis(vectors, n):
     return q[:, V.shape[1]:]
 
 
-def solve_spectral(problem: SpectralProblem) -> SpectralSolution:
-    """Solve a :class:`SpectralProblem` (the project's only eigen-solver)."""
+def operator_norm(A):
+    """``||A||_2`` of a symmetric matrix: exact up to 200 rows, else a Lanczos estimate.
+
+    The estimate is a Ritz value, hence never above ``||A||_2``: a backward error
+    divided by it is never understated.
+    """
+    n = A.shape[0]
+    if n <= 200:
+        return float(np.max(np.abs(np.linalg.eigvalsh(_dense(A))), initial=0.0))
+    v0 = np.random.default_rng(1).standard_normal(n)
+    try:
+        val = eigsh(A, k=1, which="LM", tol=1e-3, v0=v0, maxiter=max(300, n // 10),
+                    return_eigenvectors=False)
+        return float(abs(val[0]))
+    except ArpackNoConvergence as exc:
+        if len(exc.eigenvalues):
+            return float(np.max(np.abs(exc.eigenvalues)))
+        return float(np.linalg.norm(A @ v0) / np.linalg.norm(v0))
+
+
+def backward_error(A, vectors, eigenvalues, *, metric=None, deflate=None, norm=None):
+    """Backward error of each eigenpair: ``||P (A u_i - lambda_i B u_i)|| / (||A||_2 ||u_i||)``.
+
+    ``P`` removes the span of ``B deflate``: on the subspace ``deflate^T B u = 0`` the Galerkin
+    residual is only defined up to that span.  The one measure of accuracy shared by
+    the solver, its tests and the benchmarks, whatever produced the pairs.
+
+    Parameters
+    ----------
+    A : (N, N) array or sparse matrix
+    vectors : (N, k) array
+    eigenvalues : (k,) array
+    metric : (N, N) array or sparse matrix, optional (``B``; identity if None)
+    deflate : (N, r) array, optional
+    norm : float, optional
+        ``||A||_2`` if already known (else :func:`operator_norm`).
+
+    Returns
+    -------
+    (k,) array
+    """
+    U = np.asarray(vectors, dtype=float)
+    if U.ndim == 1:
+        U = U[:, None]
+    vals = np.asarray(eigenvalues, dtype=float).reshape(-1)
+    BU = U if metric is None else metric @ U
+    R = np.asarray(A @ U) - np.asarray(BU) * vals[None, :]
+    if deflate is not None:
+        Y = np.asarray(deflate, dtype=float).reshape(U.shape[0], -1)
+        Qy = np.linalg.qr(Y if metric is None else np.asarray(metric @ Y))[0]
+        R = R - Qy @ (Qy.T @ R)
+    norm = operator_norm(A) if norm is None else float(norm)
+    scale = max(norm, np.finfo(float).tiny) * np.maximum(np.linalg.norm(U, axis=0), np.finfo(float).tiny)
+    return np.linalg.norm(R, axis=0) / scale
+
+
+def envelope_ratio(M):
+    """RCM envelope of ``M`` divided by its nnz (see :func:`factorisation_is_cheap`)."""
+    M = sp.csr_matrix(M)
+    perm = reverse_cuthill_mckee(M, symmetric_mode=True)
+    P = M[perm][:, perm].tocsr()
+    P.sort_indices()
+    rows = np.flatnonzero(np.diff(P.indptr))
+    first = P.indices[P.indptr[rows]]
+    return float(np.sum(np.maximum(rows - first, 0))) / max(M.nnz, 1)
+
+
+def factorisation_is_cheap(M):
+    """Whether a sparse LU of ``M`` stays small: RCM envelope <= :data:`CHEAP_FILL` * nnz.
+
+    The envelope (sum over rows of the distance from the first non-zero to the diagonal,
+    after reverse Cuthill-McKee) bounds the fill of a profile factorisation; it is
+    O(nnz) to compute.  Meshes, paths and disjoint small blocks pass; graphs with random
+    long-range edges (augmentation noise, label graphs) fail.  The threshold comes from
+    ``python benchmarks/scale.py --crossover`` (docs/benchmarks.md).
+    """
+    return envelope_ratio(M) <= CHEAP_FILL
+
+
+def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX_ITERATIONS, solver="auto",
+                   preconditioner="amg", start="random", x0=None,
+                   on_unconverged="raise") -> SpectralSolution:
+    """Solve a :class:`SpectralProblem` (the project's only eigen-solver).
+
+    Parameters
+    ----------
+    problem : SpectralProblem
+    tol : float
+        Target backward error of the returned pairs (:func:`backward_error`).
+    maxiter : int
+        Limit on LOBPCG iterations.
+    solver : {"auto", "dense", "shift-invert", "lobpcg"}
+        ``"auto"``: dense up to :data:`DENSE_LIMIT` nodes or for dense input; shift-invert
+        when :func:`factorisation_is_cheap` or the metric is not diagonal; LOBPCG otherwise.
+    preconditioner : {"amg", "jacobi", None}
+        LOBPCG preconditioner: pyamg smoothed aggregation on the (shifted) operator, or its diagonal.
+    start : {"random", "multilevel"}
+        LOBPCG start: random (seeded), or the problem solved on AMG aggregates and prolongated
+        (measured: no fewer iterations on the benchmark graphs, see docs/benchmarks.md).
+    x0 : (N, j) array, optional
+        Warm start for LOBPCG (e.g. a previous solution); overrides ``start``.
+    on_unconverged : {"raise", "warn"}
+        Above ``tol``: raise :class:`NotConverged` (default) or warn with
+        :class:`NotConvergedWarning`; the solution carries its ``residual`` either way.
+
+    Returns
+    -------
+    SpectralSolution
+    """
     A = problem.operator
     n = A.shape[0]
     dim = n - (0 if problem.deflate is None else np.asarray(problem.deflate).reshape(n, -1).shape[1])
@@ -132,20 +299,77 @@ def solve_spectral(problem: SpectralProblem) -> SpectralSolution:
             f"k = {problem.k} directions requested but the problem has only {dim} "
             "(after removing the excluded directions); lower k."
         )
-    if sp.issparse(A) and n > DENSE_LIMIT:
-        vals, vecs, spectrum, gap = _solve_sparse(problem)
-    else:
+    if not (isinstance(tol, (float, int)) and np.isfinite(tol) and tol > 0):
+        raise InvalidArgument(f"tol = {tol!r}: the target backward error must be a positive number, e.g. 1e-5.")
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
+        raise InvalidArgument(f"maxiter = {maxiter!r}: pass a positive number of iterations.")
+    for name, value, choices in (("solver", solver, SOLVERS), ("preconditioner", preconditioner, PRECONDITIONERS),
+                                 ("start", start, STARTS), ("on_unconverged", on_unconverged, ("raise", "warn"))):
+        if value not in choices:
+            raise InvalidArgument(f"{name} = {value!r} is not one of {list(choices)}.")
+    if x0 is not None:
+        x0 = np.asarray(x0, dtype=float)
+        if x0.ndim != 2 or x0.shape[0] != n or not np.all(np.isfinite(x0)):
+            raise InvalidArgument(f"x0 must be a finite (N, j) = ({n}, j) array of start vectors, got shape {x0.shape}.")
+    path = _choose_path(problem, solver)
+    if path == "dense" and n > DENSE_MAX:
+        raise InvalidArgument(
+            f"the dense eigensolver needs O(N^2) memory; N = {n} > {DENSE_MAX}. Pass G as a scipy.sparse "
+            "matrix (or solver='auto') so that a sparse path runs."
+        )
+    iterations = 0
+    if path == "dense":
         vals, vecs, spectrum, gap = _solve_dense(problem)
+    elif path == "shift-invert":
+        vals, vecs, spectrum, gap = _solve_shift_invert(problem)
+    else:
+        vals, vecs, spectrum, gap, iterations = _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0)
+    residual = float(np.max(backward_error(A, vecs, vals, metric=problem.metric, deflate=problem.deflate)))
     scales = problem.profile_values(vals)
     Z = problem.scale * vecs * scales[None, :]
     if problem.row_weights is not None:
         Z = np.asarray(problem.row_weights, dtype=float)[:, None] * Z
-    return SpectralSolution(Z=Z, vectors=vecs, eigenvalues=vals, scales=scales,
-                            spectrum=spectrum, gap=gap, problem=problem)
+    sol = SpectralSolution(Z=Z, vectors=vecs, eigenvalues=vals, scales=scales, spectrum=spectrum, gap=gap,
+                           problem=problem, residual=residual, solver=path, iterations=iterations)
+    if not residual <= tol:
+        message = (f"the {path} eigensolver reached a backward error of {residual:.2e}, above the target "
+                   f"{tol:.1e} ({problem.description or 'spectral problem'}; N = {n}, k = {problem.k}"
+                   f"{f', {iterations} iterations' if iterations else ''}). Raise maxiter, pass tol={residual:.0e} "
+                   "to accept it, or on_unconverged='warn' to get the solution with its residual.")
+        if on_unconverged == "raise":
+            raise NotConverged(message, sol)
+        warnings.warn(message, NotConvergedWarning, stacklevel=2)
+    return sol
 
 
 def _dense(M):
     return M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)
+
+
+def _diagonal(B):
+    """The diagonal of ``B`` if ``B`` is diagonal (None: identity), else None."""
+    if B is None:
+        return None
+    d = np.asarray(B.diagonal(), dtype=float)
+    off = (abs(sp.csr_matrix(B)) if sp.issparse(B) else np.abs(np.asarray(B))).sum() - np.abs(d).sum()
+    return d if off == 0 else None
+
+
+def _choose_path(problem, requested):
+    A = problem.operator
+    n = A.shape[0]
+    if requested != "auto":
+        return requested
+    if not sp.issparse(A) or n <= DENSE_LIMIT or n < 5 * _block_size(problem.k, n):
+        return "dense"
+    if problem.metric is not None and _diagonal(problem.metric) is None:
+        return "shift-invert"
+    return "shift-invert" if factorisation_is_cheap(A) else "lobpcg"
+
+
+def _block_size(k, n):
+    """k plus guard vectors: the rate of the k-th pair is set by lambda_k / lambda_(block+1)."""
+    return min(k + max(4, k // 4), n - 1)
 
 
 def _solve_dense(problem):
@@ -154,7 +378,8 @@ def _solve_dense(problem):
     B = None if problem.metric is None else _dense(problem.metric)
     Q = None
     if problem.deflate is not None:
-        Q = complement_basis(problem.deflate, n)
+        Y = np.asarray(problem.deflate, dtype=float).reshape(n, -1)
+        Q = complement_basis(Y if B is None else B @ Y, n)
         A = Q.T @ A @ Q
         B = None if B is None else Q.T @ B @ Q
     A = (A + A.T) / 2
@@ -169,11 +394,7 @@ def _solve_dense(problem):
         try:
             vals, vecs = sla.eigh(A, B, subset_by_index=subset)
         except np.linalg.LinAlgError:
-            raise InvalidArgument(
-                "the metric B of the generalized eigenproblem A u = lambda B u is not positive definite "
-                "(for B = D_G: the graph has isolated nodes; for B = X^T H X: X is rank-deficient). "
-                "Remove isolated nodes / collinear features, or use a variant without that metric."
-            ) from None
+            raise _metric_error() from None
     else:
         vals, vecs = sla.eigh(A, subset_by_index=subset)
     if Q is not None:
@@ -185,39 +406,239 @@ def _solve_dense(problem):
     return vals[keep], vecs[:, keep], (vals if subset is None else None), gap
 
 
-def _solve_sparse(problem):
-    """Sparse path for large operators: ARPACK (shift-invert for the bottom end).
+def _metric_error():
+    return InvalidArgument(
+        "the metric B of the generalized eigenproblem A u = lambda B u is not positive definite "
+        "(for B = D_G: the graph has isolated nodes; for B = X^T H X: X is rank-deficient). "
+        "Remove isolated nodes / collinear features, or use a variant without that metric."
+    )
 
-    ``k + r`` eigenpairs are computed (``r`` = number of excluded vectors), the
-    excluded span is projected out and a Rayleigh-Ritz step on what is left
-    picks the ``k`` wanted directions.  No full spectrum; the gap is estimated
-    from one extra eigenpair.
+
+def _bottom_form(problem):
+    """``(A', B, c, sign)`` with the wanted pairs the *smallest* of ``A' u = mu B u``.
+
+    ``"smallest"``: ``A' = A``.  ``"largest"``: ``A' = c B - A`` with ``c`` a rigorous upper
+    bound of the top eigenvalue (Gershgorin on ``B^-1 |A|``, tightened by Collatz-Wielandt on a
+    Lanczos estimate of the Perron vector when ``A >= 0``), so ``A'`` is positive semi-definite
+    and close to singular: what a graph-Laplacian preconditioner expects (for ``G u = rho D u``
+    it is ``L``; for ``D^-1/2 G D^-1/2`` the normalised Laplacian).
     """
-    from scipy.sparse.linalg import eigsh
-
-    A = sp.csr_matrix(problem.operator)
-    n = A.shape[0]
-    k = problem.k
-    B = None if problem.metric is None else sp.csr_matrix(problem.metric)
-    Y = None if problem.deflate is None else np.asarray(problem.deflate, dtype=float).reshape(n, -1)
-    m = min(k + 1 + (0 if Y is None else Y.shape[1]), n - 1)
-    v0 = np.random.default_rng(0).standard_normal(n)
+    A = sp.csr_matrix(problem.operator, dtype=float)
+    B = None if problem.metric is None else sp.csr_matrix(problem.metric, dtype=float)
     if problem.which == "smallest":
-        # shift just below the spectrum so the factorised operator is definite
-        sigma = -1e-6 * (1.0 + float(abs(A).sum(axis=1).max()))
-        vals, vecs = eigsh(A, k=m, M=B, sigma=sigma, which="LM", v0=v0, tol=0)
-    else:
-        vals, vecs = eigsh(A, k=m, M=B, which="LA", v0=v0, tol=0)
-    if Y is not None:
-        vecs = vecs - Y @ np.linalg.lstsq(Y, vecs, rcond=None)[0]
-        U, sv, _ = np.linalg.svd(vecs, full_matrices=False)
-        W = U[:, sv > 1e-8 * sv.max()]
-        Bw = np.eye(W.shape[1]) if B is None else W.T @ (B @ W)
-        vals, c = sla.eigh(W.T @ (A @ W), Bw)
-        vecs = W @ c
+        return A, B, 0.0
+    b = np.ones(A.shape[0]) if B is None else B.diagonal()
+    if np.any(b <= 0):
+        raise _metric_error()
+    absA = abs(A)
+    c = float(np.max((A.diagonal() + absA @ np.ones(A.shape[0]) - np.abs(A.diagonal())) / b))
+    if A.nnz and A.data.min() >= 0:
+        s = 1 / np.sqrt(b)
+        S = sp.diags(s) @ A @ sp.diags(s)
+        try:
+            _, v = eigsh(S, k=1, which="LA", tol=1e-8, maxiter=2000,
+                         v0=np.random.default_rng(2).standard_normal(A.shape[0]))
+            x = np.abs(v[:, 0])
+        except ArpackNoConvergence as exc:
+            x = np.abs(exc.eigenvectors[:, 0]) if exc.eigenvectors.shape[1] else np.sqrt(b)
+        x = x + 1e-12 * x.max()
+        c = min(c, float(np.max((S @ x) / x)))
+    Bm = sp.identity(A.shape[0], format="csr") if B is None else B
+    return (c * Bm - A).tocsr(), B, c
+
+
+def _ritz(A, B, X):
+    """Rayleigh-Ritz of ``A u = lambda B u`` on span(X): ascending values, B-orthonormal vectors."""
+    AX, BX = A @ X, (X if B is None else B @ X)
+    Ax = X.T @ AX
+    Bx = X.T @ BX
+    vals, C = sla.eigh((Ax + Ax.T) / 2, (Bx + Bx.T) / 2)
+    return vals, X @ C
+
+
+def _select(problem, vals, vecs):
     order = np.argsort(vals) if problem.which == "smallest" else np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order]
+    k = problem.k
     if len(vals) < k:
         raise InvalidArgument(f"the sparse eigensolver found only {len(vals)} directions for k = {k}; lower k.")
     gap = float(abs(vals[k] - vals[k - 1])) if len(vals) > k else np.inf
     return vals[:k], vecs[:, :k], None, gap
+
+
+def _constraints(problem):
+    """Excluded vectors as LOBPCG constraints (LOBPCG's ``Y``: ``Y^T B u = 0``, as ``deflate`` means)."""
+    if problem.deflate is None:
+        return None
+    return np.linalg.qr(np.asarray(problem.deflate, dtype=float).reshape(problem.operator.shape[0], -1))[0]
+
+
+def _solve_shift_invert(problem):
+    """ARPACK shift-invert just below the spectrum of ``A'`` (cheap factorisation assumed).
+
+    ``k + r + 1`` pairs are computed (``r`` excluded vectors); the excluded span is projected
+    out and a Rayleigh-Ritz step on the original problem picks the ``k`` wanted ones.
+    """
+    Ab, B, c = _bottom_form(problem)
+    A = sp.csr_matrix(problem.operator, dtype=float)
+    n = A.shape[0]
+    r = 0 if problem.deflate is None else np.asarray(problem.deflate).reshape(n, -1).shape[1]
+    m = min(problem.k + 1 + r, n - 1)
+    sigma = -1e-6 * (1.0 + float(abs(Ab).sum(axis=1).max()))
+    v0 = np.random.default_rng(0).standard_normal(n)
+    try:
+        _, vecs = eigsh(Ab, k=m, M=B, sigma=sigma, which="LM", v0=v0, tol=0)
+    except RuntimeError as exc:  # singular / indefinite metric in the factorisation
+        raise _metric_error() from exc
+    if problem.deflate is not None:
+        Y = np.asarray(problem.deflate, dtype=float).reshape(n, -1)
+        BY = Y if B is None else B @ Y
+        vecs = vecs - Y @ np.linalg.solve(BY.T @ Y, BY.T @ vecs)   # B-orthogonal to Y
+        U, sv, _ = np.linalg.svd(vecs, full_matrices=False)
+        vecs = U[:, sv > 1e-8 * sv.max()]
+    vals, vecs = _ritz(A, B, vecs)
+    return _select(problem, vals, vecs)
+
+
+def _preconditioner(Ab, B, kind):
+    """SPD approximation of ``(A' + delta diag)^-1`` (A' may be singular: delta = 1e-5 * mean diagonal)."""
+    if kind is None:
+        return None
+    n = Ab.shape[0]
+    d = Ab.diagonal()
+    delta = 1e-5 * float(np.mean(np.abs(d)))
+    if kind == "jacobi":
+        return sp.diags(1.0 / (d + delta))
+    shifted = (Ab + delta * (sp.identity(n) if B is None else sp.diags(B.diagonal()))).tocsr()
+    return BlockVCycle(shifted)
+
+
+class BlockVCycle(LinearOperator):
+    """One V-cycle of smoothed-aggregation AMG applied to a whole block of vectors at once.
+
+    The hierarchy is pyamg's, built with the prolongator smoothed on the strength-filtered
+    operator (``filter_entries``: weak edges, e.g. augmentation noise, do not spread P and
+    fill the coarse grids); the cycle itself (weighted-Jacobi smoothing, same sweeps before
+    and after, so the preconditioner is symmetric) works on (n, m) blocks with sparse x dense
+    products instead of pyamg's vector-at-a-time loop.
+
+    Parameters
+    ----------
+    A : sparse SPD matrix (a Laplacian-like operator, shifted to be definite)
+    theta : float   strength threshold (pyamg "symmetric" strength of connection)
+    sweeps : int    Jacobi sweeps before and after each coarse correction
+    """
+
+    def __init__(self, A, theta=0.05, sweeps=1, omega=2.0 / 3.0):
+        ml = pyamg.smoothed_aggregation_solver(
+            A, strength=("symmetric", {"theta": theta}), smooth=("jacobi", {"filter_entries": True}),
+            max_coarse=500)
+        # pyamg stores block-size-1 BSR matrices; CSR x dense blocks is several times faster
+        self.levels = [(sp.csr_matrix(lv.A), sp.csr_matrix(lv.P), sp.csr_matrix(lv.R)) if i < len(ml.levels) - 1
+                       else (sp.csr_matrix(lv.A), None, None) for i, lv in enumerate(ml.levels)]
+        self.sweeps, self.omega = sweeps, omega
+        self.dinv = []
+        for A_l, _, _ in self.levels[:-1]:
+            diag = A_l.diagonal()
+            self.dinv.append(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)[:, None])
+        self.coarse = sla.pinvh(self.levels[-1][0].toarray())
+        super().__init__(dtype=float, shape=A.shape)
+
+    def _matmat(self, X):
+        return self._cycle(0, np.asarray(X, dtype=float))
+
+    def _matvec(self, x):
+        return self._cycle(0, np.asarray(x, dtype=float).reshape(-1, 1)).ravel()
+
+    def _adjoint(self):
+        return self
+
+    def _cycle(self, i, b):
+        if i == len(self.levels) - 1:
+            return self.coarse @ b
+        (A, P, R), dinv, w = self.levels[i], self.dinv[i], self.omega
+        x = w * dinv * b
+        for _ in range(self.sweeps - 1):
+            x += w * dinv * (b - A @ x)
+        x += P @ self._cycle(i + 1, R @ (b - A @ x))
+        for _ in range(self.sweeps):
+            x += w * dinv * (b - A @ x)
+        return x
+
+
+def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check):
+    """LOBPCG in rounds of :data:`CHECK_EVERY` iterations until ``check(X)`` holds or ``maxiter``."""
+    done = 0
+    while done < maxiter:
+        rounds = min(CHECK_EVERY, maxiter - done)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "not reaching the requested tolerance": checked below
+            _, X, hist = lobpcg(Ab, X, B=B, M=M, Y=Y, tol=tol, maxiter=rounds, largest=False,
+                                retResidualNormsHistory=True)
+        done += max(len(hist) - 1, 1)
+        if check(X):
+            break
+    return X, done
+
+
+def _multilevel_start(Ab, B, Y, m, preconditioner):
+    """Start block: the problem on pyamg's aggregates (a coarser graph, e.g. views of a sample merged).
+
+    With ``T`` the tentative prolongator (orthonormal columns, disjoint supports) the coarse
+    problem ``T^T A' T c = mu T^T B T c`` keeps a diagonal metric; it is solved loosely
+    (backward error 1e-3), itself from a multilevel start, and ``T c`` starts the fine solve.
+    """
+    n = Ab.shape[0]
+    rng = np.random.default_rng(0)
+    if n < 40 * m:
+        return rng.standard_normal((n, m))
+    agg = pyamg.aggregation.standard_aggregation(pyamg.strength.symmetric_strength_of_connection(Ab))[0]
+    T = sp.csr_matrix(agg, dtype=float)
+    T = T @ sp.diags(1 / np.sqrt(np.asarray(T.sum(axis=0)).ravel()))
+    if T.shape[1] > n / 2 or T.shape[1] < 5 * m:
+        return rng.standard_normal((n, m))
+    Ac = (T.T @ Ab @ T).tocsr()
+    Bc = None if B is None else sp.diags((T.T @ (B @ T)).diagonal())
+    bc = np.ones(Ac.shape[0]) if Bc is None else Bc.diagonal()
+    Yc = None
+    if Y is not None:
+        # fine constraint (B Y)^T T c = 0, as Bc-orthogonality for the coarse LOBPCG
+        Yc = np.linalg.qr((T.T @ (Y if B is None else B @ Y)) / bc[:, None])[0]
+    Xc = _multilevel_start(Ac, Bc, Yc, m, preconditioner)
+    normc = operator_norm(Ac)
+
+    def loose(X):
+        vals, U = _ritz(Ac, Bc, X)
+        return np.max(backward_error(Ac, U, vals, metric=Bc, norm=normc)) < 1e-3
+
+    Xc, _ = _lobpcg_iterate(Ac, Bc, _preconditioner(Ac, Bc, preconditioner), Yc, Xc, 1e-3 * normc, 200, loose)
+    return T @ Xc
+
+
+def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
+    Ab, B, c = _bottom_form(problem)
+    A = sp.csr_matrix(problem.operator, dtype=float)
+    n, k = A.shape[0], problem.k
+    if B is not None and np.any(B.diagonal() <= 0):
+        raise _metric_error()
+    m = _block_size(k, n)
+    Y = _constraints(problem)
+    M = _preconditioner(Ab, B, preconditioner)
+    rng = np.random.default_rng(0)
+    if x0 is not None:
+        X = np.column_stack([x0[:, :m], rng.standard_normal((n, max(0, m - x0.shape[1])))])
+    elif start == "multilevel":
+        X = _multilevel_start(Ab, B, Y, m, preconditioner)
+    else:
+        X = rng.standard_normal((n, m))
+    norm = operator_norm(A)
+    bmax = 1.0 if B is None else float(B.diagonal().max())
+
+    def converged(X):
+        vals, U = _ritz(A, B, X)
+        vals, U, _, _ = _select(problem, vals, U)
+        return np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm)) <= 0.5 * tol
+
+    X, iterations = _lobpcg_iterate(Ab, B, M, Y, X, 0.5 * tol * norm / np.sqrt(bmax), maxiter, converged)
+    vals, U = _ritz(A, B, X)
+    return (*_select(problem, vals, U), iterations)

@@ -48,6 +48,7 @@ Zbontar et al., "Barlow Twins", ICML 2021.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import sympy
 import torch
 
@@ -138,9 +139,13 @@ class BarlowTwins(Method):
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
         d = check_no_isolated(G)
-        Gd = _as_dense(G)
+        # same storage as G: sparse graphs keep a sparse operator and a diagonal sparse metric
+        if sp.issparse(G):
+            Gd, metric = sp.csr_matrix(G, dtype=float), sp.diags(d)
+        else:
+            Gd, metric = _as_dense(G), np.diag(d)
         return SpectralProblem(
-            operator=Gd, metric=np.diag(d), k=k, which="largest", profile=BT_PROFILE,
+            operator=Gd, metric=metric, k=k, which="largest", profile=BT_PROFILE,
             description=f"top-{k} generalized eigenpairs G u = rho D_G u, columns with rho <= 0 zeroed",
         )
 

@@ -36,13 +36,14 @@ class Solution:
     eigenvalues : (k,) array the eigenvalues of the directions used (of the closed form, when there is one)
     hyper : dict             hyper-parameters, paper names
     variant : str
-    spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap)
+    spectral : SpectralSolution  the full solver output (eigenvectors, scales, eigengap, residual)
     certificate : {"proved", "candidate", "searched"}
         ``"proved"``: a closed form whose theorem covers this input (a global minimiser);
         ``"candidate"``: the closed form outside its proved range (not known to be optimal);
         ``"searched"``: the best point of the global search (:func:`ssl_proofs.search.global_minimise`),
         an upper bound on the minimum, not a proof.
     note : str               why that certificate (the range, or what the search did)
+    residual : float         backward error of the eigenpairs behind ``Z`` (property; see ``spectral``)
     """
 
     Z: np.ndarray
@@ -58,6 +59,11 @@ class Solution:
     def optimal(self):
         """True only for a proved global minimiser."""
         return self.certificate == "proved"
+
+    @property
+    def residual(self):
+        """Backward error ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` of the eigenpairs used."""
+        return None if self.spectral is None else self.spectral.residual
 
     @property
     def rank(self):

@@ -62,6 +62,8 @@ def run(args):
     print(f"saved Z {sol.Z.shape} to {out}; variant {sol.variant}; loss {sol.loss:.6g}; "
           f"rank {sol.rank}; eigenvalues {'of the closed form it started from' if sol.certificate == 'searched' else 'used'}: "
           f"{ev or '-'}")
+    if sol.residual is not None:
+        print(f"backward error of the eigenpairs: {sol.residual:.1e} ({sol.spectral.solver})")
     print(f"certificate: {sol.certificate} ({meaning})")
     if sol.certificate == "candidate":
         print(f"warning: {sol.note}", file=sys.stderr)
@@ -70,7 +72,8 @@ def run(args):
     if json_out:
         record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
                   "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
-                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out)}
+                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out),
+                  "residual": sol.residual, "solver": None if sol.spectral is None else sol.spectral.solver}
         save_json(json_out, record)
         print(f"saved {json_out}")
     return 0
