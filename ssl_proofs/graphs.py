@@ -271,6 +271,22 @@ def degrees(G):
     return np.asarray(G.sum(axis=1)).ravel()
 
 
+def check_no_isolated(G, what):
+    """Degrees of ``G``; raise :class:`InvalidGraph` when a node has degree 0 (``D_G`` singular).
+
+    ``what`` names the loss that needs ``D_G`` invertible (it appears in the message).
+    """
+    d = degrees(G)
+    bad = np.flatnonzero(d <= 0)
+    if bad.size:
+        raise InvalidGraph(
+            f"{what} needs D_G = diag(G 1) positive definite, but node(s) {bad[:10].tolist()} have no "
+            "positive pair (isolated). The loss never sees their rows, so their embedding is arbitrary; "
+            "remove them from G."
+        )
+    return d
+
+
 def laplacian(G):
     """Unnormalised graph Laplacian ``L = D_G - G`` (same storage as G)."""
     d = degrees(G)

@@ -12,6 +12,9 @@ oracles (dense eigh, scikit-learn).
 """
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -24,6 +27,7 @@ from ssl_proofs import graphs as _graphs
 from ssl_proofs.search import default_starts, global_minimise
 
 from . import tolerances as tols
+from .strategies import describe_graph
 
 
 #: a refutation needs the error to exceed this many tolerances ...
@@ -86,8 +90,6 @@ class Instance:
     X: Optional[np.ndarray] = None
 
     def describe(self):
-        from .strategies import describe_graph
-
         hp = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items() if v is not None)
         return f"{describe_graph(self.G)}; k={self.k}; variant={self.variant}; {hp}"
 
@@ -114,14 +116,10 @@ _NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "insta
 
 def load_claim_modules():
     """Import every module of ``verifiers`` that registers claim checks with :func:`claim`."""
-    import importlib
-    import pkgutil
-
-    import verifiers
-
-    for info in pkgutil.iter_modules(verifiers.__path__):
+    # the package folder, not ``import verifiers`` (which would import this module's parent back)
+    for info in pkgutil.iter_modules([os.path.dirname(__file__)]):
         if info.name not in _NOT_CLAIMS and not info.name.startswith("_"):
-            importlib.import_module(f"verifiers.{info.name}")
+            importlib.import_module(f"{__package__}.{info.name}")
 
 
 def claim(kind):
@@ -134,7 +132,8 @@ def claim(kind):
 
 # -- helpers -----------------------------------------------------------------
 
-def _solve(method, inst, ctx):
+def solve_instance(method, inst, ctx):
+    """The Z a claim is checked on: the method's closed form, or check_solver's user solver."""
     if ctx.solver is None:
         return method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper).Z
     out = ctx.solver(inst.G, inst.k, variant=inst.variant, **inst.hyper)
@@ -217,7 +216,7 @@ def check_closed_form(theorem, method, inst, ctx):
     it does not, the search did not get there, which says nothing against the candidate.
     """
     out = []
-    Z = _solve(method, inst, ctx)
+    Z = solve_instance(method, inst, ctx)
     n, k = inst.G.shape[0], inst.k
     if Z.shape != (n, k) or not np.all(np.isfinite(Z)):
         return [Measurement("shape/finite", np.inf, 0.0, f"solver returned shape {Z.shape}, expected {(n, k)}")]

@@ -33,7 +33,7 @@ from . import references_simclr as refs
 from . import tolerances as tols
 from .checks import (Inapplicable, Instance, Measurement, claim, gradient, rank_by_two_minimisations, search,
                      structure_gap)
-from .instances import _grid, instance_builder
+from .instances import hyper_grid, instance_builder
 
 #: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
 MU = 1e-3
@@ -63,7 +63,7 @@ def _cliques(draw, params, method):
     # K >= 2: on K = 1 unit rows are +-1 and GD cannot move (see gd_optimum)
     lo = max(2, c - 1) if params.get("k_min_rel") == "c-1" else 2
     k = draw(st.integers(min(lo, n - 1), min(n - 1, 6)))
-    tau = draw(_grid(*method.domain["tau"]))
+    tau = draw(hyper_grid(*method.domain["tau"]))
     return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
 
 
@@ -79,7 +79,7 @@ def _views(draw, views, method):
     n = draw(st.integers(2, 5))
     G = view_graph(n, V)
     k = draw(st.integers(2, 4))
-    tau = draw(_grid(*method.domain["tau"]))
+    tau = draw(hyper_grid(*method.domain["tau"]))
     return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
 
 

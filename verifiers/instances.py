@@ -12,7 +12,7 @@ from .checks import Instance
 from .strategies import graphs
 
 
-def _grid(lo, hi):
+def hyper_grid(lo, hi):
     """A log-spaced grid of round numbers in [lo, hi]: readable shrinks (toward the first)."""
     vals = [v for e in range(-3, 3) for v in (1 * 10.0 ** e, 2 * 10.0 ** e, 5 * 10.0 ** e) if lo <= v <= hi]
     vals.sort(key=lambda v: abs(np.log(v)))  # shrink toward 1
@@ -21,7 +21,7 @@ def _grid(lo, hi):
 
 @st.composite
 def hyper_values(draw, method, variant):
-    hp = {name: draw(_grid(lo, hi)) for name, (lo, hi) in method.domain.items()}
+    hp = {name: draw(hyper_grid(lo, hi)) for name, (lo, hi) in method.domain.items()}
     return hp
 
 

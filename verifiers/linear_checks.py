@@ -15,7 +15,7 @@ CCA against a direct SVD of ``Sigma_aa^{-1/2} Sigma_ab Sigma_bb^{-1/2}``
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
 from ssl_proofs import linear as _lin
+from ssl_proofs.derivations.linear import derivation as linear_derivation
 from ssl_proofs.errors import InvalidArgument
 
 from . import tolerances as tols
@@ -188,12 +189,10 @@ def _planted(formula, method, X, G, k, variant, hp):
         rho, Q = rho[::-1][:k], Q[:, ::-1][:, :k]
         return lp.scale * Q * lp.profile_values(rho)[None, :]
     if formula == "no_sqrt":
-        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
-                                 _lin.replace(lp, profile=lp.profile ** 2), extra_metric=None)
+        sol = _lin.solve_pulled(method, X, G, k, variant, hp, replace(lp, profile=lp.profile ** 2))
         return sol.W
     if formula == "top":
-        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
-                                 _lin.replace(lp, which="largest"), extra_metric=None)
+        sol = _lin.solve_pulled(method, X, G, k, variant, hp, replace(lp, which="largest"))
         return sol.W
     raise InvalidArgument(f"unknown planted formula {formula!r}.")
 
@@ -465,7 +464,7 @@ def cca_correlations(A, B, k):
 
 
 def _bt_linear(X, G, k):
-    return _lin.solve_linear("barlowtwins", X, G, k)
+    return _lin.solve_linear(ssl_proofs.get_method("barlowtwins"), X, G, k)
 
 
 @claim("cca_oracle")
@@ -499,9 +498,7 @@ def check_linear_derivation(theorem, method, inst, ctx):
     cache = ctx.extra.setdefault("linear_derivations", {})
     key = theorem.params.get("variant", "squared")
     if key not in cache:
-        from ssl_proofs.derivations.linear import derivation
-
-        cache[key] = derivation(key).check(seed=ctx.seed)
+        cache[key] = linear_derivation(method, key).check(seed=ctx.seed)
     out = []
     for i, step in enumerate(cache[key].steps, 1):
         ev = step.evidence

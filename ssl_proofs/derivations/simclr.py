@@ -205,11 +205,13 @@ def _steps():
     ]
 
 
-def derivation(variant="paper") -> Derivation:
+def derivation(method, variant="paper") -> Derivation:
     """SimCLR's trace / log-partition and distance rewrites as an (unchecked) :class:`Derivation`.
 
     Parameters
     ----------
+    method : Method
+        SimCLR (every derivation receives its method; this one evaluates only numpy references).
     variant : {"paper"}
         Only the paper's form has a derivation.
 

@@ -17,6 +17,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm
+from ..linear import solve_linear as _solve_linear
 from ..search import global_minimise
 from ..spectral import SpectralSolution, solve_spectral
 
@@ -102,6 +103,10 @@ class Method:
     #: instance parameters of the range where this method's own closed form is proved
     solver_claim: str = "closed_form"
     solver_params: dict = {}
+    #: linear regime (:mod:`ssl_proofs.linear`), ``k > rank(X^T B X)``: ``None`` = no padding (raise);
+    #: ``"optimal"`` = soft variants pad with zero columns and stay optimal; ``"candidate"`` = they pad,
+    #: but the padded point is only a candidate
+    linear_padding: Optional[str] = None
 
     # -- to be provided by subclasses ----------------------------------
     def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract
@@ -216,9 +221,20 @@ class Method:
 
     def solve_linear(self, X, G, k, *, variant=None, **hp):
         """Closed-form optimal weights of ``Z = XW`` (see :mod:`ssl_proofs.linear`)."""
-        from ..linear import solve_linear
+        return _solve_linear(self, X, G, k, variant=variant, **hp)
 
-        return solve_linear(self, X, G, k, variant=variant, **hp)
+    def linear_spectral_problem(self, G, k, *, variant=None, **hp):
+        """The N-space problem the linear regime pulls back; default: :meth:`spectral_problem`.
+
+        Override only where the problem has row weights a linear map cannot apply.
+        """
+        return self.spectral_problem(G, k, variant=variant, **hp)
+
+    def linear_certificate(self, k, k_used, loss, hp, cosine_error):
+        """``("proved", "")`` when the linear closed form's theorem covers this input, else
+        ``("candidate", why)``; default: proved for every input (the whitened problem is the method's
+        own Eckart--Young problem on the range of ``B_X``, docs/linear.md)."""
+        return "proved", ""
 
     def proved_range(self, G, k, variant, hp):
         """``(True, why)`` when the closed form's theorem covers this input, else ``(False, what is known)``.

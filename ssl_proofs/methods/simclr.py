@@ -57,6 +57,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import graphs as _graphs
+from ..derivations.simclr import derivation as _derivation
 from ..errors import InvalidArgument, NoClosedForm
 from ..theorems import Theorem
 from . import register
@@ -129,9 +130,7 @@ class SimCLR(Method):
         return super().solve(G, k, variant=variant, search=True, seed=seed, device=device, **hp)
 
     def derivation(self, variant=None):
-        from ..derivations.simclr import derivation
-
-        return derivation(self.check_variant(variant))
+        return _derivation(self, self.check_variant(variant))
 
     # -- claims ----------------------------------------------------------
     def theorems(self):
