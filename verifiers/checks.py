@@ -24,7 +24,9 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
+from ssl_proofs.methods import list_theorems
 from ssl_proofs.search import default_starts, global_minimise
+from ssl_proofs.theorems import check_theorems, declare_claim
 
 from . import tolerances as tols
 from .strategies import describe_graph
@@ -120,12 +122,19 @@ def load_claim_modules():
     for info in pkgutil.iter_modules([os.path.dirname(__file__)]):
         if info.name not in _NOT_CLAIMS and not info.name.startswith("_"):
             importlib.import_module(f"{__package__}.{info.name}")
+    # every registered theorem names a known claim kind with declared parameters (fails at import)
+    check_theorems(list_theorems(), CHECKS)
 
 
-def claim(kind):
-    """Register the check function for claims of kind ``kind``."""
+def claim(kind, params=None):
+    """Register the check function for claims of kind ``kind``, and the parameters its theorems may hold.
+
+    ``params``: ``{key: type}`` beyond :data:`ssl_proofs.theorems.COMMON_PARAMS`
+    (:func:`ssl_proofs.theorems.declare_claim`).
+    """
     def deco(fn):
         CHECKS[kind] = fn
+        declare_claim(kind, params)
         return fn
     return deco
 
@@ -473,7 +482,7 @@ def derivation_key(theorem):
     return (theorem.method, theorem.id, theorem.params.get("variant"))
 
 
-@claim("derivation")
+@claim("derivation", params={"derivation": Callable})
 def check_derivation(theorem, method, inst, ctx):
     """Every step of the method's derivation checks out (run once, not per instance)."""
     cache = ctx.extra.setdefault("derivations", {})

@@ -21,6 +21,8 @@ the optimum, hence its rank, is not unique).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import scipy.linalg as sla
 import torch
@@ -144,7 +146,7 @@ def top_eigenspace(G, m):
 
 # -- checks ------------------------------------------------------------------------
 
-@claim("simclr_rank")
+@claim("simclr_rank", params={"equal": bool, "min_classes": int, "max_classes": int, "predict": Callable, "bound": bool})
 def check_rank(theorem, method, inst, ctx):
     """Predicted rank (``params["predict"](G, K)``) vs the numerical rank of the GD optimum."""
     opt = gd_optimum(method, inst, ctx)
@@ -184,7 +186,7 @@ def _collapsed(method, inst, ctx, opt):
     return m, con, lab, c
 
 
-@claim("simclr_collapse")
+@claim("simclr_collapse", params={"equal": bool, "min_classes": int, "max_classes": int})
 def check_collapse(theorem, method, inst, ctx):
     """Each class (component) collapses to one direction: two minimisations (collapsed vs free).
 
@@ -218,7 +220,7 @@ def regular_simplex(c, k):
     return out
 
 
-@claim("simclr_simplex")
+@claim("simclr_simplex", params={"equal": bool, "min_classes": int, "max_classes": int, "k_min_rel": str, "subspace": bool})
 def check_simplex(theorem, method, inst, ctx):
     """Class directions form a regular simplex: its loss vs the best found without that structure.
 
@@ -288,7 +290,7 @@ def _random_Z(inst, ctx):
     return rng.standard_normal((inst.G.shape[0], max(inst.k, 2)))
 
 
-@claim("simclr_forms")
+@claim("simclr_forms", params={"views": tuple})
 def check_forms(theorem, method, inst, ctx):
     """The paper's form against the three multi-positive forms, at a random Z."""
     Z = _random_Z(inst, ctx)
@@ -301,7 +303,7 @@ def check_forms(theorem, method, inst, ctx):
             for form in ("summed_numerator", "per_edge", "supcon")]
 
 
-@claim("simclr_reference")
+@claim("simclr_reference", params={"views": tuple})
 def check_reference(theorem, method, inst, ctx):
     """Each form against the implementation people train with, up to the documented constants."""
     Z = _random_Z(inst, ctx)

@@ -113,7 +113,7 @@ def _label_instances(draw, theorem):
     C = int(y.max()) + 1
     d = draw(st.integers(C, max(C, min(5, n - C - 1))))
     X = make_data("aligned", n, d, draw(st.integers(0, 2 ** 16)), y)
-    if theorem.params.get("graph") == "normalised":
+    if theorem.params.get("label_graph") == "normalised":
         G = G / np.bincount(y)[y][:, None]  # G_ij = 1/n_c inside class c (symmetric: same class)
     k = draw(st.integers(1, C - 1))
     return LinearInstance(G=G, k=k, hyper={}, variant=theorem.params.get("variant", "constrained"),
@@ -235,7 +235,7 @@ def descend_from(method, inst, W, g, to_Z):
                                                     **inst.hyper), steps, to_Z)
 
 
-@claim("linear_closed_form")
+@claim("linear_closed_form", params={"candidates": bool, "formula": str})
 def check_linear_closed_form(theorem, method, inst, ctx):
     """W* is refuted only by a feasible W with strictly lower loss beyond rounding (one-sided):
     GD on W from random starts, a line search along -grad from W*, random perturbations of W*.
@@ -320,7 +320,7 @@ def _gap(sol):
     return float(abs(vals[j + 1] - vals[j])) if j + 1 < len(vals) else np.inf
 
 
-@claim("linear_reaches_nonlinear")
+@claim("linear_reaches_nonlinear", params={"data": str})
 def check_reaches_nonlinear(theorem, method, inst, ctx):
     """rank(HX) = N-1: the linear optimum has the non-linear optimum's HZZ^TH and loss.
 
@@ -421,7 +421,7 @@ def _span_projector(M):
     return q @ q.T
 
 
-@claim("lda_oracle")
+@claim("lda_oracle", params={"balanced": bool, "lda": str, "label_graph": str})
 def check_lda_oracle(theorem, method, inst, ctx):
     """span(W*) of linear constrained VICReg on a label graph vs an LDA-type oracle (input space).
 
@@ -467,7 +467,7 @@ def _bt_linear(X, G, k):
     return _lin.solve_linear(ssl_proofs.get_method("barlowtwins"), X, G, k)
 
 
-@claim("cca_oracle")
+@claim("cca_oracle", params={"pairs": str})
 def check_cca_oracle(theorem, method, inst, ctx):
     """Linear BT's rho_k (generalized eigh) vs canonical correlations from an SVD."""
     X, G, k = inst.X, inst.G, inst.k
@@ -507,7 +507,7 @@ def check_linear_derivation(theorem, method, inst, ctx):
     return out
 
 
-@claim("linear_same_subspace")
+@claim("linear_same_subspace", params={"other": str})
 def check_linear_same_subspace(theorem, method, inst, ctx):
     """span of the used columns of W* equals span of another method's linear W* (input space).
 

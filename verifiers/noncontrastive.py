@@ -61,7 +61,7 @@ def _a_bar(G, d):
 
 # -- BarlowTwins ---------------------------------------------------------------
 
-@claim("bt_optimum")
+@claim("bt_optimum", params={"alpha_min": float})
 def check_bt_optimum(theorem, method, inst, ctx):
     """Eigen-candidate vs GD; for K <= c also GD's columns in the rho = 1 eigenspace."""
     G, k = inst.G, inst.k
@@ -234,7 +234,7 @@ _PAIRS = {
 }
 
 
-@claim("same_subspace")
+@claim("same_subspace", params={"pair": str})
 def check_same_subspace(theorem, method, inst, ctx):
     """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance)."""
     G, k = inst.G, inst.k

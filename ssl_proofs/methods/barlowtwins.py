@@ -53,6 +53,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..derivations.barlowtwins import derivation as _derivation
+from ..hyper import Hyper
 from ..errors import InvalidArgument
 from ..linear import solve_kernel, solve_linear
 from ..spectral import SpectralProblem, lam
@@ -76,10 +77,9 @@ class BarlowTwins(Method):
     name = "barlowtwins"
     linear_padding = "candidate"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "BarlowTwins <-> Laplacian Eigenmaps vectors / tied CCA"
-    defaults = {"alpha": 0.005}
+    hypers = (Hyper("alpha", 0.005, "off-diagonal (redundancy reduction) weight (>= 0)", domain=(0.001, 100.0)),)
     variants = ("paper",)
     closed_form_variants = ("paper",)
-    domain = {"alpha": (0.001, 100.0)}
     graphs = "no_isolated"  # D_G must be invertible
     # the closed form is proved for K <= #components only: check_solver attacks it there
     solver_claim = "bt_optimum"
@@ -175,14 +175,14 @@ BT_THEOREMS = [
     Theorem("barlowtwins.label.rank", "barlowtwins",
             "label graph: rank(C(Z*)) = min(K, #classes) for every K and alpha",
             claim="bt_rank", expected="holds",
-            params={"variant": "paper", "graphs": "label", "k_max": 6, "reading": "components"},
+            params={"variant": "paper", "graphs": "label", "k_max": 6},
             source="paper §1 (iii), notes §5.3 [4]; formerly recorded refuted on descent points that lose to "
                    "the rank-c candidate ({5,3,2}, K=4, alpha=20: 1.540 vs 1.000): flipped under the two "
                    "minimisations (issue 8, docs/barlowtwins.md)"),
     Theorem("barlowtwins.any.rank_components", "barlowtwins",
             "on any graph, rank(Z*) = min(K, #components) ('BT strictly enforces rank(Z) = rank(G)')",
             claim="bt_rank", expected="refuted",
-            params={"variant": "paper", "graphs": "connected", "k_max": 4, "reading": "components"},
+            params={"variant": "paper", "graphs": "connected", "k_max": 4},
             source="paper §1 (iii); refuted on graphs with positive non-top rho"),
     Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
             "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",

@@ -17,6 +17,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm
+from ..hyper import Hyper
 from ..linear import solve_linear as _solve_linear
 from ..search import global_minimise
 from ..spectral import SpectralSolution, solve_spectral
@@ -84,6 +85,9 @@ class Method:
     name: str = ""
     #: human title
     title: str = ""
+    #: hyper-parameters, declared once (:class:`~ssl_proofs.hyper.Hyper`: name, default, help, domain);
+    #: ``defaults`` and ``domain`` below are derived from them
+    hypers: tuple = ()
     #: hyper-parameters with their defaults (paper names)
     defaults: dict = {}
     #: every variant of the loss, the first being the paper's (default of ``loss``)
@@ -107,6 +111,14 @@ class Method:
     #: ``"optimal"`` = soft variants pad with zero columns and stay optimal; ``"candidate"`` = they pad,
     #: but the padded point is only a candidate
     linear_padding: Optional[str] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "hypers" in cls.__dict__:
+            cls.defaults = {h.name: h.default for h in cls.hypers}
+            cls.domain = {h.name: tuple(h.domain) for h in cls.hypers if h.domain is not None}
+        elif "defaults" in cls.__dict__:   # a method written with plain dicts: declare from them
+            cls.hypers = tuple(Hyper(n, d, domain=cls.domain.get(n)) for n, d in cls.defaults.items())
 
     # -- to be provided by subclasses ----------------------------------
     def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract

@@ -58,6 +58,7 @@ import torch.nn.functional as F
 
 from .. import graphs as _graphs
 from ..derivations.simclr import derivation as _derivation
+from ..hyper import Hyper
 from ..errors import InvalidArgument, NoClosedForm
 from ..theorems import Theorem
 from . import register
@@ -79,12 +80,11 @@ _NO_CLOSED_FORM = (
 class SimCLR(Method):
     name = "simclr"
     title = "SimCLR / NNCLR / MeanShift <-> generalized MDS (global spectral embedding)"
-    #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others)
-    defaults = {"tau": 0.5}
+    #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others);
+    #: the structural theorems are stated and checked for tau in its domain
+    hypers = (Hyper("tau", 0.5, "temperature (> 0)", domain=(0.2, 2.0)),)
     variants = VARIANTS
     closed_form_variants = ()
-    #: the structural theorems are stated and checked for these temperatures
-    domain = {"tau": (0.2, 2.0)}
 
     # -- hyper-parameters ----------------------------------------------
     def check_hyper(self, variant, hp):

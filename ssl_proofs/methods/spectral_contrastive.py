@@ -62,10 +62,9 @@ class SpectralContrastive(Method):
     name = "spectral_contrastive"
     linear_padding = "optimal"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "Spectral contrastive loss <-> Eckart-Young on D^-1/2 G D^-1/2 (global)"
-    defaults = {}
+    hypers = ()
     variants = ("population",)
     closed_form_variants = ("population",)
-    domain = {}
     graphs = "no_isolated"  # isolated nodes carry no probability mass: A_bar is undefined there
 
     def _loss_torch(self, Z, G, variant, hp):

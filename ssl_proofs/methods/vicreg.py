@@ -37,6 +37,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..derivations.vicreg import derivation as _derivation
+from ..hyper import Hyper
 from ..errors import InvalidArgument, NoClosedForm
 from ..spectral import SpectralProblem, lam
 from ..theorems import Theorem
@@ -53,11 +54,15 @@ class VICReg(Method):
     name = "vicreg"
     linear_padding = "optimal"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "VICReg <-> Laplacian Eigenmaps"
-    defaults = {"alpha": 1.0, "beta": None, "gamma": 1.0, "ddof": 0.0}
+    hypers = (
+        Hyper("alpha", 1.0, "variance weight (> 0)", domain=(0.1, 10.0)),
+        Hyper("beta", None, "covariance weight (default: alpha; the closed form needs beta = alpha)"),
+        Hyper("gamma", 1.0, "invariance weight (>= 0)", domain=(0.01, 10.0)),
+        Hyper("ddof", 0.0, "covariance normaliser N - ddof (0 or 1)"),
+    )
     variants = ("hinge", "squared", "constrained")
     closed_form_variants = ("squared", "constrained")
     constrained_variants = ("constrained",)
-    domain = {"alpha": (0.1, 10.0), "gamma": (0.01, 10.0)}
 
     # -- hyper-parameters ----------------------------------------------
     def check_hyper(self, variant, hp):
@@ -255,7 +260,7 @@ VICREG_LINEAR_THEOREMS = [
     Theorem("vicreg.linear.lda_normalised_graph", "vicreg",
             "class-normalised label graph G_ij = 1/n_c: linear constrained VICReg = standard LDA for any class sizes",
             claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
-                                        "balanced": False, "lda": "standard", "graph": "normalised"},
+                                        "balanced": False, "lda": "standard", "label_graph": "normalised"},
             source="ours (docs/linear.md): then X^T L X = S_W"),
     Theorem("vicreg.linear.lda_unbalanced", "vicreg",
             "label graph, unbalanced classes: linear constrained VICReg spans standard LDA's subspace",
