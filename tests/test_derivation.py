@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 from ssl_proofs.derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, check_step, evaluate,
-                                   from_srepr, gamma, random_instance, standard_context)
+                                   from_srepr, gamma, random_sample, standard_notation)
 from ssl_proofs import get_method
 from ssl_proofs.derivations import vicreg
 from ssl_proofs.errors import InvalidArgument, SSLProofsError
@@ -130,12 +130,12 @@ def test_prover_does_not_prove_false_identities():
     assert not prove(sympy.Trace(A_ * B_ * C_), sympy.Trace(A_ * C_ * B_), FREE)
     assert not prove(sympy.Trace(A_ * B_), sympy.Trace(A_.T * B_), FREE)
     assert not prove(frob2(A_ + B_), frob2(A_) + frob2(B_), FREE)
-    ctx = standard_context().trace
+    ctx = standard_notation().trace
     assert not prove(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * H * G * Z), ctx)  # H G != G
 
 
 def test_prover_uses_context_rules():
-    ctx = standard_context().trace
+    ctx = standard_notation().trace
     assert prove(sympy.Trace(Z.T * H * L * H * Z), sympy.Trace(Z.T * L * Z), ctx)
     assert prove(frob2(C), frob2(M), ctx)
     assert not prove(sympy.Trace(Z.T * H * L * H * Z), sympy.Trace(Z.T * L * Z), FREE)
@@ -149,7 +149,7 @@ def test_canonical_form_rejects_unreadable_input():
 
 def test_numeric_check_outvotes_a_buggy_prover():
     # a FALSE rule (H G -> G) lets the prover "prove" a false step; numbers must refute it
-    ctx = standard_context()
+    ctx = standard_notation()
     bad_trace = TraceContext(ctx.trace.symmetric, ctx.trace.rules + (((H, G), (G,)),),
                              ctx.trace.definitions, ctx.trace.late_definitions)
     bad_ctx = type(ctx)(ctx.sizes, ctx.roles, ctx.definitions, bad_trace, ctx.scalars)
@@ -188,8 +188,8 @@ def test_render_formats(checked):
         assert item["lhs"]["latex"] == sympy.latex(step.lhs)
     # the stored srepr rebuilds each side (sympy may reorder MatAdd args, so
     # compare srepr-stability and values rather than tree identity)
-    inst = random_instance(np.random.default_rng(1))
-    ctx = standard_context()
+    inst = random_sample(np.random.default_rng(1))
+    ctx = standard_notation()
     for item, step in zip(data[:7], d.steps[:7]):
         for side in ("lhs", "rhs"):
             back = from_srepr(item[side]["srepr"])
@@ -241,9 +241,9 @@ def test_spectral_contrastive_eckart_young_is_cited_with_reachability():
 
 def test_reachability_check_fails_on_a_map_that_cannot_reach():
     # uncentred Z Z^T / N is not centred: the "into" half of the check must catch it
-    from ssl_proofs.derivation import random_instance
+    from ssl_proofs.derivation import random_sample
 
-    inst = random_instance(np.random.default_rng(0))
+    inst = random_sample(np.random.default_rng(0))
     assert vicreg.check_centred_reachability(inst, np.random.default_rng(1), 1e-9) is None
 
     def bad(inst, rng, tol):

@@ -26,7 +26,7 @@ import sympy
 
 from ..derivation import D, Derivation, G, K, L, N, Step, Z, alpha, i, j, k, l
 from ..errors import InvalidArgument
-from ..graphs import laplacian, view_graph
+from ..graphs import circulant_graph, laplacian, view_graph
 from ..tracealgebra import diag_part, frob2
 
 __all__ = ["VARIANTS", "derivation", "bt_loss_gform"]
@@ -87,8 +87,7 @@ def _check_components_optimum(bt, inst, rng, tol):
 def _check_regular(inst, rng, tol):
     n = max(inst.N, 4)
     offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
-    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    g = np.isin(np.minimum(dist, n - dist), offs).astype(float)
+    g = circulant_graph(n, offs)
     d = g.sum(axis=1)
     rho, u = sla.eigh(g, np.diag(d))
     lap = laplacian(g)

@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
-from ..derivation import Context, D, Derivation, G, K, L, N, Step, Z, i, j, k
+from ..derivation import Notation, D, Derivation, G, K, L, N, Step, Z, i, j, k
 from ..errors import InvalidArgument
 from ..tracealgebra import TraceContext
 
@@ -38,11 +38,11 @@ _Zt = sympy.MatrixSymbol(r"\tilde{Z}", N, K)
 _d = sympy.IndexedBase("d")
 
 
-def context() -> Context:
+def context() -> Notation:
     """Symbols of the SimCLR derivation: Z (standing for Zt in steps 1-3), G, D, L and the scalar tau."""
     roles = {Z: "embedding", G: "graph", D: "degree", L: "laplacian"}
     trace = TraceContext(symmetric=(L, G, D), late_definitions={L: D - G})
-    return Context((N, K), roles, {}, trace, (tau,))
+    return Notation((N, K), roles, {}, trace, (tau,))
 
 
 # -- display expressions (sympy) -------------------------------------------------

@@ -22,7 +22,7 @@ from scipy.linalg import eigh, null_space
 
 from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l)
 from ..errors import InvalidArgument
-from ..graphs import centering, laplacian
+from ..graphs import centering, circulant_graph, laplacian
 from ..tracealgebra import diag_part, frob2
 
 __all__ = ["VARIANTS", "derivation", "dirichlet", "squared_loss_paper", "hinge_loss_paper", "EY_LEMMA",
@@ -220,9 +220,7 @@ def _check_constrained(inst, rng, tol):
 def _regular_graph(rng, n):
     """Random circulant graph: regular, so D_G = P I."""
     offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
-    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    dist = np.minimum(dist, n - dist)
-    return np.isin(dist, offs).astype(float)
+    return circulant_graph(n, offs)
 
 
 def _check_le_regular(inst, rng, tol):

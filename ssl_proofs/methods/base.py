@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 
 from .. import graphs as _graphs
-from ..errors import InvalidArgument, NoClosedForm
+from ..errors import InvalidArgument, NoClosedForm, NotProvided
 from ..hyper import Hyper
 from ..linear import solve_linear as _solve_linear
 from ..search import global_minimise
@@ -122,13 +122,14 @@ class Method:
 
     # -- to be provided by subclasses ----------------------------------
     def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotProvided(f"{self.name} defines no loss; write _loss_torch(Z, G, variant, hp) in its module.")
 
     def spectral_problem(self, G, k, *, variant=None, **hp):
         raise NoClosedForm(f"{self.name} has no closed-form optimum.")
 
     def derivation(self, variant=None):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{self.name} has no derivation yet.")
+        raise NotProvided(f"{self.name} has no derivation yet; `ssl-proofs verify {self.name}` checks its "
+                          "other claims.")
 
     def theorems(self):
         return []
