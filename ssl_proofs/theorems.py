@@ -35,6 +35,8 @@ COMMON_PARAMS = {"variant": str, "graphs": str, "instances": str, "k_max": int, 
 
 #: claim kind -> {key: type}, declared by the checks (:func:`declare_claim`)
 _SCHEMAS = {}
+#: instance builder name (``params["instances"]``) -> {key: type} it reads (:func:`declare_instances`)
+_INSTANCE_SCHEMAS = {}
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,13 @@ def declare_claim(kind, params=None):
     return schema
 
 
+def declare_instances(name, params=None):
+    """Declare the parameters an instance builder (``params["instances"] == name``) reads; a theorem
+    drawing its instances from it may hold them whatever its claim kind."""
+    _INSTANCE_SCHEMAS[name] = dict(params or {})
+    return _INSTANCE_SCHEMAS[name]
+
+
 def claim_schema(kind):
     """The declared ``{key: type}`` of a claim kind (``None`` if not declared)."""
     return _SCHEMAS.get(kind)
@@ -110,7 +119,7 @@ def _type_name(typ):
 
 def check_params(theorem):
     """Raise :class:`InvalidArgument` when ``theorem.params`` has a key or a type its claim kind does not declare."""
-    schema = _SCHEMAS[theorem.claim]
+    schema = {**_INSTANCE_SCHEMAS.get(theorem.params.get("instances"), {}), **_SCHEMAS[theorem.claim]}
     for key, value in theorem.params.items():
         if key not in schema:
             near = difflib.get_close_matches(key, schema, n=1)

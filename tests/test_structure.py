@@ -87,3 +87,10 @@ def test_wrong_type_and_unknown_kind_fail():
 def test_every_registered_theorem_fits_its_schema():
     check_theorems(ssl_proofs.list_theorems(), CHECKS)   # what loading the verifiers does
     assert set(CHECKS) <= set(_SCHEMAS)
+
+
+def test_an_instance_builder_declares_the_keys_it_reads():
+    """``params["instances"]`` names a builder; its declared keys are allowed for any claim kind."""
+    Theorem("toy.cliques", "simclr", "t", claim="closed_form", params={"instances": "simclr_cliques", "equal": True})
+    with pytest.raises(InvalidArgument, match="no parameter 'equal'"):
+        Theorem("toy.graphs", "vicreg", "t", claim="closed_form", params={"equal": True})

@@ -43,7 +43,7 @@ MU = 1e-3
 
 # -- instances -------------------------------------------------------------------
 
-@instance_builder("simclr_cliques")
+@instance_builder("simclr_cliques", params={"equal": bool, "min_classes": int, "max_classes": int})
 def clique_instances(theorem, method):
     """Label graphs (disjoint cliques, classes of size >= 2), ``k`` and ``tau``.
 

@@ -7,6 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ssl_proofs.graphs import check_graph, n_components
+from ssl_proofs.theorems import declare_instances
 
 from .checks import Instance
 from .strategies import graphs
@@ -29,10 +30,15 @@ def hyper_values(draw, method, variant):
 INSTANCE_BUILDERS = {}
 
 
-def instance_builder(name):
-    """Register ``fn(theorem, method) -> strategy of Instance`` under ``name``."""
+def instance_builder(name, params=None):
+    """Register ``fn(theorem, method) -> strategy of Instance`` under ``name``.
+
+    ``params``: ``{key: type}`` the builder reads from ``theorem.params`` beyond
+    :data:`ssl_proofs.theorems.COMMON_PARAMS` (:func:`ssl_proofs.theorems.declare_instances`).
+    """
     def deco(fn):
         INSTANCE_BUILDERS[name] = fn
+        declare_instances(name, params)
         return fn
     return deco
 
