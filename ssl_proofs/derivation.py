@@ -35,7 +35,7 @@ from .tracealgebra import DiagPart, FrobeniusNormSq, TraceContext, prove
 
 __all__ = [
     "N", "K", "Z", "G", "D", "L", "H", "M", "C", "alpha", "beta", "gamma", "i", "j", "k", "l",
-    "Context", "standard_context", "Instance", "random_instance",
+    "Notation", "standard_notation", "Sample", "random_sample",
     "Step", "Derivation", "check_step", "evaluate", "from_srepr", "FORMATS",
 ]
 
@@ -56,7 +56,7 @@ FORMATS = ("md", "tex", "json", "text")
 
 
 @dataclass(frozen=True)
-class Context:
+class Notation:
     """What the symbols of a derivation mean.
 
     Parameters
@@ -88,7 +88,7 @@ class Context:
                 raise InvalidArgument(f"role of {s} must be one of {ROLES}, got {r!r}.")
 
 
-def standard_context() -> Context:
+def standard_notation() -> Notation:
     """The VICReg / spectral-embedding context (notes §1).
 
     ``H H = H``, ``H L = L`` (``L 1 = 0``), symmetric ``H, L, G, D, M``,
@@ -103,14 +103,17 @@ def standard_context() -> Context:
         definitions=defs,
         late_definitions={L: D - G},
     )
-    return Context((N, K), roles, defs, trace, (alpha, beta, gamma))
+    return Notation((N, K), roles, defs, trace, (alpha, beta, gamma))
 
 
-# -- instances and evaluation ----------------------------------------------------
+# -- samples and evaluation ----------------------------------------------------
 
 @dataclass(frozen=True)
-class Instance:
-    """One concrete (float) instance: sizes, graph, embedding, hyper-parameters."""
+class Sample:
+    """One concrete (float) sample of the symbols: sizes, graph, embedding, hyper-parameters.
+
+    (``verifiers.checks.Instance`` is a different thing: a claim's test case.)
+    """
 
     N: int
     K: int
@@ -125,14 +128,14 @@ class Instance:
                 f"Z={np.round(self.Z, 4).tolist()}")
 
 
-def random_instance(rng, ctx: Optional[Context] = None, *, n_min=3, n_max=7, k_max=3, graph=None) -> Instance:
+def random_sample(rng, ctx: Optional[Notation] = None, *, n_min=3, n_max=7, k_max=3, graph=None) -> Sample:
     """Draw a random instance.
 
     ``G`` has integer weights in {0, 1, 2} (at least one edge), ``Z`` has two
     decimals and scalars lie in [0.25, 3]: round values make counterexamples
     readable.  ``graph(rng, n)`` may supply another graph family.
     """
-    ctx = ctx or standard_context()
+    ctx = ctx or standard_notation()
     n = int(rng.integers(n_min, n_max + 1))
     kk = int(rng.integers(1, max(1, min(k_max, n - 1)) + 1))
     if graph is not None:
@@ -144,7 +147,7 @@ def random_instance(rng, ctx: Optional[Context] = None, *, n_min=3, n_max=7, k_m
         g = g + g.T
     z = np.round(rng.normal(size=(n, kk)), 2)
     sc = {str(s): float(np.round(rng.uniform(0.25, 3.0), 2)) for s in ctx.scalars}
-    return Instance(n, kk, g, z, sc)
+    return Sample(n, kk, g, z, sc)
 
 
 class _Np:
@@ -329,7 +332,7 @@ def _ev_sum(f, limits, env, B, defs):
     return total
 
 
-def _numeric_env(ctx: Context, inst: Instance):
+def _numeric_env(ctx: Notation, inst: Sample):
     n_sym, k_sym = ctx.sizes
     env = {n_sym: float(inst.N), k_sym: float(inst.K)}
     g = inst.G
@@ -342,7 +345,7 @@ def _numeric_env(ctx: Context, inst: Instance):
     return env
 
 
-def _exact_env(ctx: Context, n: int, kk: int):
+def _exact_env(ctx: Notation, n: int, kk: int):
     n_sym, k_sym = ctx.sizes
     env = {n_sym: sympy.Integer(n), k_sym: sympy.Integer(kk)}
     g = sympy.zeros(n, n)
@@ -358,7 +361,7 @@ def _exact_env(ctx: Context, n: int, kk: int):
     return env
 
 
-def evaluate(expr, ctx: Context, inst: Instance):
+def evaluate(expr, ctx: Notation, inst: Sample):
     """Evaluate a scalar expression on a float instance (numpy).
 
     Raises
@@ -387,7 +390,7 @@ def from_srepr(text: str):
 
 # -- steps -----------------------------------------------------------------------
 
-NumericFn = Callable[[Instance, np.random.Generator, float], Optional[str]]
+NumericFn = Callable[[Sample, np.random.Generator, float], Optional[str]]
 
 
 @dataclass(frozen=True)
@@ -459,9 +462,9 @@ def _terms(e):
     return e.args if isinstance(e, sympy.Add) else (e,)
 
 
-def _numeric_check(step: Step, ctx: Context, m: int, rng, graph=None):
+def _numeric_check(step: Step, ctx: Notation, m: int, rng, graph=None):
     """Return (evidence or None, relative tol).  None means all m agree."""
-    insts = sorted((random_instance(rng, ctx, graph=graph) for _ in range(m)), key=lambda t: (t.N, t.K))
+    insts = sorted((random_sample(rng, ctx, graph=graph) for _ in range(m)), key=lambda t: (t.N, t.K))
     if step.check == "numeric":
         for inst in insts:
             msg = step.numeric(inst, rng, step.tol)
@@ -482,7 +485,7 @@ def _numeric_check(step: Step, ctx: Context, m: int, rng, graph=None):
     return None, worst
 
 
-def _exact_check(step: Step, ctx: Context, n: int, k_max: int = 2):
+def _exact_check(step: Step, ctx: Notation, n: int, k_max: int = 2):
     """Return None if ``expand(lhs - rhs) == 0`` for all sizes, else a refutation."""
     for nn in range(2, n + 1):
         for kk in range(1, k_max + 1):
@@ -496,14 +499,14 @@ def _exact_check(step: Step, ctx: Context, n: int, k_max: int = 2):
     return None
 
 
-def check_step(step: Step, ctx: Optional[Context] = None, *, exact_n=4, numeric_m=20, seed=0, graph=None) -> Step:
+def check_step(step: Step, ctx: Optional[Notation] = None, *, exact_n=4, numeric_m=20, seed=0, graph=None) -> Step:
     """Check one step at the strongest level available.
 
     Parameters
     ----------
     step : Step
-    ctx : Context, optional
-        Defaults to :func:`standard_context`.
+    ctx : Notation, optional
+        Defaults to :func:`standard_notation`.
     exact_n : int
         Largest N of the exact check (sizes ``2..exact_n``, ``K <= 2``).
     numeric_m : int
@@ -521,7 +524,7 @@ def check_step(step: Step, ctx: Optional[Context] = None, *, exact_n=4, numeric_
         raise InvalidArgument(f"numeric_m = {numeric_m}: the numeric check needs at least one instance.")
     if exact_n < 2:
         raise InvalidArgument(f"exact_n = {exact_n}: exact sizes start at N = 2.")
-    ctx = ctx or standard_context()
+    ctx = ctx or standard_notation()
     rng = np.random.default_rng(seed)
     try:
         bad, tol = _numeric_check(step, ctx, numeric_m, rng, graph)
@@ -561,15 +564,15 @@ class Derivation:
     ----------
     title : str
     steps : tuple of Step
-    context : Context
-        Defaults to :func:`standard_context`.
+    context : Notation
+        Defaults to :func:`standard_notation`.
     graph : callable, optional
         Graph family ``graph(rng, n)`` used by numeric checks.
     """
 
     title: str
     steps: Tuple[Step, ...]
-    context: Context = field(default_factory=standard_context)
+    context: Notation = field(default_factory=standard_notation)
     graph: Optional[Callable] = None
 
     def __post_init__(self):

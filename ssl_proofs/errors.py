@@ -27,6 +27,10 @@ class NoClosedForm(SSLProofsError, NotImplementedError):
     """The requested variant of a method has no closed-form optimum."""
 
 
+class NotProvided(SSLProofsError, NotImplementedError):
+    """A method does not provide this part (yet): its loss, its derivation."""
+
+
 class UnknownName(SSLProofsError, KeyError):
     """An unknown method or theorem id was requested."""
 

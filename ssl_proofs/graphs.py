@@ -271,6 +271,22 @@ def degrees(G):
     return np.asarray(G.sum(axis=1)).ravel()
 
 
+def check_no_isolated(G, what):
+    """Degrees of ``G``; raise :class:`InvalidGraph` when a node has degree 0 (``D_G`` singular).
+
+    ``what`` names the loss that needs ``D_G`` invertible (it appears in the message).
+    """
+    d = degrees(G)
+    bad = np.flatnonzero(d <= 0)
+    if bad.size:
+        raise InvalidGraph(
+            f"{what} needs D_G = diag(G 1) positive definite, but node(s) {bad[:10].tolist()} have no "
+            "positive pair (isolated). The loss never sees their rows, so their embedding is arbitrary; "
+            "remove them from G."
+        )
+    return d
+
+
 def laplacian(G):
     """Unnormalised graph Laplacian ``L = D_G - G`` (same storage as G)."""
     d = degrees(G)
@@ -324,4 +340,134 @@ def label_graph(labels):
         raise InvalidArgument("label_graph needs at least 2 labels.")
     G = (y[:, None] == y[None, :]).astype(np.float64)
     np.fill_diagonal(G, 0.0)
+    return G
+
+
+def circulant_graph(n, offsets):
+    """The circulant graph on ``n`` nodes: ``i ~ j`` iff the cyclic distance ``|i - j|`` is in ``offsets``
+    (regular, so ``D_G = P I``)."""
+    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return np.isin(np.minimum(dist, n - dist), offsets).astype(float)
+
+
+# -- graphs built from embeddings (NNCLR, MeanShift: SimCLR's loss on another G) ----------
+
+def _check_embeddings(Z, name="Z"):
+    try:
+        Z = np.asarray(Z.detach().cpu().numpy() if hasattr(Z, "detach") else Z, dtype=np.float64)  # a tensor
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name} must be a numeric (N, D) array.") from None
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise InvalidArgument(f"{name} must have shape (N, D) with N >= 2, got {Z.shape}.")
+    if not np.all(np.isfinite(Z)):
+        raise InvalidArgument(f"{name} contains NaN or infinite entries.")
+    norms = np.linalg.norm(Z, axis=1)
+    if np.any(norms == 0):
+        raise InvalidArgument(f"{name} has zero rows {np.nonzero(norms == 0)[0].tolist()}: cosine similarity "
+                              "is undefined for them; drop or perturb those rows.")
+    Zn = Z / norms[:, None]
+    return Zn @ Zn.T
+
+
+def _check_views(n, n_views):
+    if isinstance(n_views, bool) or not isinstance(n_views, (int, np.integer)) or n_views < 2:
+        raise InvalidArgument(f"n_views = {n_views!r} must be an integer >= 2.")
+    if n % n_views:
+        raise InvalidArgument(f"N = {n} rows cannot be split into n_views = {n_views} equal view blocks.")
+    return int(n_views)
+
+
+def _symmetrise(A):
+    G = np.maximum(A, A.T).astype(np.float64)
+    np.fill_diagonal(G, 0.0)
+    return G
+
+
+def nnclr_graph(Z, n_views=2):
+    """NNCLR's positive-pair graph (Dwibedi et al. 2021) over a stacked multi-view batch.
+
+    Rows are stacked as in the paper: row ``v * N' + n`` is view ``v`` of sample
+    ``n``.  NNCLR replaces an anchor ``z_i`` by its nearest neighbour (cosine) in
+    a support set and contrasts it with the other views of ``i``; with the batch's
+    own view-``v`` block (``i`` itself excluded) as the support set, the positives
+    of row ``(v', n)`` are the nearest neighbours ``NN(z_(v, n))`` for ``v != v'``.
+    The relation is symmetrised (``G = max(A, A^T)``).
+
+    Parameters
+    ----------
+    Z : (N, D) array or tensor
+        Embeddings of the stacked views (non-zero rows).
+    n_views : int
+        Number of views ``V`` (``N`` must be a multiple of it, ``N / V >= 2``).
+
+    Returns
+    -------
+    G : (N, N) ndarray
+        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shapes, non-finite or zero rows, ``N`` not a multiple of ``n_views``.
+    """
+    S = _check_embeddings(Z)
+    n = S.shape[0]
+    V = _check_views(n, n_views)
+    m = n // V
+    if m < 2:
+        raise InvalidArgument(f"nnclr_graph needs at least 2 samples per view (got N / n_views = {m}): "
+                              "the support set of an anchor is the other samples of its view.")
+    A = np.zeros((n, n))
+    for v in range(V):
+        block = np.arange(v * m, (v + 1) * m)
+        sim = S[np.ix_(block, block)].copy()
+        np.fill_diagonal(sim, -np.inf)        # an anchor is not its own neighbour
+        nn = block[np.argmax(sim, axis=1)]    # first index on ties: deterministic
+        for w in range(V):
+            if w != v:
+                A[w * m + np.arange(m), nn] = 1.0
+    return _symmetrise(A)
+
+
+def meanshift_graph(Z, k, *, n_views=None):
+    """MeanShift's positive-pair graph (Koohpayegani et al. 2021): the symmetrised k-NN graph.
+
+    ``G_ij = 1`` iff ``j`` is among the ``k`` nearest neighbours (cosine) of
+    ``i`` or ``i`` among those of ``j``.  MSF also keeps each target's own
+    augmented view among its neighbours; pass ``n_views`` to add the paper's
+    view graph (rows stacked as in :func:`ssl_proofs.graphs.view_graph`).
+
+    Parameters
+    ----------
+    Z : (N, D) array or tensor
+        Embeddings (non-zero rows).
+    k : int
+        Neighbours per row, ``1 <= k <= N - 1``.
+    n_views : int, optional
+        If given, the union with ``view_graph(N / n_views, n_views)``.
+
+    Returns
+    -------
+    G : (N, N) ndarray
+        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shapes, non-finite or zero rows, ``k`` out of range.
+    """
+    S = _check_embeddings(Z)
+    n = S.shape[0]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
+        raise InvalidArgument(f"k = {k!r} must be an integer with 1 <= k <= N - 1 = {n - 1}.")
+    sim = S.copy()
+    np.fill_diagonal(sim, -np.inf)
+    # stable sort: ties broken by index, so the graph is deterministic
+    nn = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    A = np.zeros((n, n))
+    A[np.repeat(np.arange(n), k), nn.ravel()] = 1.0
+    G = _symmetrise(A)
+    if n_views is not None:
+        V = _check_views(n, n_views)
+        G = np.maximum(G, view_graph(n // V, V))
     return G

@@ -56,13 +56,11 @@ import sympy
 
 from . import graphs as _graphs
 from .errors import InvalidArgument, NoClosedForm
-from .methods import get_method
 from .spectral import SpectralProblem, SpectralSolution, complement_basis, solve_spectral
-from .theorems import Theorem
 
 __all__ = [
-    "LinearSolution", "solve_linear", "solve_kernel", "linear_problem", "pullback", "check_data",
-    "solve_barlowtwins_linear", "class_scatters", "linear_theorems", "RANK_RTOL",
+    "LinearSolution", "solve_linear", "solve_kernel", "linear_problem", "pullback", "solve_pulled",
+    "check_data", "class_scatters", "RANK_RTOL",
 ]
 
 EPS = float(np.finfo(np.float64).eps)
@@ -162,19 +160,14 @@ def _check_kernel(K, n):
 
 # -- the pulled-back problem -----------------------------------------------------------
 
-#: methods whose soft variants stay optimal when padded with zero columns (k > rank); BarlowTwins pads
-#: too (a zero column costs exactly 1), but the padded point is only a candidate
-_PAD_OK = {"vicreg", "spectral_contrastive"}
-_PAD_CANDIDATE = {"barlowtwins"}
-
-
-def _method_problem(method, G, k, variant, hp):
-    # the method's own problem (its profile, written once); a hook only where the N-space problem
-    # has row weights a linear map cannot apply (spectral contrastive moves them into the metric)
-    hook = getattr(method, "linear_spectral_problem", None)
-    if hook is not None:
-        return hook(G, k, variant=variant, **hp)
-    return method.spectral_problem(G, k, variant=variant, **hp)
+def _check_method(method):
+    # the method object itself (linear.py knows no method by name): its problem, loss, padding rule
+    if not (hasattr(method, "linear_spectral_problem") and hasattr(method, "loss")):
+        raise InvalidArgument(
+            f"method must be a Method object, got {method!r}; pass ssl_proofs.get_method(name) or call "
+            "get_method(name).solve_linear(X, G, k)."
+        )
+    return method
 
 
 def pullback(problem, X):
@@ -209,7 +202,7 @@ def linear_problem(method, X, G, k, *, variant=None, **hp):
         In ``D`` dimensions, with the method's profile, hyper-parameters and scale.
     """
     method, X, G, k, variant, hp = _prepare(method, X, G, k, variant, hp)
-    prob = _method_problem(method, G, k, variant, hp)
+    prob = method.linear_spectral_problem(G, k, variant=variant, **hp)
     return _linear_from(prob, X, k)
 
 
@@ -225,7 +218,7 @@ def _linear_from(prob, X, k):
 
 
 def _prepare(method, X, G, k, variant, hp):
-    method = get_method(method)
+    method = _check_method(method)
     variant = method.check_variant(variant, closed_form=True) if method.closed_form_variants else variant
     hp = method.check_hyper(variant, hp)
     G = _graphs.check_graph(G)
@@ -240,8 +233,9 @@ def solve_linear(method, X, G, k, *, variant=None, **hp):
 
     Parameters
     ----------
-    method : str or Method
-        ``"vicreg"`` (variants ``"squared"``, ``"constrained"``), ``"barlowtwins"``, ...
+    method : Method
+        E.g. ``get_method("vicreg")`` (variants ``"squared"``, ``"constrained"``); the method provides its
+        problem (``linear_spectral_problem``), padding rule and certificate.
     X : (N, D) array_like
         Inputs, row i = node i of ``G``.
     G : (N, N) array or sparse matrix
@@ -266,8 +260,8 @@ def solve_linear(method, X, G, k, *, variant=None, **hp):
         The method/variant has no linear closed form.
     """
     method, X, G, k, variant, hp = _prepare(method, X, G, k, variant, hp)
-    prob = _method_problem(method, G, k, variant, hp)
-    return _solve_pulled(method, X, G, k, variant, hp, _linear_from(prob, X, k), extra_metric=None)
+    prob = method.linear_spectral_problem(G, k, variant=variant, **hp)
+    return solve_pulled(method, X, G, k, variant, hp, _linear_from(prob, X, k))
 
 
 def solve_kernel(method, K, G, k, *, variant=None, ridge=0.0, **hp):
@@ -288,17 +282,22 @@ def solve_kernel(method, K, G, k, *, variant=None, ridge=0.0, **hp):
         raise InvalidArgument(f"ridge = {ridge:g} must be a finite number >= 0.")
     G0 = _graphs.check_graph(G)
     Kc = _check_kernel(K, G0.shape[0])
-    method, X, G, k, variant, hp = _prepare(get_method(method), Kc, G0, k, variant, hp)
-    prob = _method_problem(method, G, k, variant, hp)
+    method, X, G, k, variant, hp = _prepare(method, Kc, G0, k, variant, hp)
+    prob = method.linear_spectral_problem(G, k, variant=variant, **hp)
     lp = _linear_from(prob, X, k)
-    sol = _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric=ridge * Kc if ridge > 0 else None)
+    sol = solve_pulled(method, X, G, k, variant, hp, lp, extra_metric=ridge * Kc if ridge > 0 else None)
     sol.kernel = True
     if ridge > 0:
         sol.notes.append(f"ridge {ridge:g} K added to the metric (regularised kernel problem)")
     return sol
 
 
-def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
+def solve_pulled(method, X, G, k, variant, hp, lp, extra_metric=None):
+    """Solve a pulled-back problem ``lp`` (from :func:`linear_problem`, possibly altered) for ``Z = X W``.
+
+    Inputs are taken as validated (:func:`linear_problem` checked them); verifiers call this with
+    planted wrong profiles.  ``extra_metric`` is added to ``X^T B X`` (a kernel ridge).
+    """
     n, d = X.shape
     A_X, B_X = lp.operator, lp.metric
     if extra_metric is not None:
@@ -331,7 +330,7 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
                      "optimal for every Y (X null_space Y lies in the null space of the metric, which the loss does not see)")
     k_used = min(k, r)
     if k > r:
-        soft = (method.name in _PAD_OK | _PAD_CANDIDATE) and variant not in method.constrained_variants
+        soft = method.linear_padding is not None and variant not in method.constrained_variants
         if not soft:
             raise InvalidArgument(
                 f"k = {k} but X^T B X has rank {r} (D = {d}, N = {n}): Z = XW has at most {r} independent "
@@ -352,51 +351,12 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
     Z = X @ W
     loss = method.loss(Z, G, variant=variant, **hp)
     kappa = float(lam[keep].max() / lam[keep].min())
-    certificate, why = _certificate(method, k, k_used, loss, hp, RANK_RTOL * max(n, d) * EPS * kappa)
+    certificate, why = method.linear_certificate(k, k_used, loss, hp, RANK_RTOL * max(n, d) * EPS * kappa)
     if why:
         notes.append(why)
     return LinearSolution(W=W, Z=Z, loss=loss, eigenvalues=vals, scales=scales, hyper=hp, variant=variant,
                           problem=lp, spectral=spec, null_space=E_0, rank=r, notes=notes,
                           certificate=certificate)
-
-
-def _certificate(method, k, k_used, loss, hp, cosine_error):
-    """``("proved", "")`` when the closed form's theorem covers this input, else ``("candidate", why)``.
-
-    VICReg and spectral contrastive: the whitened problem is the method's own Eckart--Young
-    problem on the range of ``B_X`` (docs/linear.md), proved for every input.  BarlowTwins:
-    its loss is ``>= 0``, so a point with loss 0 (up to rounding of the squared cosines) is a
-    global minimiser; with one column the loss is ``(C_11 - 1)^2`` with ``C_11`` in
-    ``[rho_min, rho_max]`` or 0 (zero column), minimised by the top direction or by 0.
-    Otherwise (several columns, some ``rho < 1``) correlated columns can beat it
-    (docs/barlowtwins.md): a candidate.
-    """
-    if method.name != "barlowtwins":
-        return "proved", ""
-    # loss 0 up to rounding: k diagonal and k^2 off-diagonal squared cosines, each off by
-    # ~ eps cond(X^T D X) (the B_X-orthonormal eigenvectors' error)
-    floor = k * k * (1.0 + hp.get("alpha", 0.0)) * cosine_error ** 2
-    if loss <= floor or k == 1:
-        return "proved", ""
-    why = "k > rank(X^T D_G X): zero columns padded" if k > k_used else "several columns and a top-k rho < 1"
-    return "candidate", (f"candidate, not proved optimal ({why}): BarlowTwins' eigen-candidate is proved only "
-                         "with loss 0 (top-k rho = 1) or k = 1; correlated columns can reach a lower loss")
-
-
-def solve_barlowtwins_linear(X, G, k, *, kernel=False, ridge=0.0):
-    """Linear BarlowTwins ``X^T G X w = rho X^T D_G X w`` (notes §3.3): :func:`solve_linear` /
-    :func:`solve_kernel` with the BarlowTwins method (its own profile: columns with ``rho <= 0`` zeroed).
-
-    With ``kernel=True``, ``X`` is a Gram matrix ``K`` and this is kernel CCA
-    with tied weights: ``K G K a = rho (K D_G K + ridge K) a``.
-    ``.eigenvalues`` are the ``rho_k``; ``.certificate`` says whether the candidate is proved optimal.
-    """
-    ridge = float(ridge)
-    if not np.isfinite(ridge) or ridge < 0 or (ridge > 0 and not kernel):
-        raise InvalidArgument(f"ridge = {ridge:g}: use a finite ridge >= 0, and only with kernel=True.")
-    if kernel:
-        return solve_kernel("barlowtwins", X, G, k, ridge=ridge)
-    return solve_linear("barlowtwins", X, G, k)
 
 
 # -- label graphs and LDA ----------------------------------------------------------
@@ -424,115 +384,3 @@ def class_scatters(X, labels):
         out.append(Xc.T @ Xc)
         sizes.append(Xc.shape[0])
     return np.array(out), np.array(sizes)
-
-
-# -- theorems --------------------------------------------------------------------
-
-def linear_theorems(method="vicreg"):
-    """The linear-regime theorems of one method (attach to ``Method.theorems()``)."""
-    return [t for t in _LINEAR_THEOREMS if t.method == method]
-
-
-_LINEAR_THEOREMS = [
-    Theorem("vicreg.linear.derivation", "vicreg",
-            "with Z = XW, squared VICReg = alpha||W^T S W - I||_F^2 + 2 gamma Tr(W^T T W) "
-            "(S = X^T H X/N, T = X^T L X/N), minimised by W* = S^{-1/2} Q_K diag(sqrt((1-(gamma/alpha)mu_k)_+))",
-            claim="linear_derivation", params={"variant": "squared", "instances": "linear"},
-            source="notes §3.1 [D] (paper Thm 3 as reconstructed)"),
-    Theorem("vicreg.linear.squared.closed_form", "vicreg",
-            "W* = S^{-1/2} Q_K diag(sqrt((1-(gamma/alpha)mu_k)_+)) R^T minimises squared VICReg over W (Z = XW)",
-            claim="linear_closed_form", params={"variant": "squared", "instances": "linear"},
-            source="notes §3.1 [D]; paper Thm 3 as reconstructed"),
-    Theorem("vicreg.linear.constrained.closed_form", "vicreg",
-            "Cov(XW)=I VICReg is solved by W* = S^{-1/2} Q_K R^T (LPP with H in place of D_G)",
-            claim="linear_closed_form", params={"variant": "constrained", "instances": "linear"},
-            source="notes §2, §3.1; paper Thm 3 (LPP)"),
-    Theorem("vicreg.linear.squared.planted_no_whitening", "vicreg",
-            "planted wrong formula: W* = Q_K diag(...) from eigh(T) alone (S^{-1/2} dropped) minimises squared VICReg",
-            claim="linear_closed_form", expected="refuted",
-            params={"variant": "squared", "instances": "linear", "formula": "no_whitening"},
-            source="planted (must be refuted)"),
-    Theorem("vicreg.linear.squared.planted_top", "vicreg",
-            "planted wrong formula: the TOP generalized eigenvectors of (T, S) minimise squared VICReg",
-            claim="linear_closed_form", expected="refuted",
-            params={"variant": "squared", "instances": "linear", "formula": "top"},
-            source="planted (must be refuted)"),
-    Theorem("vicreg.linear.wide_equals_nonlinear", "vicreg",
-            "if rank(HX) = N-1 (e.g. D >= N) the linear optimum reaches the non-linear one: same HZZ^TH and loss",
-            claim="linear_reaches_nonlinear", params={"variant": "squared", "instances": "linear", "data": "wide"},
-            source="notes §3.1 [D]"),
-    Theorem("vicreg.linear.kernel_linear", "vicreg",
-            "kernel LPP (K L K a = lambda K H K a) with K = XX^T gives the same Z Z^T (and loss) as linear VICReg",
-            claim="kernel_linear", params={"variant": "squared", "instances": "linear"},
-            source="notes §2 (kernel LPP), §3.1"),
-    Theorem("vicreg.linear.lda_balanced", "vicreg",
-            "label graph, balanced classes: linear constrained VICReg spans sklearn LDA's subspace (k <= C-1)",
-            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
-                                        "balanced": True, "lda": "standard"},
-            source="notes §3.1 [D] (paper Prop. 1 as reconstructed)"),
-    Theorem("vicreg.linear.lda_size_weighted", "vicreg",
-            "label graph, any class sizes: linear constrained VICReg spans the top-k eigenvectors of "
-            "S_T w = nu (sum_c n_c S_c) w (Fisher's ratio with the size-weighted within-class scatter)",
-            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
-                                        "balanced": False, "lda": "size_weighted"},
-            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c, X^T H X = S_T; oracle from the definitions"),
-    Theorem("vicreg.linear.lda_normalised_graph", "vicreg",
-            "class-normalised label graph G_ij = 1/n_c: linear constrained VICReg = standard LDA for any class sizes",
-            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
-                                        "balanced": False, "lda": "standard", "graph": "normalised"},
-            source="ours (docs/linear.md): then X^T L X = S_W"),
-    Theorem("vicreg.linear.lda_unbalanced", "vicreg",
-            "label graph, unbalanced classes: linear constrained VICReg spans standard LDA's subspace",
-            claim="lda_oracle", expected="refuted",
-            params={"variant": "constrained", "instances": "linear_labels", "balanced": False, "lda": "standard"},
-            source="reading of paper Prop. 1 without the balance assumption; refuted"),
-    Theorem("barlowtwins.linear.cca_pair_listing", "barlowtwins",
-            "view graph: linear BT (X^T G X w = rho X^T D_G X w) = untied CCA of the paper's pair listing "
-            "(X[rows], X[cols]), whenever the top-k correlations are >= 0",
-            claim="cca_oracle", params={"instances": "linear_views", "pairs": "listing"},
-            source="notes §3.3 [D]; paper Thm 6 as reconstructed"),
-    Theorem("barlowtwins.linear.cca_untied", "barlowtwins",
-            "view graph: linear BT's rho_k = the canonical correlations of CCA(X_1, X_2) for any two views",
-            claim="cca_oracle", expected="refuted", params={"instances": "linear_views", "pairs": "one_way"},
-            source="reading of 'BT recovers CCA' with untied weights; refuted unless Sigma_11 = Sigma_22, "
-                   "Sigma_12 = Sigma_12^T"),
-    Theorem("barlowtwins.linear.closed_form", "barlowtwins",
-            "where proved (loss 0, i.e. top-k rho = 1, or k = 1): W* = top-k generalized eigenvectors of "
-            "X^T G X w = rho X^T D_G X w, rho <= 0 columns zeroed, minimises BarlowTwins over W (Z = XW)",
-            claim="linear_closed_form",
-            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated"},
-            source="notes §3.3 [D]; BT loss >= 0, one column: (C_11 - 1)^2 with C_11 in [rho_min, rho_max] or 0"),
-    Theorem("barlowtwins.linear.candidate_any_k", "barlowtwins",
-            "for every k, linear BT's eigen-candidate (rho <= 0 columns zeroed) minimises BarlowTwins over W",
-            claim="linear_closed_form", expected="refuted",
-            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated", "candidates": True},
-            source="linear reading of 'BT recovers LE' beyond its proved range; refuted like the non-linear "
-                   "barlowtwins.decorrelated.closed_form (correlated columns win)"),
-    Theorem("spectral_contrastive.linear.closed_form", "spectral_contrastive",
-            "W* = sqrt(S) [w_1..w_K] diag(sqrt((rho_k)_+)) R^T, X^T G X w = rho X^T D_G X w (top K, "
-            "X^T D_G X-orthonormal w), minimises the spectral contrastive loss over W (Z = XW)",
-            claim="linear_closed_form", params={"variant": "population", "instances": "linear", "graphs": "no_isolated"},
-            source="ours (docs/linear.md): Eckart-Young on the range of D^{1/2} X"),
-    Theorem("spectral_contrastive.linear.planted_no_metric", "spectral_contrastive",
-            "planted wrong formula: W* = sqrt(S) Q_K diag(sqrt(rho_+)) from the Euclidean eigh of X^T G X "
-            "(metric X^T D_G X ignored) minimises the loss",
-            claim="linear_closed_form", expected="refuted",
-            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_metric"},
-            source="planted (must be refuted)"),
-    Theorem("spectral_contrastive.linear.planted_no_sqrt", "spectral_contrastive",
-            "planted wrong formula: W* = sqrt(S) [w_1..w_K] diag((rho_k)_+) (sqrt of rho missing) minimises the loss",
-            claim="linear_closed_form", expected="refuted",
-            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_sqrt"},
-            source="planted (must be refuted)"),
-    Theorem("spectral_contrastive.linear.wide_equals_nonlinear", "spectral_contrastive",
-            "if rank(X) = N (e.g. D >= N) the linear optimum reaches the non-linear one: same ZZ^T and loss",
-            claim="linear_reaches_nonlinear",
-            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "data": "wide"},
-            source="ours (docs/linear.md)"),
-    Theorem("spectral_contrastive.linear.same_as_barlowtwins", "spectral_contrastive",
-            "span(X W*) of linear spectral contrastive = span of linear BarlowTwins' columns with rho > 0 "
-            "(both solve X^T G X w = rho X^T D_G X w)",
-            claim="linear_same_subspace",
-            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "other": "barlowtwins"},
-            source="ours (docs/linear.md)"),
-]

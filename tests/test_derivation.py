@@ -7,10 +7,13 @@ import pytest
 import sympy
 
 from ssl_proofs.derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, check_step, evaluate,
-                                   from_srepr, gamma, random_instance, standard_context)
+                                   from_srepr, gamma, random_sample, standard_notation)
+from ssl_proofs import get_method
 from ssl_proofs.derivations import vicreg
 from ssl_proofs.errors import InvalidArgument, SSLProofsError
 from ssl_proofs.tracealgebra import TraceContext, canonical_form, frob2, prove
+
+VICREG = get_method("vicreg")
 
 I_K = sympy.Identity(K)
 A_SOFT = H - (gamma / alpha) * L
@@ -24,7 +27,7 @@ EXPECTED_LEVELS = {
 
 @pytest.fixture(scope="module")
 def checked():
-    return {v: vicreg.derivation(v).check() for v in vicreg.VARIANTS}
+    return {v: vicreg.derivation(VICREG, v).check() for v in vicreg.VARIANTS}
 
 
 # -- the VICReg derivations ---------------------------------------------------------
@@ -53,12 +56,12 @@ def test_squared_rewrite_in_one_step_is_symbolic():
 
 def test_check_is_fast():
     t = time.perf_counter()
-    vicreg.derivation("squared").check()
+    vicreg.derivation(VICREG, "squared").check()
     assert time.perf_counter() - t < 10
 
 
 def test_unchecked_before_check():
-    d = vicreg.derivation("hinge")
+    d = vicreg.derivation(VICREG, "hinge")
     assert all(s.evidence.level == "unchecked" for s in d.steps)
     assert d.evidence.level == "unchecked"
 
@@ -90,14 +93,14 @@ def test_omitted_constant_is_refuted():
 
 
 def test_wrong_eckart_young_spectrum_is_refuted():
-    good = vicreg.derivation("squared").steps[-1]
-    bad = Step(good.lhs, good.rhs, good.rule, check="numeric", numeric=vicreg._eckart_young_check(+1.0))
+    good = vicreg.derivation(VICREG, "squared").steps[-1]
+    bad = Step(good.lhs, good.rhs, good.rule, check="numeric", numeric=vicreg._eckart_young_check(VICREG, +1.0))
     ev = _assert_refuted(bad, numeric_m=20)
     assert "beats" in ev.counterexample or "optimum" in ev.counterexample
 
 
 def test_wrong_step_inside_a_derivation_makes_it_refuted():
-    steps = list(vicreg.derivation("hinge").steps)
+    steps = list(vicreg.derivation(VICREG, "hinge").steps)
     steps[2] = Step(steps[2].lhs, sympy.Trace(Z.T * L * Z), "L = D - G, factor lost")
     d = Derivation("planted", tuple(steps)).check(numeric_m=5)
     assert d.evidence.level == "refuted"
@@ -127,12 +130,12 @@ def test_prover_does_not_prove_false_identities():
     assert not prove(sympy.Trace(A_ * B_ * C_), sympy.Trace(A_ * C_ * B_), FREE)
     assert not prove(sympy.Trace(A_ * B_), sympy.Trace(A_.T * B_), FREE)
     assert not prove(frob2(A_ + B_), frob2(A_) + frob2(B_), FREE)
-    ctx = standard_context().trace
+    ctx = standard_notation().trace
     assert not prove(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * H * G * Z), ctx)  # H G != G
 
 
 def test_prover_uses_context_rules():
-    ctx = standard_context().trace
+    ctx = standard_notation().trace
     assert prove(sympy.Trace(Z.T * H * L * H * Z), sympy.Trace(Z.T * L * Z), ctx)
     assert prove(frob2(C), frob2(M), ctx)
     assert not prove(sympy.Trace(Z.T * H * L * H * Z), sympy.Trace(Z.T * L * Z), FREE)
@@ -146,7 +149,7 @@ def test_canonical_form_rejects_unreadable_input():
 
 def test_numeric_check_outvotes_a_buggy_prover():
     # a FALSE rule (H G -> G) lets the prover "prove" a false step; numbers must refute it
-    ctx = standard_context()
+    ctx = standard_notation()
     bad_trace = TraceContext(ctx.trace.symmetric, ctx.trace.rules + (((H, G), (G,)),),
                              ctx.trace.definitions, ctx.trace.late_definitions)
     bad_ctx = type(ctx)(ctx.sizes, ctx.roles, ctx.definitions, bad_trace, ctx.scalars)
@@ -185,8 +188,8 @@ def test_render_formats(checked):
         assert item["lhs"]["latex"] == sympy.latex(step.lhs)
     # the stored srepr rebuilds each side (sympy may reorder MatAdd args, so
     # compare srepr-stability and values rather than tree identity)
-    inst = random_instance(np.random.default_rng(1))
-    ctx = standard_context()
+    inst = random_sample(np.random.default_rng(1))
+    ctx = standard_notation()
     for item, step in zip(data[:7], d.steps[:7]):
         for side in ("lhs", "rhs"):
             back = from_srepr(item[side]["srepr"])
@@ -195,15 +198,15 @@ def test_render_formats(checked):
 
 
 def test_srepr_round_trip_hinge():
-    for step in vicreg.derivation("hinge").steps:
+    for step in vicreg.derivation(VICREG, "hinge").steps:
         assert sympy.srepr(from_srepr(sympy.srepr(step.rhs))) == sympy.srepr(step.rhs)
 
 
 def test_input_errors():
     with pytest.raises(InvalidArgument):
-        vicreg.derivation("cubic")
+        vicreg.derivation(VICREG, "cubic")
     with pytest.raises(SSLProofsError):
-        vicreg.derivation().render("html")
+        vicreg.derivation(VICREG).render("html")
     with pytest.raises(InvalidArgument):
         Step(1, 1, "")
     with pytest.raises(InvalidArgument):
@@ -231,16 +234,16 @@ def test_eckart_young_step_is_a_cited_lemma_and_says_so(checked):
 def test_spectral_contrastive_eckart_young_is_cited_with_reachability():
     from ssl_proofs.derivations import spectral_contrastive
 
-    d = spectral_contrastive.derivation().check()
+    d = spectral_contrastive.derivation(get_method("spectral_contrastive")).check()
     assert [s.evidence.level for s in d.steps[-2:]] == ["numeric", "cited"]
     assert "reachability" in d.steps[-2].rule
 
 
 def test_reachability_check_fails_on_a_map_that_cannot_reach():
     # uncentred Z Z^T / N is not centred: the "into" half of the check must catch it
-    from ssl_proofs.derivation import random_instance
+    from ssl_proofs.derivation import random_sample
 
-    inst = random_instance(np.random.default_rng(0))
+    inst = random_sample(np.random.default_rng(0))
     assert vicreg.check_centred_reachability(inst, np.random.default_rng(1), 1e-9) is None
 
     def bad(inst, rng, tol):
@@ -257,6 +260,6 @@ def test_eckart_young_step_uses_the_solvers_profile(monkeypatch):
     # replace VICReg's profile object: the step must notice (it evaluates the solver's, not a copy)
     from ssl_proofs.methods import vicreg as vicreg_method
 
-    good = vicreg.derivation("squared").steps[-1]
+    good = vicreg.derivation(VICREG, "squared").steps[-1]
     monkeypatch.setattr(vicreg_method, "SQUARED_PROFILE", sympy.sqrt(sympy.Max(0, 1 - 2 * vicreg_method.r * vicreg_method.lam)))
     assert check_step(good, numeric_m=10).evidence.level == "refuted"

@@ -6,8 +6,10 @@ import pytest
 import scipy.linalg as sla
 from hypothesis import HealthCheck, given, seed, settings
 
+from ssl_proofs import get_method
 from ssl_proofs.graphs import label_graph, laplacian, view_graph
-from ssl_proofs.linear import class_scatters, linear_theorems, solve_barlowtwins_linear, solve_linear
+from ssl_proofs.linear import class_scatters, solve_linear
+from ssl_proofs.methods.barlowtwins import solve_barlowtwins_linear
 from verifiers import linear_checks as lc
 from verifiers.checks import Context, Inapplicable
 
@@ -30,7 +32,7 @@ def _dist(sizes, *, lda="standard", graph="label", seed=0):
     if graph == "normalised":
         G = G / np.bincount(y)[y][:, None]
     k = len(sizes) - 1
-    W = solve_linear("vicreg", X, G, k, variant="constrained").W
+    W = solve_linear(get_method("vicreg"), X, G, k, variant="constrained").W
     E = lc.lda_subspace(X, y, k) if lda == "standard" else lc.fisher_subspace(X, y, k, within=lda)[0]
     return np.linalg.norm(_proj(W) - _proj(E), 2)
 
@@ -76,7 +78,7 @@ def test_priors_reading_was_a_solver_quirk():
 
     X, y = _classes([6, 3, 2], d=3, seed=1)
     k = 2
-    W = solve_linear("vicreg", X, label_graph(y), k, variant="constrained").W
+    W = solve_linear(get_method("vicreg"), X, label_graph(y), k, variant="constrained").W
     sizes = np.bincount(y).astype(float)
     priors = sizes ** 2 / np.sum(sizes ** 2)
     with warnings.catch_warnings():
@@ -106,7 +108,7 @@ def test_svd_solver_spans_the_same_subspace_when_balanced():
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     X, y = _classes([6, 6, 6], seed=4)
-    W = solve_linear("vicreg", X, label_graph(y), 2, variant="constrained").W
+    W = solve_linear(get_method("vicreg"), X, label_graph(y), 2, variant="constrained").W
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         E = LinearDiscriminantAnalysis(solver="svd").fit(X, y).scalings_[:, :2]
@@ -115,7 +117,7 @@ def test_svd_solver_spans_the_same_subspace_when_balanced():
 
 def test_squared_variant_spans_lda_subspace_when_directions_survive():
     X, y = _classes([6, 6, 6], seed=5)
-    sol = solve_linear("vicreg", X, label_graph(y), 2, variant="squared", gamma=0.01)
+    sol = solve_linear(get_method("vicreg"), X, label_graph(y), 2, variant="squared", gamma=0.01)
     assert np.all(sol.scales > 0)
     assert np.linalg.norm(_proj(sol.W) - _proj(lc.lda_subspace(X, y, 2)), 2) < 1e-9
 
@@ -125,7 +127,7 @@ def test_squared_variant_spans_lda_subspace_when_directions_survive():
 def test_lda_theorem_verdicts(tid):
     from verifiers.runner import run_theorem
 
-    th = next(t for t in linear_theorems("vicreg") if t.id == tid)
+    th = next(t for t in get_method("vicreg").theorems() if t.id == tid)
     r = run_theorem(th, examples=15, ctx=Context(starts=1))
     assert r.verdict == th.expected, r.counterexample
 
@@ -214,7 +216,7 @@ def test_kernel_cca_without_ridge_is_trivial():
 
 @pytest.mark.parametrize("pairs, expected", [("listing", "holds"), ("one_way", "refuted")])
 def test_cca_checks_over_hypothesis_instances(pairs, expected):
-    th = next(t for t in linear_theorems("barlowtwins") if t.params["pairs"] == pairs)
+    th = next(t for t in get_method("barlowtwins").theorems() if t.params.get("pairs") == pairs)
     assert th.expected == expected
     failures, checked = [], []
 

@@ -7,7 +7,7 @@ import ssl_proofs
 from ssl_proofs import get_method
 from ssl_proofs.errors import InvalidArgument, SSLProofsError
 from ssl_proofs.graphs import centering, label_graph, laplacian
-from ssl_proofs.linear import (LinearSolution, linear_problem, linear_theorems, solve_kernel, solve_linear)
+from ssl_proofs.linear import LinearSolution, linear_problem, solve_kernel, solve_linear
 from ssl_proofs.methods.vicreg import SQUARED_PROFILE, CONSTRAINED_PROFILE
 from verifiers.checks import Context, centred_gram
 from verifiers import linear_checks as lc
@@ -52,12 +52,12 @@ def test_squared_matches_stated_formula(ratio):
 
 def test_problem_reuses_vicreg_profile_and_is_generalized():
     X, G, _ = _data()
-    p = linear_problem("vicreg", X, G, 2, variant="squared", gamma=0.5)
+    p = linear_problem(get_method("vicreg"), X, G, 2, variant="squared", gamma=0.5)
     assert p.profile == SQUARED_PROFILE and p.which == "smallest"
     n = X.shape[0]
     np.testing.assert_allclose(p.operator, X.T @ laplacian(G) @ X, atol=1e-12)
     np.testing.assert_allclose(p.metric, X.T @ centering(n) @ X, atol=1e-12)
-    assert linear_problem("vicreg", X, G, 2, variant="constrained").profile == CONSTRAINED_PROFILE
+    assert linear_problem(get_method("vicreg"), X, G, 2, variant="constrained").profile == CONSTRAINED_PROFILE
 
 
 def test_constrained_is_lpp_with_H():
@@ -203,7 +203,7 @@ def test_derivation_checks_and_prover():
     from ssl_proofs.derivations import linear as dl
 
     for v in dl.VARIANTS:
-        d = dl.derivation(v).check()
+        d = dl.derivation(VIC, v).check()
         assert d.evidence.holds, [str(s.evidence) for s in d.steps]
     assert all(dl.symbolic_proofs().values())
 
@@ -229,7 +229,7 @@ def test_derivation_refutes_wrong_substitution():
 def test_theorem_verdicts(tid):
     from verifiers.runner import run_theorem
 
-    th = next(t for t in linear_theorems("vicreg") if t.id == tid)
+    th = next(t for t in get_method("vicreg").theorems() if t.id == tid)
     r = run_theorem(th, examples=6, ctx=Context(starts=2, seed=0))
     assert r.verdict == th.expected, r.counterexample
 
@@ -268,7 +268,7 @@ def test_kernel_gram_tolerance_when_nothing_is_left_out():
     X = np.array([[1.97, 0.71, 0.23], [0.32, 0.11, 0.76], [-0.9, -0.68, -0.92], [-0.93, -0.49, -0.07],
                   [-1.8, -0.06, 1.8]])
     inst = lc.LinearInstance(G=G, k=3, hyper={"alpha": 2.0, "gamma": 1.0}, variant="squared", X=X)
-    th = next(t for t in linear_theorems("vicreg") if t.id == "vicreg.linear.kernel_linear")
+    th = next(t for t in get_method("vicreg").theorems() if t.id == "vicreg.linear.kernel_linear")
     ms = lc.check_kernel_linear(th, VIC, inst, Context())
     gram = next(m for m in ms if "HZZ^TH" in m.name)
     assert gram.error > 2.3e-13                 # above the old tolerance: this instance did fail

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from ssl_proofs import Theorem, get_method
-from ssl_proofs.linear import linear_problem, solve_barlowtwins_linear, solve_linear
+from ssl_proofs.linear import linear_problem, solve_linear
+from ssl_proofs.methods.barlowtwins import solve_barlowtwins_linear
 from ssl_proofs.methods.barlowtwins import BT_PROFILE
 from verifiers import linear_checks as lc
 from verifiers.checks import Context, Inapplicable
@@ -24,7 +25,7 @@ def test_path_p4_identity_inputs_drop_negative_rho():
     # non-linear one, so the linear optimum must be BT's closed form: the rho = -1/2 column
     # zeroed (cost exactly 1) instead of kept (cost (1 + 1/2)^2 = 2.25).
     G = _path(4)
-    sol = solve_linear("barlowtwins", np.eye(4), G, 3)
+    sol = solve_linear(get_method("barlowtwins"), np.eye(4), G, 3)
     np.testing.assert_allclose(sol.eigenvalues, [1.0, 0.5, -0.5], atol=1e-12)
     np.testing.assert_array_equal(sol.scales, [1.0, 1.0, 0.0])
     # by hand: (1-1)^2 + (1/2-1)^2 + (0-1)^2 = 1.25 (columns D-orthogonal: no off-diagonal term)
@@ -36,7 +37,7 @@ def test_path_p4_identity_inputs_drop_negative_rho():
 def test_problem_carries_the_methods_profile_object():
     G = _path(5)
     X = np.random.default_rng(0).normal(size=(5, 3))
-    assert linear_problem("barlowtwins", X, G, 2).profile is BT_PROFILE
+    assert linear_problem(get_method("barlowtwins"), X, G, 2).profile is BT_PROFILE
     assert solve_barlowtwins_linear(X, G, 2).problem.profile is BT_PROFILE
 
 
@@ -45,19 +46,19 @@ def test_negative_rho_column_is_never_kept_on_random_inputs():
     G = _path(6)
     for _ in range(5):
         X = rng.normal(size=(6, 4))
-        sol = solve_linear("barlowtwins", X, G, 4)
+        sol = solve_linear(get_method("barlowtwins"), X, G, 4)
         assert np.all(sol.scales[sol.eigenvalues <= 0] == 0)
         assert np.all(sol.scales[sol.eigenvalues > 0] == 1)
 
 
 def test_certificate_proved_at_loss_zero_and_for_one_column():
     G = np.kron(np.eye(3), np.ones((2, 2)) - np.eye(2))     # 3 components: rho = 1 three times
-    sol = solve_linear("barlowtwins", np.eye(6), G, 3)
+    sol = solve_linear(get_method("barlowtwins"), np.eye(6), G, 3)
     assert sol.loss < 1e-20 and sol.certificate == "proved"
-    one = solve_linear("barlowtwins", np.random.default_rng(1).normal(size=(4, 2)), _path(4), 1)
+    one = solve_linear(get_method("barlowtwins"), np.random.default_rng(1).normal(size=(4, 2)), _path(4), 1)
     assert one.certificate == "proved"
-    assert solve_linear("vicreg", np.eye(4), _path(4), 2, variant="squared").certificate == "proved"
-    assert solve_linear("spectral_contrastive", np.eye(4), _path(4), 2).certificate == "proved"
+    assert solve_linear(get_method("vicreg"), np.eye(4), _path(4), 2, variant="squared").certificate == "proved"
+    assert solve_linear(get_method("spectral_contrastive"), np.eye(4), _path(4), 2).certificate == "proved"
 
 
 # -- the linear check: one-sided, and it sees the profile bug ---------------------------------
@@ -75,7 +76,7 @@ def test_profile_one_is_refuted_by_the_zero_column_competitor():
     # P3 with one feature alternating in sign: X^T G X < 0, so rho_1 < 0 and k = 1 is in the proved range;
     # keeping the column costs (1 - rho)^2 > 1, the zero column costs exactly 1
     inst = _path_inst([[1.0], [-1.0], [1.0]])
-    sol = solve_linear("barlowtwins", inst.X, inst.G, 1)
+    sol = solve_linear(get_method("barlowtwins"), inst.X, inst.G, 1)
     assert sol.eigenvalues[0] < 0 and sol.scales[0] == 0 and sol.certificate == "proved"
     ok = lc.check_linear_closed_form(_TH, BT, inst, Context(starts=1))
     assert all(m.ok for m in ok)

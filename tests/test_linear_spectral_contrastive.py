@@ -100,7 +100,7 @@ def test_scale_sqrtS_and_sqrt_rho_are_both_needed():
 def test_same_directions_as_linear_barlowtwins():
     G, X = _data(5)
     sc = solve_linear(SC, X, G, 3)
-    bt = solve_linear("barlowtwins", X, G, 3)
+    bt = solve_linear(get_method("barlowtwins"), X, G, 3)
     np.testing.assert_allclose(sc.eigenvalues, bt.eigenvalues, atol=_tol(X, G))
     pos = sc.eigenvalues > 0
     assert pos.any()

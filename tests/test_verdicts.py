@@ -27,7 +27,7 @@ simclr = ssl_proofs.get_method("simclr")
 _FIXED = {}
 
 
-@instance_builder("fixed_for_tests")
+@instance_builder("fixed_for_tests", params={"key": str})
 def _fixed(theorem, method):
     return st.just(_FIXED[theorem.params["key"]])
 

@@ -12,6 +12,9 @@ oracles (dense eigh, scikit-learn).
 """
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -21,9 +24,12 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
+from ssl_proofs.methods import list_theorems
 from ssl_proofs.search import default_starts, global_minimise
+from ssl_proofs.theorems import check_theorems, declare_claim
 
 from . import tolerances as tols
+from .strategies import describe_graph
 
 
 #: a refutation needs the error to exceed this many tolerances ...
@@ -86,8 +92,6 @@ class Instance:
     X: Optional[np.ndarray] = None
 
     def describe(self):
-        from .strategies import describe_graph
-
         hp = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items() if v is not None)
         return f"{describe_graph(self.G)}; k={self.k}; variant={self.variant}; {hp}"
 
@@ -114,27 +118,31 @@ _NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "insta
 
 def load_claim_modules():
     """Import every module of ``verifiers`` that registers claim checks with :func:`claim`."""
-    import importlib
-    import pkgutil
-
-    import verifiers
-
-    for info in pkgutil.iter_modules(verifiers.__path__):
+    # the package folder, not ``import verifiers`` (which would import this module's parent back)
+    for info in pkgutil.iter_modules([os.path.dirname(__file__)]):
         if info.name not in _NOT_CLAIMS and not info.name.startswith("_"):
-            importlib.import_module(f"verifiers.{info.name}")
+            importlib.import_module(f"{__package__}.{info.name}")
+    # every registered theorem names a known claim kind with declared parameters (fails at import)
+    check_theorems(list_theorems(), CHECKS)
 
 
-def claim(kind):
-    """Register the check function for claims of kind ``kind``."""
+def claim(kind, params=None):
+    """Register the check function for claims of kind ``kind``, and the parameters its theorems may hold.
+
+    ``params``: ``{key: type}`` beyond :data:`ssl_proofs.theorems.COMMON_PARAMS`
+    (:func:`ssl_proofs.theorems.declare_claim`).
+    """
     def deco(fn):
         CHECKS[kind] = fn
+        declare_claim(kind, params)
         return fn
     return deco
 
 
 # -- helpers -----------------------------------------------------------------
 
-def _solve(method, inst, ctx):
+def solve_instance(method, inst, ctx):
+    """The Z a claim is checked on: the method's closed form, or check_solver's user solver."""
     if ctx.solver is None:
         return method.solve(inst.G, inst.k, variant=inst.variant, **inst.hyper).Z
     out = ctx.solver(inst.G, inst.k, variant=inst.variant, **inst.hyper)
@@ -217,7 +225,7 @@ def check_closed_form(theorem, method, inst, ctx):
     it does not, the search did not get there, which says nothing against the candidate.
     """
     out = []
-    Z = _solve(method, inst, ctx)
+    Z = solve_instance(method, inst, ctx)
     n, k = inst.G.shape[0], inst.k
     if Z.shape != (n, k) or not np.all(np.isfinite(Z)):
         return [Measurement("shape/finite", np.inf, 0.0, f"solver returned shape {Z.shape}, expected {(n, k)}")]
@@ -474,7 +482,7 @@ def derivation_key(theorem):
     return (theorem.method, theorem.id, theorem.params.get("variant"))
 
 
-@claim("derivation")
+@claim("derivation", params={"derivation": Callable})
 def check_derivation(theorem, method, inst, ctx):
     """Every step of the method's derivation checks out (run once, not per instance)."""
     cache = ctx.extra.setdefault("derivations", {})

@@ -13,6 +13,8 @@ Kinds registered here:
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -25,7 +27,7 @@ from .checks import Inapplicable, Measurement, Reparametrised, claim, rank_by_tw
 MAX_ITER = 500
 
 
-@claim("collapse_rank")
+@claim("collapse_rank", params={"predict": Callable, "minimum": Callable})
 def check_collapse_rank(theorem, method, inst, ctx):
     """Both directions of ``rank = predict(G, K)``; the lower one against the proved minimum."""
     G, k = inst.G, inst.k
@@ -48,7 +50,7 @@ def _orthonormal_columns(Y):
     return Q * np.sqrt(Y.shape[0])
 
 
-@claim("minimiser_rank_bound")
+@claim("minimiser_rank_bound", params={"bound": Callable, "minimum": Callable})
 def check_minimiser_rank_bound(theorem, method, inst, ctx):
     """"Every global minimiser has rank <= ``params["bound"](G, K)``" against the proved minimum.
 

@@ -21,6 +21,8 @@ the optimum, hence its rank, is not unique).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import scipy.linalg as sla
 import torch
@@ -33,7 +35,7 @@ from . import references_simclr as refs
 from . import tolerances as tols
 from .checks import (Inapplicable, Instance, Measurement, claim, gradient, rank_by_two_minimisations, search,
                      structure_gap)
-from .instances import _grid, instance_builder
+from .instances import hyper_grid, instance_builder
 
 #: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
 MU = 1e-3
@@ -41,7 +43,7 @@ MU = 1e-3
 
 # -- instances -------------------------------------------------------------------
 
-@instance_builder("simclr_cliques")
+@instance_builder("simclr_cliques", params={"equal": bool, "min_classes": int, "max_classes": int})
 def clique_instances(theorem, method):
     """Label graphs (disjoint cliques, classes of size >= 2), ``k`` and ``tau``.
 
@@ -63,7 +65,7 @@ def _cliques(draw, params, method):
     # K >= 2: on K = 1 unit rows are +-1 and GD cannot move (see gd_optimum)
     lo = max(2, c - 1) if params.get("k_min_rel") == "c-1" else 2
     k = draw(st.integers(min(lo, n - 1), min(n - 1, 6)))
-    tau = draw(_grid(*method.domain["tau"]))
+    tau = draw(hyper_grid(*method.domain["tau"]))
     return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
 
 
@@ -79,7 +81,7 @@ def _views(draw, views, method):
     n = draw(st.integers(2, 5))
     G = view_graph(n, V)
     k = draw(st.integers(2, 4))
-    tau = draw(_grid(*method.domain["tau"]))
+    tau = draw(hyper_grid(*method.domain["tau"]))
     return Instance(G=G, k=k, hyper={"tau": tau}, variant="paper")
 
 
@@ -144,7 +146,7 @@ def top_eigenspace(G, m):
 
 # -- checks ------------------------------------------------------------------------
 
-@claim("simclr_rank")
+@claim("simclr_rank", params={"equal": bool, "min_classes": int, "max_classes": int, "predict": Callable, "bound": bool})
 def check_rank(theorem, method, inst, ctx):
     """Predicted rank (``params["predict"](G, K)``) vs the numerical rank of the GD optimum."""
     opt = gd_optimum(method, inst, ctx)
@@ -184,7 +186,7 @@ def _collapsed(method, inst, ctx, opt):
     return m, con, lab, c
 
 
-@claim("simclr_collapse")
+@claim("simclr_collapse", params={"equal": bool, "min_classes": int, "max_classes": int})
 def check_collapse(theorem, method, inst, ctx):
     """Each class (component) collapses to one direction: two minimisations (collapsed vs free).
 
@@ -218,7 +220,7 @@ def regular_simplex(c, k):
     return out
 
 
-@claim("simclr_simplex")
+@claim("simclr_simplex", params={"equal": bool, "min_classes": int, "max_classes": int, "k_min_rel": str, "subspace": bool})
 def check_simplex(theorem, method, inst, ctx):
     """Class directions form a regular simplex: its loss vs the best found without that structure.
 
@@ -288,7 +290,7 @@ def _random_Z(inst, ctx):
     return rng.standard_normal((inst.G.shape[0], max(inst.k, 2)))
 
 
-@claim("simclr_forms")
+@claim("simclr_forms", params={"views": tuple})
 def check_forms(theorem, method, inst, ctx):
     """The paper's form against the three multi-positive forms, at a random Z."""
     Z = _random_Z(inst, ctx)
@@ -301,7 +303,7 @@ def check_forms(theorem, method, inst, ctx):
             for form in ("summed_numerator", "per_edge", "supcon")]
 
 
-@claim("simclr_reference")
+@claim("simclr_reference", params={"views": tuple})
 def check_reference(theorem, method, inst, ctx):
     """Each form against the implementation people train with, up to the documented constants."""
     Z = _random_Z(inst, ctx)

@@ -7,12 +7,13 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ssl_proofs.graphs import check_graph, n_components
+from ssl_proofs.theorems import declare_instances
 
 from .checks import Instance
 from .strategies import graphs
 
 
-def _grid(lo, hi):
+def hyper_grid(lo, hi):
     """A log-spaced grid of round numbers in [lo, hi]: readable shrinks (toward the first)."""
     vals = [v for e in range(-3, 3) for v in (1 * 10.0 ** e, 2 * 10.0 ** e, 5 * 10.0 ** e) if lo <= v <= hi]
     vals.sort(key=lambda v: abs(np.log(v)))  # shrink toward 1
@@ -21,7 +22,7 @@ def _grid(lo, hi):
 
 @st.composite
 def hyper_values(draw, method, variant):
-    hp = {name: draw(_grid(lo, hi)) for name, (lo, hi) in method.domain.items()}
+    hp = {name: draw(hyper_grid(lo, hi)) for name, (lo, hi) in method.domain.items()}
     return hp
 
 
@@ -29,10 +30,15 @@ def hyper_values(draw, method, variant):
 INSTANCE_BUILDERS = {}
 
 
-def instance_builder(name):
-    """Register ``fn(theorem, method) -> strategy of Instance`` under ``name``."""
+def instance_builder(name, params=None):
+    """Register ``fn(theorem, method) -> strategy of Instance`` under ``name``.
+
+    ``params``: ``{key: type}`` the builder reads from ``theorem.params`` beyond
+    :data:`ssl_proofs.theorems.COMMON_PARAMS` (:func:`ssl_proofs.theorems.declare_instances`).
+    """
     def deco(fn):
         INSTANCE_BUILDERS[name] = fn
+        declare_instances(name, params)
         return fn
     return deco
 

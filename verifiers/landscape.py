@@ -1,6 +1,8 @@
 """Claims about the loss landscape: local minima, saddles, decorrelated optima."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -55,7 +57,7 @@ HINGE_MAX_ITER = 1000
 HINGE_LOSS_TOL = 1e-7
 
 
-@claim("hinge_std")
+@claim("hinge_std", params={"predict": Callable})
 def check_hinge_std(theorem, method, inst, ctx):
     """Decorrelated hinge VICReg (beta -> inf): predicted per-direction stds vs a GD optimum.
 

@@ -15,7 +15,7 @@ CCA against a direct SVD of ``Sigma_aa^{-1/2} Sigma_ab Sigma_bb^{-1/2}``
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
 from ssl_proofs import linear as _lin
+from ssl_proofs.derivations.linear import derivation as linear_derivation
 from ssl_proofs.errors import InvalidArgument
 
 from . import tolerances as tols
@@ -112,7 +113,7 @@ def _label_instances(draw, theorem):
     C = int(y.max()) + 1
     d = draw(st.integers(C, max(C, min(5, n - C - 1))))
     X = make_data("aligned", n, d, draw(st.integers(0, 2 ** 16)), y)
-    if theorem.params.get("graph") == "normalised":
+    if theorem.params.get("label_graph") == "normalised":
         G = G / np.bincount(y)[y][:, None]  # G_ij = 1/n_c inside class c (symmetric: same class)
     k = draw(st.integers(1, C - 1))
     return LinearInstance(G=G, k=k, hyper={}, variant=theorem.params.get("variant", "constrained"),
@@ -188,12 +189,10 @@ def _planted(formula, method, X, G, k, variant, hp):
         rho, Q = rho[::-1][:k], Q[:, ::-1][:, :k]
         return lp.scale * Q * lp.profile_values(rho)[None, :]
     if formula == "no_sqrt":
-        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
-                                 _lin.replace(lp, profile=lp.profile ** 2), extra_metric=None)
+        sol = _lin.solve_pulled(method, X, G, k, variant, hp, replace(lp, profile=lp.profile ** 2))
         return sol.W
     if formula == "top":
-        sol = _lin._solve_pulled(method, X, G, k, variant, hp,
-                                 _lin.replace(lp, which="largest"), extra_metric=None)
+        sol = _lin.solve_pulled(method, X, G, k, variant, hp, replace(lp, which="largest"))
         return sol.W
     raise InvalidArgument(f"unknown planted formula {formula!r}.")
 
@@ -236,7 +235,7 @@ def descend_from(method, inst, W, g, to_Z):
                                                     **inst.hyper), steps, to_Z)
 
 
-@claim("linear_closed_form")
+@claim("linear_closed_form", params={"candidates": bool, "formula": str})
 def check_linear_closed_form(theorem, method, inst, ctx):
     """W* is refuted only by a feasible W with strictly lower loss beyond rounding (one-sided):
     GD on W from random starts, a line search along -grad from W*, random perturbations of W*.
@@ -321,7 +320,7 @@ def _gap(sol):
     return float(abs(vals[j + 1] - vals[j])) if j + 1 < len(vals) else np.inf
 
 
-@claim("linear_reaches_nonlinear")
+@claim("linear_reaches_nonlinear", params={"data": str})
 def check_reaches_nonlinear(theorem, method, inst, ctx):
     """rank(HX) = N-1: the linear optimum has the non-linear optimum's HZZ^TH and loss.
 
@@ -422,7 +421,7 @@ def _span_projector(M):
     return q @ q.T
 
 
-@claim("lda_oracle")
+@claim("lda_oracle", params={"balanced": bool, "lda": str, "label_graph": str})
 def check_lda_oracle(theorem, method, inst, ctx):
     """span(W*) of linear constrained VICReg on a label graph vs an LDA-type oracle (input space).
 
@@ -465,10 +464,10 @@ def cca_correlations(A, B, k):
 
 
 def _bt_linear(X, G, k):
-    return _lin.solve_linear("barlowtwins", X, G, k)
+    return _lin.solve_linear(ssl_proofs.get_method("barlowtwins"), X, G, k)
 
 
-@claim("cca_oracle")
+@claim("cca_oracle", params={"pairs": str})
 def check_cca_oracle(theorem, method, inst, ctx):
     """Linear BT's rho_k (generalized eigh) vs canonical correlations from an SVD."""
     X, G, k = inst.X, inst.G, inst.k
@@ -499,9 +498,7 @@ def check_linear_derivation(theorem, method, inst, ctx):
     cache = ctx.extra.setdefault("linear_derivations", {})
     key = theorem.params.get("variant", "squared")
     if key not in cache:
-        from ssl_proofs.derivations.linear import derivation
-
-        cache[key] = derivation(key).check(seed=ctx.seed)
+        cache[key] = linear_derivation(method, key).check(seed=ctx.seed)
     out = []
     for i, step in enumerate(cache[key].steps, 1):
         ev = step.evidence
@@ -510,7 +507,7 @@ def check_linear_derivation(theorem, method, inst, ctx):
     return out
 
 
-@claim("linear_same_subspace")
+@claim("linear_same_subspace", params={"other": str})
 def check_linear_same_subspace(theorem, method, inst, ctx):
     """span of the used columns of W* equals span of another method's linear W* (input space).
 

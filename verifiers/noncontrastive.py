@@ -24,7 +24,7 @@ import ssl_proofs
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import (Inapplicable, Measurement, _solve, check_closed_form, claim, eckart_young_value, gradient,
+from .checks import (Inapplicable, Measurement, solve_instance, check_closed_form, claim, eckart_young_value, gradient,
                      loss_magnitude, projector, rank_by_two_minimisations, search)
 from .descent import DescentResult
 
@@ -61,7 +61,7 @@ def _a_bar(G, d):
 
 # -- BarlowTwins ---------------------------------------------------------------
 
-@claim("bt_optimum")
+@claim("bt_optimum", params={"alpha_min": float})
 def check_bt_optimum(theorem, method, inst, ctx):
     """Eigen-candidate vs GD; for K <= c also GD's columns in the rho = 1 eigenspace."""
     G, k = inst.G, inst.k
@@ -73,7 +73,7 @@ def check_bt_optimum(theorem, method, inst, ctx):
         raise Inapplicable(f"K = {k} > {c} components")
     if inst.hyper.get("alpha", 0.0) < theorem.params.get("alpha_min", 0.0):
         raise Inapplicable("alpha below the claim's range")
-    Z = _solve(method, inst, ctx)
+    Z = solve_instance(method, inst, ctx)
     if Z.shape != (n, k) or not np.all(np.isfinite(Z)):
         return [Measurement("shape/finite", np.inf, 0.0, f"solver returned shape {Z.shape}")]
     loss = method.loss(Z, G, variant=inst.variant, **inst.hyper)
@@ -172,7 +172,7 @@ def check_uncentred_rank(theorem, method, inst, ctx):
     if np.any((sv_pred > 0) & (sv_pred < RANK_MARGIN)):
         raise Inapplicable(f"a predicted singular value is in (0, {RANK_MARGIN:g})")
     predicted = method.predicted_rank(G, k, **inst.hyper)
-    Zs = _solve(method, inst, ctx)
+    Zs = solve_instance(method, inst, ctx)
     out, free = rank_by_two_minimisations(method, inst, ctx, predicted, mag=loss_magnitude(method, inst, Zs),
                                           candidates=(Zs,), minimum=method.optimal_value(G, k))
     F = np.sqrt(d / d.sum())[:, None] * free.Z
@@ -190,7 +190,7 @@ def check_global_fit(theorem, method, inst, ctx):
     G, k = inst.G, inst.k
     d = _degrees_or_skip(G)
     A = _a_bar(G, d)
-    Z = _solve(method, inst, ctx)
+    Z = solve_instance(method, inst, ctx)
     F = np.sqrt(d / d.sum())[:, None] * Z
     M = F @ F.T
     n = G.shape[0]
@@ -234,7 +234,7 @@ _PAIRS = {
 }
 
 
-@claim("same_subspace")
+@claim("same_subspace", params={"pair": str})
 def check_same_subspace(theorem, method, inst, ctx):
     """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance)."""
     G, k = inst.G, inst.k

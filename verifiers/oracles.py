@@ -14,7 +14,7 @@ import scipy.linalg as sla
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import Inapplicable, Measurement, claim, eckart_young_value, projector, _solve  # noqa: F401
+from .checks import Inapplicable, Measurement, claim, eckart_young_value, projector, solve_instance  # noqa: F401
 
 
 def laplacian_eigenmaps(G, k):
@@ -45,7 +45,7 @@ def check_le_oracle(theorem, method, inst, ctx):
     gap = min(ev_le[k + 1] - ev_le[k], ev_h[k + 1] - ev_h[k])
     if gap < 1e-3:
         raise Inapplicable("degenerate eigengap at k: the subspaces are not unique")
-    Z = _solve(method, inst, ctx)
+    Z = solve_instance(method, inst, ctx)
     E = laplacian_eigenmaps(G, k)
     err = np.linalg.norm(projector(Z, add_constant=True) - projector(E), 2)
     # ARPACK (tol=0, machine precision) residual ~ eps * ||L||

@@ -18,13 +18,15 @@ Steps
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import scipy.linalg as sla
 import sympy
 
 from ..derivation import D, Derivation, G, K, L, N, Step, Z, alpha, i, j, k, l
 from ..errors import InvalidArgument
-from ..graphs import laplacian
+from ..graphs import circulant_graph, laplacian, view_graph
 from ..tracealgebra import diag_part, frob2
 
 __all__ = ["VARIANTS", "derivation", "bt_loss_gform"]
@@ -45,10 +47,7 @@ def bt_loss_gform(z, g, a):
     return float(np.sum((np.diag(c) - 1) ** 2) + a * np.sum(off ** 2))
 
 
-def _check_pair_listing(inst, rng, tol):
-    from ..methods import get_method
-
-    bt = get_method("barlowtwins")
+def _check_pair_listing(bt, inst, rng, tol):
     g, z, a = inst.G, inst.Z, inst.scalars["alpha"]
     if np.any(g.sum(axis=1) == 0):
         g = g.copy()
@@ -72,10 +71,7 @@ def _block_graph(rng, sizes):
     return g
 
 
-def _check_components_optimum(inst, rng, tol):
-    from ..methods import get_method
-
-    bt = get_method("barlowtwins")
+def _check_components_optimum(bt, inst, rng, tol):
     kk = inst.K
     c = kk + int(rng.integers(0, 2))
     g = _block_graph(rng, rng.integers(2, 4, size=c))
@@ -91,8 +87,7 @@ def _check_components_optimum(inst, rng, tol):
 def _check_regular(inst, rng, tol):
     n = max(inst.N, 4)
     offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
-    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    g = np.isin(np.minimum(dist, n - dist), offs).astype(float)
+    g = circulant_graph(n, offs)
     d = g.sum(axis=1)
     rho, u = sla.eigh(g, np.diag(d))
     lap = laplacian(g)
@@ -104,8 +99,6 @@ def _check_regular(inst, rng, tol):
 
 
 def _check_cca(inst, rng, tol):
-    from ..graphs import view_graph
-
     n1 = max(inst.N // 2, 2)
     x1, x2 = rng.normal(size=(n1, 3)), rng.normal(size=(n1, 3))
     x, g = np.vstack([x1, x2]), view_graph(n1, 2)
@@ -121,7 +114,7 @@ def _pair_sum(weight_entry, left_col, right_col):
     return sympy.Sum(weight_entry * Z[i, left_col] * Z[j, right_col], (i, 0, N - 1), (j, 0, N - 1))
 
 
-def derivation(variant="paper") -> Derivation:
+def derivation(method, variant="paper") -> Derivation:
     """BarlowTwins' G-form as an (unchecked) :class:`Derivation`.
 
     Raises
@@ -140,7 +133,7 @@ def derivation(variant="paper") -> Derivation:
              "list the nonzeros of G as (left, right) rows scaled by sqrt(G_ij); C = cosine of columns",
              ("no isolated node (D_G invertible)",),
              note="C := diag(Z^T D Z)^{-1/2} Z^T G Z diag(Z^T D Z)^{-1/2}; checks the torch implementation",
-             check="numeric", numeric=_check_pair_listing, tol=1e-10),
+             check="numeric", numeric=partial(_check_pair_listing, method), tol=1e-10),
         Step(cross, sympy.Integer(0), "Z_left^T Z_right = sum_ij G_ij z_i z_j^T = Z^T G Z (entrywise)"),
         Step(norms, sympy.Integer(0), "||(Z_left)_{.,k}||^2 = sum_ij G_ij z_ik^2 = (Z^T D_G Z)_kk",
              ("D = diag(G 1)",)),
@@ -149,7 +142,7 @@ def derivation(variant="paper") -> Derivation:
         Step(_Zs, _U, "K <= #components: the rho = 1 generalized eigenvectors (component indicators / sqrt(vol)) "
              "give C = I, loss 0 >= min", ("K <= number of connected components",),
              note="U_K: top-K generalized eigenvectors of G u = rho D_G u (D_G-orthonormal)",
-             check="numeric", numeric=_check_components_optimum, tol=1e-9),
+             check="numeric", numeric=partial(_check_components_optimum, method), tol=1e-9),
         Step(sympy.Symbol(r"X^T G X, X^T D X"), sympy.Symbol(r"X_1^T X_2 + X_2^T X_1, X_1^T X_1 + X_2^T X_2"),
              "linear regime Z = XW on the view graph: BT's generalized problem is tied-weight CCA",
              ("G = view graph, V = 2",), check="numeric", numeric=_check_cca, tol=1e-10),

@@ -23,13 +23,14 @@ proved symbolically by the trace prover under :data:`LINEAR_TRACE`
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import sympy
 
 from ..derivation import C, Derivation, G, H, K, L, N, Step, Z, alpha, gamma
 from ..errors import InvalidArgument
 from ..graphs import centering, label_graph, laplacian
-from ..methods import get_method
 from ..tracealgebra import TraceContext, frob2, prove
 from .vicreg import EY_LEMMA
 
@@ -124,11 +125,11 @@ def _check_whitening(inst, rng, tol):
     return None if _rel(lw, rhs, tol) else f"loss in W = {lw:.12g}, whitened Frobenius form = {rhs:.12g}"
 
 
-def _closed_form(s, t, kk, g, variant, **hp):
+def _closed_form(method, s, t, kk, g, variant, **hp):
     """``S^{-1/2} Q_K diag(s(mu))`` with the profile ``s`` evaluated from VICReg's own spectral problem."""
     si = _isqrt(s)
     mu, q = np.linalg.eigh(si @ t @ si)
-    prob = get_method("vicreg").spectral_problem(g, kk, variant=variant, **hp)
+    prob = method.spectral_problem(g, kk, variant=variant, **hp)
     return si @ q[:, :kk] @ np.diag(prob.profile_values(mu[:kk])), mu
 
 
@@ -137,14 +138,14 @@ def _orth(rng, m):
     return q * np.sign(np.diag(r))
 
 
-def _check_optimum(inst, rng, tol):
+def _check_optimum(method, inst, rng, tol):
     x, _, s, t = _draw(inst, rng)
     if _isqrt(s) is None:
         return None
     a, c = inst.scalars["alpha"], inst.scalars["gamma"]
     d = s.shape[0]
     kk = min(inst.K, d)
-    w_star, mu = _closed_form(s, t, kk, inst.G, "squared", alpha=a, gamma=c)
+    w_star, mu = _closed_form(method, s, t, kk, inst.G, "squared", alpha=a, gamma=c)
     w_star = w_star @ _orth(rng, kk).T
     l_star = _loss_w(w_star, s, t, a, c)
     # Eckart-Young value in the whitened coordinates
@@ -159,13 +160,13 @@ def _check_optimum(inst, rng, tol):
     return None
 
 
-def _check_lpp(inst, rng, tol):
+def _check_lpp(method, inst, rng, tol):
     x, _, s, t = _draw(inst, rng)
     if _isqrt(s) is None:
         return None
     d = s.shape[0]
     kk = min(inst.K, d)
-    w_star, mu = _closed_form(s, t, kk, inst.G, "constrained")
+    w_star, mu = _closed_form(method, s, t, kk, inst.G, "constrained")
     if np.abs(w_star.T @ s @ w_star - np.eye(kk)).max() > tol:
         return "W* violates W^T S W = I"
     f_star = float(np.trace(w_star.T @ t @ w_star))
@@ -194,7 +195,7 @@ def _check_label_scatter(inst, rng, tol):
 
 # -- the derivation ---------------------------------------------------------------
 
-def _steps(variant):
+def _steps(method, variant):
     label = Step(X.T * L * X, sympy.Sum(_nc * _Xc.T * _Hc * _Xc, (sympy.Symbol("c"), 1, sympy.Symbol("C"))),
                  "label graph G_ij = 1[y_i = y_j], i != j: L is block diagonal with blocks n_c H_c",
                  ("G = label graph",),
@@ -215,7 +216,7 @@ def _steps(variant):
                  ("S invertible",), cite=EY_LEMMA,
                  note="Q_K, mu_k: bottom eigenpairs of A~ (generalized eigenproblem X^T L X w = mu X^T H X w); "
                       "Sigma = diag(sqrt((1 - (gamma/alpha) mu_k)_+)); R in O(K)",
-                 check="numeric", numeric=_check_optimum, tol=1e-8),
+                 check="numeric", numeric=partial(_check_optimum, method), tol=1e-8),
             label,
         ]
     return [
@@ -223,13 +224,15 @@ def _steps(variant):
              check="numeric", numeric=lambda inst, rng, tol: _check_substitution(inst, rng, tol), tol=1e-10),
         Step(_Ws, _Sih * _Q * _R.T,
              "min Tr(W^T T W) s.t. W^T S W = I: LPP with H in place of D_G (generalized eigenvectors)",
-             ("S invertible", "C = I enforced exactly"), check="numeric", numeric=_check_lpp, tol=1e-8),
+             ("S invertible", "C = I enforced exactly"), check="numeric", numeric=partial(_check_lpp, method), tol=1e-8),
         label,
     ]
 
 
-def derivation(variant="squared") -> Derivation:
+def derivation(method, variant="squared") -> Derivation:
     """Linear VICReg (``Z = X W``) as an unchecked :class:`Derivation`; call ``.check()``.
+
+    ``method`` is VICReg: the closed-form steps evaluate its own spectral problem's profile.
 
     Raises
     ------
@@ -238,7 +241,7 @@ def derivation(variant="squared") -> Derivation:
     """
     if variant not in VARIANTS:
         raise InvalidArgument(f"unknown linear VICReg variant {variant!r}; use one of {VARIANTS}.")
-    return Derivation(f"linear VICReg ({variant}): loss in Z -> loss in W -> W*", tuple(_steps(variant)))
+    return Derivation(f"linear VICReg ({variant}): loss in Z -> loss in W -> W*", tuple(_steps(method, variant)))
 
 
 def symbolic_proofs():

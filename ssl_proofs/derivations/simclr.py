@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
-from ..derivation import Context, D, Derivation, G, K, L, N, Step, Z, i, j, k
+from ..derivation import Notation, D, Derivation, G, K, L, N, Step, Z, i, j, k
 from ..errors import InvalidArgument
 from ..tracealgebra import TraceContext
 
@@ -38,11 +38,11 @@ _Zt = sympy.MatrixSymbol(r"\tilde{Z}", N, K)
 _d = sympy.IndexedBase("d")
 
 
-def context() -> Context:
+def context() -> Notation:
     """Symbols of the SimCLR derivation: Z (standing for Zt in steps 1-3), G, D, L and the scalar tau."""
     roles = {Z: "embedding", G: "graph", D: "degree", L: "laplacian"}
     trace = TraceContext(symmetric=(L, G, D), late_definitions={L: D - G})
-    return Context((N, K), roles, {}, trace, (tau,))
+    return Notation((N, K), roles, {}, trace, (tau,))
 
 
 # -- display expressions (sympy) -------------------------------------------------
@@ -205,11 +205,13 @@ def _steps():
     ]
 
 
-def derivation(variant="paper") -> Derivation:
+def derivation(method, variant="paper") -> Derivation:
     """SimCLR's trace / log-partition and distance rewrites as an (unchecked) :class:`Derivation`.
 
     Parameters
     ----------
+    method : Method
+        SimCLR (every derivation receives its method; this one evaluates only numpy references).
     variant : {"paper"}
         Only the paper's form has a derivation.
 

@@ -14,12 +14,13 @@ Steps
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import sympy
 
 from ..derivation import D, Derivation, G, K, N, Step, Z, i, j, k
 from ..errors import InvalidArgument
-from ..methods import get_method
 from ..tracealgebra import frob2
 from .vicreg import EY_LEMMA
 
@@ -45,9 +46,9 @@ def _connected(g):
     return g
 
 
-def _check_implementation(inst, rng, tol):
+def _check_implementation(sc, inst, rng, tol):
     g = _connected(inst.G)
-    ours, ref = get_method("spectral_contrastive").loss(inst.Z, g), population_formula(inst.Z, g)
+    ours, ref = sc.loss(inst.Z, g), population_formula(inst.Z, g)
     if abs(ours - ref) > tol * max(1.0, abs(ref)):
         return f"torch loss {ours:.12g} != population formula {ref:.12g}"
     return None
@@ -88,11 +89,11 @@ def _check_reachability(inst, rng, tol):
     return None
 
 
-def _check_eckart_young(inst, rng, tol):
+def _check_eckart_young(sc, inst, rng, tol):
     """Z* built from the solver's own problem (profile, scale, row weights) on an independent eigh."""
     g, kk = _connected(inst.G), inst.K
     d = g.sum(axis=1)
-    prob = get_method("spectral_contrastive").spectral_problem(g, kk)
+    prob = sc.spectral_problem(g, kk)
     rho, u = np.linalg.eigh(g / np.sqrt(np.outer(d, d)))
     rho, u = rho[::-1][:kk], u[:, ::-1][:, :kk]
     q, _ = np.linalg.qr(rng.normal(size=(kk, kk)))
@@ -109,7 +110,7 @@ def _check_eckart_young(inst, rng, tol):
     return None
 
 
-def derivation(variant="population") -> Derivation:
+def derivation(method, variant="population") -> Derivation:
     """The spectral contrastive loss's spectral rewrite (unchecked :class:`Derivation`).
 
     Raises
@@ -128,7 +129,7 @@ def derivation(variant="population") -> Derivation:
     steps = (
         Step(sympy.Symbol(r"\mathcal{L}_{SC}(Z)"), entry,
              "E over pairs ~ G_ij / S and independent x, x' ~ d_i / S (HaoChen eq. 3 on G)",
-             ("no isolated node",), check="numeric", numeric=_check_implementation, tol=1e-10),
+             ("no isolated node",), check="numeric", numeric=partial(_check_implementation, method), tol=1e-10),
         Step(entry, trace_form, "sum_ij G_ij z_i^T z_j = Tr(Z^T G Z); sum_ij d_i d_j (z_i^T z_j)^2 = ||Z^T D Z||_F^2"),
         Step(trace_form, sympy.Symbol(r"\|\bar{A} - F F^T\|_F^2 - \|\bar{A}\|_F^2"),
              "A_bar = D^{-1/2} G D^{-1/2}, F = D^{1/2} Z / sqrt(S) (HaoChen Lemma 3.2)",
@@ -140,6 +141,6 @@ def derivation(variant="population") -> Derivation:
         Step(sympy.MatrixSymbol(r"Z^{\star}", N, K), sympy.Symbol(r"\sqrt{S} D^{-1/2} U_K \Sigma_+^{1/2} R^T"),
              "Eckart-Young on the dense target A_bar: top-K eigenpairs, min L = -sum_k (rho_k)_+^2 "
              "(profile, scale and row weights evaluated from the solver's spectral problem)",
-             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=_check_eckart_young, tol=1e-9, cite=EY_LEMMA),
+             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=partial(_check_eckart_young, method), tol=1e-9, cite=EY_LEMMA),
     )
     return Derivation("Spectral contrastive (population) -> Eckart-Young on A_bar", steps)

@@ -22,8 +22,7 @@ from scipy.linalg import eigh, null_space
 
 from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l)
 from ..errors import InvalidArgument
-from ..graphs import centering, laplacian
-from ..methods import get_method
+from ..graphs import centering, circulant_graph, laplacian
 from ..tracealgebra import diag_part, frob2
 
 __all__ = ["VARIANTS", "derivation", "dirichlet", "squared_loss_paper", "hinge_loss_paper", "EY_LEMMA",
@@ -112,19 +111,19 @@ def _soft_loss(z, g, a, c):
     return a * np.sum((cov - np.eye(kk)) ** 2) + 2 * c / n * np.trace(z.T @ laplacian(g) @ z)
 
 
-def _eckart_young_check(sign=-1.0):
+def _eckart_young_check(method, sign=-1.0):
     """Numeric check of the stated optimum, the profile evaluated from VICReg's own spectral problem.
 
     ``sign = -1``: the solver's ``SQUARED_PROFILE`` as is (the paper's claim); ``sign = +1`` plants a
     wrong profile ``sqrt((1 + (gamma/alpha) lambda)_+)`` (tests).
     """
     def check(inst, rng, tol):
-        return _check_eckart_young(inst, rng, tol, sign)
+        return _check_eckart_young(method, inst, rng, tol, sign)
     return check
 
 
-def _stated_scales(g, kk, a, c, lam, sign):
-    prob = get_method("vicreg").spectral_problem(g, kk, variant="squared", alpha=a, gamma=c)
+def _stated_scales(method, g, kk, a, c, lam, sign):
+    prob = method.spectral_problem(g, kk, variant="squared", alpha=a, gamma=c)
     if sign > 0:
         prob = replace(prob, profile=prob.profile.subs(_ratio_symbol(prob), -_ratio_symbol(prob)))
     return prob.scale, prob.profile_values(lam)
@@ -136,13 +135,13 @@ def _ratio_symbol(prob):
     return r
 
 
-def _check_eckart_young(inst, rng, tol, sign=-1.0):
+def _check_eckart_young(method, inst, rng, tol, sign=-1.0):
     n, kk, g = inst.N, inst.K, inst.G
     a, c = inst.scalars["alpha"], inst.scalars["gamma"]
     h, lap = centering(n), laplacian(g)
     target = h - (c / a) * lap
     lam, u = _spectrum(g)
-    scale, s = _stated_scales(g, kk, a, c, lam[:kk], sign)
+    scale, s = _stated_scales(method, g, kk, a, c, lam[:kk], sign)
     hz = scale * u[:, :kk] @ np.diag(s) @ _orth(rng, kk, kk).T
     z = hz + rng.normal(size=(1, kk))           # the mean of Z* is free
     if np.abs(h @ z - hz).max() > tol * max(1.0, np.abs(hz).max()):
@@ -221,9 +220,7 @@ def _check_constrained(inst, rng, tol):
 def _regular_graph(rng, n):
     """Random circulant graph: regular, so D_G = P I."""
     offs = rng.choice(np.arange(1, n // 2 + 1), size=int(rng.integers(1, n // 2 + 1)), replace=False)
-    dist = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    dist = np.minimum(dist, n - dist)
-    return np.isin(dist, offs).astype(float)
+    return circulant_graph(n, offs)
 
 
 def _check_le_regular(inst, rng, tol):
@@ -252,7 +249,7 @@ def _check_le_regular(inst, rng, tol):
 
 # -- the derivations -----------------------------------------------------------
 
-def _squared_steps():
+def _squared_steps(method):
     lhs0 = alpha * frob2(C - I_K) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
     mid = alpha * frob2(C) - 2 * alpha * sympy.Trace(C) + alpha * K + 2 * gamma * sympy.Trace(L * M)
     soft = alpha * frob2(M - A_SOFT) + alpha * K - alpha * frob2(A_SOFT)
@@ -274,7 +271,7 @@ def _squared_steps():
              ("squared variance term", "beta = alpha"),
              note="U_K: eigenvectors of L on 1-perp with the K smallest eigenvalues lambda_k; "
                   "Sigma = diag(sqrt((1 - (gamma/alpha) lambda_k)_+)); R in O(K) arbitrary.",
-             check="numeric", numeric=_eckart_young_check(-1.0), tol=1e-8, cite=EY_LEMMA),
+             check="numeric", numeric=_eckart_young_check(method, -1.0), tol=1e-8, cite=EY_LEMMA),
     ]
 
 
@@ -297,11 +294,13 @@ def _constrained_steps():
     ]
 
 
-def derivation(variant="squared") -> Derivation:
+def derivation(method, variant="squared") -> Derivation:
     """VICReg's spectral rewrite as an (unchecked) :class:`Derivation`.
 
     Parameters
     ----------
+    method : Method
+        VICReg (its spectral problem gives the profile the Eckart-Young step evaluates).
     variant : {"squared", "hinge", "constrained"}
 
     Returns
@@ -318,7 +317,7 @@ def derivation(variant="squared") -> Derivation:
         raise InvalidArgument(f"unknown VICReg variant {variant!r}; use one of {VARIANTS}.")
     steps = _dirichlet_steps()
     if variant == "squared":
-        steps += _squared_steps()
+        steps += _squared_steps(method)
     elif variant == "hinge":
         steps = steps[:3] + _hinge_steps()
     else:

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 from ..errors import UnknownName
+from ..theorems import check_params, claim_schema
 
 _REGISTRY = {}
 
 
 def register(method):
-    """Add a :class:`~ssl_proofs.methods.base.Method` instance to the registry."""
+    """Add a :class:`~ssl_proofs.methods.base.Method` instance to the registry.
+
+    Its theorems' parameters are checked against the declared claim schemas
+    (:mod:`ssl_proofs.theorems`) of the kinds declared so far.
+    """
+    for t in method.theorems():
+        if claim_schema(t.claim) is not None:
+            check_params(t)
     _REGISTRY[method.name] = method
     return method
 

@@ -53,7 +53,10 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
-from ..errors import InvalidArgument, InvalidGraph
+from ..derivations.barlowtwins import derivation as _derivation
+from ..hyper import Hyper
+from ..errors import InvalidArgument
+from ..linear import solve_kernel, solve_linear
 from ..spectral import SpectralProblem, lam
 from ..theorems import Theorem
 from . import register
@@ -70,27 +73,14 @@ def _as_dense(G):
     return np.asarray(_graphs.to_dense(G), dtype=float)
 
 
-def check_no_isolated(G, what="BarlowTwins"):
-    """Raise :class:`InvalidGraph` when G has a node of degree 0 (``D_G`` singular)."""
-    d = _graphs.degrees(G)
-    bad = np.flatnonzero(d <= 0)
-    if bad.size:
-        raise InvalidGraph(
-            f"{what} needs D_G = diag(G 1) positive definite, but node(s) {bad[:10].tolist()} have no "
-            "positive pair (isolated). Their rows never enter Z_left/Z_right; remove them from G "
-            "(their embedding is arbitrary)."
-        )
-    return d
-
-
 class BarlowTwins(Method):
     translation_invariant = False  # the paper's BT does not centre: the constant direction counts
     name = "barlowtwins"
+    linear_padding = "candidate"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "BarlowTwins <-> Laplacian Eigenmaps vectors / tied CCA"
-    defaults = {"alpha": 0.005}
+    hypers = (Hyper("alpha", 0.005, "off-diagonal (redundancy reduction) weight (>= 0)", domain=(0.001, 100.0)),)
     variants = ("paper",)
     closed_form_variants = ("paper",)
-    domain = {"alpha": (0.001, 100.0)}
     graphs = "no_isolated"  # D_G must be invertible
     # the closed form is proved for K <= #components only: check_solver attacks it there
     solver_claim = "bt_optimum"
@@ -138,7 +128,7 @@ class BarlowTwins(Method):
     # -- closed form candidate ----------------------------------------
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
-        d = check_no_isolated(G)
+        d = _graphs.check_no_isolated(G, "BarlowTwins")
         # same storage as G: sparse graphs keep a sparse operator and a diagonal sparse metric
         if sp.issparse(G):
             Gd, metric = sp.csr_matrix(G, dtype=float), sp.diags(d)
@@ -149,15 +139,27 @@ class BarlowTwins(Method):
             description=f"top-{k} generalized eigenpairs G u = rho D_G u, columns with rho <= 0 zeroed",
         )
 
-    def derivation(self, variant=None):
-        from ..derivations.barlowtwins import derivation
+    def linear_certificate(self, k, k_used, loss, hp, cosine_error):
+        """Its loss is ``>= 0``, so a point with loss 0 (up to rounding of the squared cosines) is a
+        global minimiser; with one column the loss is ``(C_11 - 1)^2`` with ``C_11`` in
+        ``[rho_min, rho_max]`` or 0 (zero column), minimised by the top direction or by 0.
+        Otherwise (several columns, some ``rho < 1``) correlated columns can beat it
+        (docs/barlowtwins.md): a candidate.
+        """
+        # loss 0 up to rounding: k diagonal and k^2 off-diagonal squared cosines, each off by
+        # ~ eps cond(X^T D X) (the B_X-orthonormal eigenvectors' error)
+        floor = k * k * (1.0 + hp.get("alpha", 0.0)) * cosine_error ** 2
+        if loss <= floor or k == 1:
+            return "proved", ""
+        why = "k > rank(X^T D_G X): zero columns padded" if k > k_used else "several columns and a top-k rho < 1"
+        return "candidate", (f"candidate, not proved optimal ({why}): BarlowTwins' eigen-candidate is proved only "
+                             "with loss 0 (top-k rho = 1) or k = 1; correlated columns can reach a lower loss")
 
-        return derivation(self.check_variant(variant))
+    def derivation(self, variant=None):
+        return _derivation(self, self.check_variant(variant))
 
     def theorems(self):
-        from ..linear import linear_theorems
-
-        return BT_THEOREMS + linear_theorems("barlowtwins")
+        return BT_THEOREMS + BT_LINEAR_THEOREMS
 
 
 BT_THEOREMS = [
@@ -178,14 +180,14 @@ BT_THEOREMS = [
     Theorem("barlowtwins.label.rank", "barlowtwins",
             "label graph: rank(C(Z*)) = min(K, #classes) for every K and alpha",
             claim="bt_rank", expected="holds",
-            params={"variant": "paper", "graphs": "label", "k_max": 6, "reading": "components"},
+            params={"variant": "paper", "graphs": "label", "k_max": 6},
             source="paper §1 (iii), notes §5.3 [4]; formerly recorded refuted on descent points that lose to "
                    "the rank-c candidate ({5,3,2}, K=4, alpha=20: 1.540 vs 1.000): flipped under the two "
                    "minimisations (issue 8, docs/barlowtwins.md)"),
     Theorem("barlowtwins.any.rank_components", "barlowtwins",
             "on any graph, rank(Z*) = min(K, #components) ('BT strictly enforces rank(Z) = rank(G)')",
             claim="bt_rank", expected="refuted",
-            params={"variant": "paper", "graphs": "connected", "k_max": 4, "reading": "components"},
+            params={"variant": "paper", "graphs": "connected", "k_max": 4},
             source="paper §1 (iii); refuted on graphs with positive non-top rho"),
     Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
             "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",
@@ -198,4 +200,46 @@ BT_THEOREMS = [
             source="reading of paper Thm 7 without regularity; refuted (D_G vs H normalisation)"),
 ]
 
-register(BarlowTwins())
+#: the linear regime Z = XW (:mod:`ssl_proofs.linear`, docs/linear.md)
+BT_LINEAR_THEOREMS = [
+    Theorem("barlowtwins.linear.cca_pair_listing", "barlowtwins",
+            "view graph: linear BT (X^T G X w = rho X^T D_G X w) = untied CCA of the paper's pair listing "
+            "(X[rows], X[cols]), whenever the top-k correlations are >= 0",
+            claim="cca_oracle", params={"instances": "linear_views", "pairs": "listing"},
+            source="notes §3.3 [D]; paper Thm 6 as reconstructed"),
+    Theorem("barlowtwins.linear.cca_untied", "barlowtwins",
+            "view graph: linear BT's rho_k = the canonical correlations of CCA(X_1, X_2) for any two views",
+            claim="cca_oracle", expected="refuted", params={"instances": "linear_views", "pairs": "one_way"},
+            source="reading of 'BT recovers CCA' with untied weights; refuted unless Sigma_11 = Sigma_22, "
+                   "Sigma_12 = Sigma_12^T"),
+    Theorem("barlowtwins.linear.closed_form", "barlowtwins",
+            "where proved (loss 0, i.e. top-k rho = 1, or k = 1): W* = top-k generalized eigenvectors of "
+            "X^T G X w = rho X^T D_G X w, rho <= 0 columns zeroed, minimises BarlowTwins over W (Z = XW)",
+            claim="linear_closed_form",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated"},
+            source="notes §3.3 [D]; BT loss >= 0, one column: (C_11 - 1)^2 with C_11 in [rho_min, rho_max] or 0"),
+    Theorem("barlowtwins.linear.candidate_any_k", "barlowtwins",
+            "for every k, linear BT's eigen-candidate (rho <= 0 columns zeroed) minimises BarlowTwins over W",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated", "candidates": True},
+            source="linear reading of 'BT recovers LE' beyond its proved range; refuted like the non-linear "
+                   "barlowtwins.decorrelated.closed_form (correlated columns win)"),
+]
+
+_BARLOWTWINS = register(BarlowTwins())
+
+
+def solve_barlowtwins_linear(X, G, k, *, kernel=False, ridge=0.0):
+    """Linear BarlowTwins ``X^T G X w = rho X^T D_G X w`` (notes §3.3): :func:`~ssl_proofs.linear.solve_linear` /
+    :func:`~ssl_proofs.linear.solve_kernel` with the BarlowTwins method (its own profile: columns with ``rho <= 0`` zeroed).
+
+    With ``kernel=True``, ``X`` is a Gram matrix ``K`` and this is kernel CCA
+    with tied weights: ``K G K a = rho (K D_G K + ridge K) a``.
+    ``.eigenvalues`` are the ``rho_k``; ``.certificate`` says whether the candidate is proved optimal.
+    """
+    ridge = float(ridge)
+    if not np.isfinite(ridge) or ridge < 0 or (ridge > 0 and not kernel):
+        raise InvalidArgument(f"ridge = {ridge:g}: use a finite ridge >= 0, and only with kernel=True.")
+    if kernel:
+        return solve_kernel(_BARLOWTWINS, X, G, k, ridge=ridge)
+    return solve_linear(_BARLOWTWINS, X, G, k)

@@ -16,7 +16,9 @@ import scipy.sparse as sp
 import torch
 
 from .. import graphs as _graphs
-from ..errors import InvalidArgument, NoClosedForm
+from ..errors import InvalidArgument, NoClosedForm, NotProvided
+from ..hyper import Hyper
+from ..linear import solve_linear as _solve_linear
 from ..search import global_minimise
 from ..spectral import SpectralSolution, solve_spectral
 
@@ -89,6 +91,9 @@ class Method:
     name: str = ""
     #: human title
     title: str = ""
+    #: hyper-parameters, declared once (:class:`~ssl_proofs.hyper.Hyper`: name, default, help, domain);
+    #: ``defaults`` and ``domain`` below are derived from them
+    hypers: tuple = ()
     #: hyper-parameters with their defaults (paper names)
     defaults: dict = {}
     #: every variant of the loss, the first being the paper's (default of ``loss``)
@@ -108,16 +113,29 @@ class Method:
     #: instance parameters of the range where this method's own closed form is proved
     solver_claim: str = "closed_form"
     solver_params: dict = {}
+    #: linear regime (:mod:`ssl_proofs.linear`), ``k > rank(X^T B X)``: ``None`` = no padding (raise);
+    #: ``"optimal"`` = soft variants pad with zero columns and stay optimal; ``"candidate"`` = they pad,
+    #: but the padded point is only a candidate
+    linear_padding: Optional[str] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "hypers" in cls.__dict__:
+            cls.defaults = {h.name: h.default for h in cls.hypers}
+            cls.domain = {h.name: tuple(h.domain) for h in cls.hypers if h.domain is not None}
+        elif "defaults" in cls.__dict__:   # a method written with plain dicts: declare from them
+            cls.hypers = tuple(Hyper(n, d, domain=cls.domain.get(n)) for n, d in cls.defaults.items())
 
     # -- to be provided by subclasses ----------------------------------
     def _loss_torch(self, Z, G, variant, hp):  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotProvided(f"{self.name} defines no loss; write _loss_torch(Z, G, variant, hp) in its module.")
 
     def spectral_problem(self, G, k, *, variant=None, **hp):
         raise NoClosedForm(f"{self.name} has no closed-form optimum.")
 
     def derivation(self, variant=None):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{self.name} has no derivation yet.")
+        raise NotProvided(f"{self.name} has no derivation yet; `ssl-proofs verify {self.name}` checks its "
+                          "other claims.")
 
     def theorems(self):
         return []
@@ -225,9 +243,20 @@ class Method:
 
     def solve_linear(self, X, G, k, *, variant=None, **hp):
         """Closed-form optimal weights of ``Z = XW`` (see :mod:`ssl_proofs.linear`)."""
-        from ..linear import solve_linear
+        return _solve_linear(self, X, G, k, variant=variant, **hp)
 
-        return solve_linear(self, X, G, k, variant=variant, **hp)
+    def linear_spectral_problem(self, G, k, *, variant=None, **hp):
+        """The N-space problem the linear regime pulls back; default: :meth:`spectral_problem`.
+
+        Override only where the problem has row weights a linear map cannot apply.
+        """
+        return self.spectral_problem(G, k, variant=variant, **hp)
+
+    def linear_certificate(self, k, k_used, loss, hp, cosine_error):
+        """``("proved", "")`` when the linear closed form's theorem covers this input, else
+        ``("candidate", why)``; default: proved for every input (the whitened problem is the method's
+        own Eckart--Young problem on the range of ``B_X``, docs/linear.md)."""
+        return "proved", ""
 
     def proved_range(self, G, k, variant, hp):
         """``(True, why)`` when the closed form's theorem covers this input, else ``(False, what is known)``.

@@ -57,6 +57,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import graphs as _graphs
+from ..graphs import meanshift_graph, nnclr_graph  # noqa: F401  (documented here: same loss, other G)
+from ..derivations.simclr import derivation as _derivation
+from ..hyper import Hyper
 from ..errors import InvalidArgument, NoClosedForm
 from ..theorems import Theorem
 from . import register
@@ -78,12 +81,11 @@ _NO_CLOSED_FORM = (
 class SimCLR(Method):
     name = "simclr"
     title = "SimCLR / NNCLR / MeanShift <-> generalized MDS (global spectral embedding)"
-    #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others)
-    defaults = {"tau": 0.5}
+    #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others);
+    #: the structural theorems are stated and checked for tau in its domain
+    hypers = (Hyper("tau", 0.5, "temperature (> 0)", domain=(0.2, 2.0)),)
     variants = VARIANTS
     closed_form_variants = ()
-    #: the structural theorems are stated and checked for these temperatures
-    domain = {"tau": (0.2, 2.0)}
 
     # -- hyper-parameters ----------------------------------------------
     def check_hyper(self, variant, hp):
@@ -129,9 +131,7 @@ class SimCLR(Method):
         return super().solve(G, k, variant=variant, search=True, seed=seed, device=device, **hp)
 
     def derivation(self, variant=None):
-        from ..derivations.simclr import derivation
-
-        return derivation(self.check_variant(variant))
+        return _derivation(self, self.check_variant(variant))
 
     # -- claims ----------------------------------------------------------
     def theorems(self):
@@ -163,127 +163,6 @@ def multi_positive_loss(Z, G, form, *, tau=None):
 
 
 # -- G builders: NNCLR and MeanShift are SimCLR with another graph ---------------
-
-def _check_embeddings(Z, name="Z"):
-    try:
-        Z = np.asarray(Z.detach().cpu().numpy() if isinstance(Z, torch.Tensor) else Z, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a numeric (N, D) array.") from None
-    if Z.ndim != 2 or Z.shape[0] < 2:
-        raise InvalidArgument(f"{name} must have shape (N, D) with N >= 2, got {Z.shape}.")
-    if not np.all(np.isfinite(Z)):
-        raise InvalidArgument(f"{name} contains NaN or infinite entries.")
-    norms = np.linalg.norm(Z, axis=1)
-    if np.any(norms == 0):
-        raise InvalidArgument(f"{name} has zero rows {np.nonzero(norms == 0)[0].tolist()}: cosine similarity "
-                              "is undefined for them; drop or perturb those rows.")
-    Zn = Z / norms[:, None]
-    return Zn @ Zn.T
-
-
-def _check_views(n, n_views):
-    if isinstance(n_views, bool) or not isinstance(n_views, (int, np.integer)) or n_views < 2:
-        raise InvalidArgument(f"n_views = {n_views!r} must be an integer >= 2.")
-    if n % n_views:
-        raise InvalidArgument(f"N = {n} rows cannot be split into n_views = {n_views} equal view blocks.")
-    return int(n_views)
-
-
-def _symmetrise(A):
-    G = np.maximum(A, A.T).astype(np.float64)
-    np.fill_diagonal(G, 0.0)
-    return G
-
-
-def nnclr_graph(Z, n_views=2):
-    """NNCLR's positive-pair graph (Dwibedi et al. 2021) over a stacked multi-view batch.
-
-    Rows are stacked as in the paper: row ``v * N' + n`` is view ``v`` of sample
-    ``n``.  NNCLR replaces an anchor ``z_i`` by its nearest neighbour (cosine) in
-    a support set and contrasts it with the other views of ``i``; with the batch's
-    own view-``v`` block (``i`` itself excluded) as the support set, the positives
-    of row ``(v', n)`` are the nearest neighbours ``NN(z_(v, n))`` for ``v != v'``.
-    The relation is symmetrised (``G = max(A, A^T)``).
-
-    Parameters
-    ----------
-    Z : (N, D) array or tensor
-        Embeddings of the stacked views (non-zero rows).
-    n_views : int
-        Number of views ``V`` (``N`` must be a multiple of it, ``N / V >= 2``).
-
-    Returns
-    -------
-    G : (N, N) ndarray
-        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
-
-    Raises
-    ------
-    InvalidArgument
-        Bad shapes, non-finite or zero rows, ``N`` not a multiple of ``n_views``.
-    """
-    S = _check_embeddings(Z)
-    n = S.shape[0]
-    V = _check_views(n, n_views)
-    m = n // V
-    if m < 2:
-        raise InvalidArgument(f"nnclr_graph needs at least 2 samples per view (got N / n_views = {m}): "
-                              "the support set of an anchor is the other samples of its view.")
-    A = np.zeros((n, n))
-    for v in range(V):
-        block = np.arange(v * m, (v + 1) * m)
-        sim = S[np.ix_(block, block)].copy()
-        np.fill_diagonal(sim, -np.inf)        # an anchor is not its own neighbour
-        nn = block[np.argmax(sim, axis=1)]    # first index on ties: deterministic
-        for w in range(V):
-            if w != v:
-                A[w * m + np.arange(m), nn] = 1.0
-    return _symmetrise(A)
-
-
-def meanshift_graph(Z, k, *, n_views=None):
-    """MeanShift's positive-pair graph (Koohpayegani et al. 2021): the symmetrised k-NN graph.
-
-    ``G_ij = 1`` iff ``j`` is among the ``k`` nearest neighbours (cosine) of
-    ``i`` or ``i`` among those of ``j``.  MSF also keeps each target's own
-    augmented view among its neighbours; pass ``n_views`` to add the paper's
-    view graph (rows stacked as in :func:`ssl_proofs.graphs.view_graph`).
-
-    Parameters
-    ----------
-    Z : (N, D) array or tensor
-        Embeddings (non-zero rows).
-    k : int
-        Neighbours per row, ``1 <= k <= N - 1``.
-    n_views : int, optional
-        If given, the union with ``view_graph(N / n_views, n_views)``.
-
-    Returns
-    -------
-    G : (N, N) ndarray
-        Binary, symmetric, zero diagonal; passes :func:`ssl_proofs.graphs.check_graph`.
-
-    Raises
-    ------
-    InvalidArgument
-        Bad shapes, non-finite or zero rows, ``k`` out of range.
-    """
-    S = _check_embeddings(Z)
-    n = S.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
-        raise InvalidArgument(f"k = {k!r} must be an integer with 1 <= k <= N - 1 = {n - 1}.")
-    sim = S.copy()
-    np.fill_diagonal(sim, -np.inf)
-    # stable sort: ties broken by index, so the graph is deterministic
-    nn = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-    A = np.zeros((n, n))
-    A[np.repeat(np.arange(n), k), nn.ravel()] = 1.0
-    G = _symmetrise(A)
-    if n_views is not None:
-        V = _check_views(n, n_views)
-        G = np.maximum(G, _graphs.view_graph(n // V, V))
-    return G
-
 
 # -- readings of "SimCLR strictly enforces rank(Z) = rank(G)" (paper §1) --------------
 # each maps (G, K) to the rank it predicts for the optimum, capped at K

@@ -40,11 +40,11 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
+from ..derivations.spectral_contrastive import derivation as _derivation
 from ..duality import derivation as duality_derivation
 from ..spectral import SpectralProblem, lam
 from ..theorems import Theorem
 from . import register
-from .barlowtwins import check_no_isolated
 from .base import Method
 
 #: Eckart--Young profile: keep the positive part of each eigenvalue
@@ -53,7 +53,7 @@ EY_PROFILE = sympy.sqrt(sympy.Max(0, lam))
 
 def normalized_adjacency(G):
     """``A_bar = D^{-1/2} G D^{-1/2}`` (dense); raises :class:`InvalidGraph` on isolated nodes."""
-    d = check_no_isolated(G, "the spectral contrastive loss")
+    d = _graphs.check_no_isolated(G, "the spectral contrastive loss")
     s = 1.0 / np.sqrt(d)
     return s[:, None] * np.asarray(_graphs.to_dense(G), dtype=float) * s[None, :]
 
@@ -65,11 +65,11 @@ def _same_storage(G):
 class SpectralContrastive(Method):
     translation_invariant = False  # E[(f(x)^T f(x'))^2] sees the mean of Z
     name = "spectral_contrastive"
+    linear_padding = "optimal"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "Spectral contrastive loss <-> Eckart-Young on D^-1/2 G D^-1/2 (global)"
-    defaults = {}
+    hypers = ()
     variants = ("population",)
     closed_form_variants = ("population",)
-    domain = {}
     graphs = "no_isolated"  # isolated nodes carry no probability mass: A_bar is undefined there
 
     def _loss_torch(self, Z, G, variant, hp):
@@ -87,7 +87,7 @@ class SpectralContrastive(Method):
 
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
-        d = check_no_isolated(G, "the spectral contrastive loss")
+        d = _graphs.check_no_isolated(G, "the spectral contrastive loss")
         s = 1.0 / np.sqrt(d)
         # same storage as G: sparse graphs keep a sparse operator
         A = (sp.diags(s) @ G @ sp.diags(s)).tocsr() if sp.issparse(G) else normalized_adjacency(G)
@@ -113,7 +113,7 @@ class SpectralContrastive(Method):
         no ``row_weights``, and the eigenvectors of linear BarlowTwins.
         """
         self.check_variant(variant, closed_form=True)
-        d = check_no_isolated(G, "the spectral contrastive loss")
+        d = _graphs.check_no_isolated(G, "the spectral contrastive loss")
         return SpectralProblem(
             operator=_same_storage(G), metric=sp.diags(d) if sp.issparse(G) else np.diag(d), k=k, which="largest",
             profile=EY_PROFILE, scale=float(np.sqrt(d.sum())),
@@ -126,14 +126,10 @@ class SpectralContrastive(Method):
         return float(-np.sum(np.clip(rho, 0, None) ** 2))
 
     def derivation(self, variant=None):
-        from ..derivations.spectral_contrastive import derivation
-
-        return derivation(self.check_variant(variant))
+        return _derivation(self, self.check_variant(variant))
 
     def theorems(self):
-        from ..linear import linear_theorems
-
-        return SC_THEOREMS + linear_theorems("spectral_contrastive")
+        return SC_THEOREMS + SC_LINEAR_THEOREMS
 
 
 SC_THEOREMS = [
@@ -171,6 +167,37 @@ SC_THEOREMS = [
             "Garrido et al. Thm 3.3: L_nc + sum_j ||K_j.||^4 = L_c + sum_i ||K_.i||^4 (each step checked)",
             claim="derivation", params={"derivation": duality_derivation},
             source="Garrido et al., ICLR 2023, Thm 3.3"),
+]
+
+#: the linear regime Z = XW (:mod:`ssl_proofs.linear`, docs/linear.md)
+SC_LINEAR_THEOREMS = [
+    Theorem("spectral_contrastive.linear.closed_form", "spectral_contrastive",
+            "W* = sqrt(S) [w_1..w_K] diag(sqrt((rho_k)_+)) R^T, X^T G X w = rho X^T D_G X w (top K, "
+            "X^T D_G X-orthonormal w), minimises the spectral contrastive loss over W (Z = XW)",
+            claim="linear_closed_form", params={"variant": "population", "instances": "linear", "graphs": "no_isolated"},
+            source="ours (docs/linear.md): Eckart-Young on the range of D^{1/2} X"),
+    Theorem("spectral_contrastive.linear.planted_no_metric", "spectral_contrastive",
+            "planted wrong formula: W* = sqrt(S) Q_K diag(sqrt(rho_+)) from the Euclidean eigh of X^T G X "
+            "(metric X^T D_G X ignored) minimises the loss",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_metric"},
+            source="planted (must be refuted)"),
+    Theorem("spectral_contrastive.linear.planted_no_sqrt", "spectral_contrastive",
+            "planted wrong formula: W* = sqrt(S) [w_1..w_K] diag((rho_k)_+) (sqrt of rho missing) minimises the loss",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "formula": "no_sqrt"},
+            source="planted (must be refuted)"),
+    Theorem("spectral_contrastive.linear.wide_equals_nonlinear", "spectral_contrastive",
+            "if rank(X) = N (e.g. D >= N) the linear optimum reaches the non-linear one: same ZZ^T and loss",
+            claim="linear_reaches_nonlinear",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "data": "wide"},
+            source="ours (docs/linear.md)"),
+    Theorem("spectral_contrastive.linear.same_as_barlowtwins", "spectral_contrastive",
+            "span(X W*) of linear spectral contrastive = span of linear BarlowTwins' columns with rho > 0 "
+            "(both solve X^T G X w = rho X^T D_G X w)",
+            claim="linear_same_subspace",
+            params={"variant": "population", "instances": "linear", "graphs": "no_isolated", "other": "barlowtwins"},
+            source="ours (docs/linear.md)"),
 ]
 
 register(SpectralContrastive())

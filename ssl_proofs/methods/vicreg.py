@@ -36,6 +36,8 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
+from ..derivations.vicreg import derivation as _derivation
+from ..hyper import Hyper
 from ..errors import InvalidArgument, NoClosedForm
 from ..spectral import SpectralProblem, lam
 from ..theorems import Theorem
@@ -50,12 +52,17 @@ CONSTRAINED_PROFILE = sympy.Integer(1)
 
 class VICReg(Method):
     name = "vicreg"
+    linear_padding = "optimal"  # k > rank(X^T B X): soft variants pad with zero columns
     title = "VICReg <-> Laplacian Eigenmaps"
-    defaults = {"alpha": 1.0, "beta": None, "gamma": 1.0, "ddof": 0.0}
+    hypers = (
+        Hyper("alpha", 1.0, "variance weight (> 0)", domain=(0.1, 10.0)),
+        Hyper("beta", None, "covariance weight (default: alpha; the closed form needs beta = alpha)"),
+        Hyper("gamma", 1.0, "invariance weight (>= 0)", domain=(0.01, 10.0)),
+        Hyper("ddof", 0.0, "covariance normaliser N - ddof (0 or 1)"),
+    )
     variants = ("hinge", "squared", "constrained")
     closed_form_variants = ("squared", "constrained")
     constrained_variants = ("constrained",)
-    domain = {"alpha": (0.1, 10.0), "gamma": (0.01, 10.0)}
 
     # -- hyper-parameters ----------------------------------------------
     def check_hyper(self, variant, hp):
@@ -161,15 +168,11 @@ class VICReg(Method):
         return A, hp["alpha"], hp["alpha"] * (k - float(np.sum(A * A)))
 
     def derivation(self, variant=None):
-        from ..derivations.vicreg import derivation
-
-        return derivation(self.check_variant(variant))
+        return _derivation(self, self.check_variant(variant))
 
     # -- claims ----------------------------------------------------------
     def theorems(self):
-        from ..linear import linear_theorems
-
-        return VICREG_THEOREMS + linear_theorems("vicreg")
+        return VICREG_THEOREMS + VICREG_LINEAR_THEOREMS
 
 
 def _hinge_std(lmbda, alpha, gamma):
@@ -208,6 +211,62 @@ VICREG_THEOREMS = [
     Theorem("vicreg.hinge.decorrelated_std", "vicreg",
             "hinge VICReg with decorrelated directions (beta -> inf): std of direction k = min(1, alpha/(4 gamma lambda_k))",
             claim="hinge_std", params={"variant": "hinge", "predict": _hinge_std}, source="notes §3.1 [D], §5.3 [2]"),
+]
+
+#: the linear regime Z = XW (:mod:`ssl_proofs.linear`, docs/linear.md)
+VICREG_LINEAR_THEOREMS = [
+    Theorem("vicreg.linear.derivation", "vicreg",
+            "with Z = XW, squared VICReg = alpha||W^T S W - I||_F^2 + 2 gamma Tr(W^T T W) "
+            "(S = X^T H X/N, T = X^T L X/N), minimised by W* = S^{-1/2} Q_K diag(sqrt((1-(gamma/alpha)mu_k)_+))",
+            claim="linear_derivation", params={"variant": "squared", "instances": "linear"},
+            source="notes §3.1 [D] (paper Thm 3 as reconstructed)"),
+    Theorem("vicreg.linear.squared.closed_form", "vicreg",
+            "W* = S^{-1/2} Q_K diag(sqrt((1-(gamma/alpha)mu_k)_+)) R^T minimises squared VICReg over W (Z = XW)",
+            claim="linear_closed_form", params={"variant": "squared", "instances": "linear"},
+            source="notes §3.1 [D]; paper Thm 3 as reconstructed"),
+    Theorem("vicreg.linear.constrained.closed_form", "vicreg",
+            "Cov(XW)=I VICReg is solved by W* = S^{-1/2} Q_K R^T (LPP with H in place of D_G)",
+            claim="linear_closed_form", params={"variant": "constrained", "instances": "linear"},
+            source="notes §2, §3.1; paper Thm 3 (LPP)"),
+    Theorem("vicreg.linear.squared.planted_no_whitening", "vicreg",
+            "planted wrong formula: W* = Q_K diag(...) from eigh(T) alone (S^{-1/2} dropped) minimises squared VICReg",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "squared", "instances": "linear", "formula": "no_whitening"},
+            source="planted (must be refuted)"),
+    Theorem("vicreg.linear.squared.planted_top", "vicreg",
+            "planted wrong formula: the TOP generalized eigenvectors of (T, S) minimise squared VICReg",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "squared", "instances": "linear", "formula": "top"},
+            source="planted (must be refuted)"),
+    Theorem("vicreg.linear.wide_equals_nonlinear", "vicreg",
+            "if rank(HX) = N-1 (e.g. D >= N) the linear optimum reaches the non-linear one: same HZZ^TH and loss",
+            claim="linear_reaches_nonlinear", params={"variant": "squared", "instances": "linear", "data": "wide"},
+            source="notes §3.1 [D]"),
+    Theorem("vicreg.linear.kernel_linear", "vicreg",
+            "kernel LPP (K L K a = lambda K H K a) with K = XX^T gives the same Z Z^T (and loss) as linear VICReg",
+            claim="kernel_linear", params={"variant": "squared", "instances": "linear"},
+            source="notes §2 (kernel LPP), §3.1"),
+    Theorem("vicreg.linear.lda_balanced", "vicreg",
+            "label graph, balanced classes: linear constrained VICReg spans sklearn LDA's subspace (k <= C-1)",
+            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
+                                        "balanced": True, "lda": "standard"},
+            source="notes §3.1 [D] (paper Prop. 1 as reconstructed)"),
+    Theorem("vicreg.linear.lda_size_weighted", "vicreg",
+            "label graph, any class sizes: linear constrained VICReg spans the top-k eigenvectors of "
+            "S_T w = nu (sum_c n_c S_c) w (Fisher's ratio with the size-weighted within-class scatter)",
+            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
+                                        "balanced": False, "lda": "size_weighted"},
+            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c, X^T H X = S_T; oracle from the definitions"),
+    Theorem("vicreg.linear.lda_normalised_graph", "vicreg",
+            "class-normalised label graph G_ij = 1/n_c: linear constrained VICReg = standard LDA for any class sizes",
+            claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
+                                        "balanced": False, "lda": "standard", "label_graph": "normalised"},
+            source="ours (docs/linear.md): then X^T L X = S_W"),
+    Theorem("vicreg.linear.lda_unbalanced", "vicreg",
+            "label graph, unbalanced classes: linear constrained VICReg spans standard LDA's subspace",
+            claim="lda_oracle", expected="refuted",
+            params={"variant": "constrained", "instances": "linear_labels", "balanced": False, "lda": "standard"},
+            source="reading of paper Prop. 1 without the balance assumption; refuted"),
 ]
 
 register(VICReg())

@@ -6,6 +6,7 @@ import json
 from ssl_proofs.diagnose import REL_TOL, diagnose
 from ssl_proofs.graphfiles import read_graph
 
+from ..hyperflags import add_hyper_flags, hyper_args
 from ..io import load_array
 
 NAME = "diagnose"
@@ -17,8 +18,7 @@ def add_arguments(p):
     p.add_argument("--graph", required=True, metavar="G.npz", help="the batch's positive-pair graph (as for solve)")
     p.add_argument("--method", default="vicreg", help="vicreg (default), spectral_contrastive or barlowtwins")
     p.add_argument("--variant", default=None, help="vicreg: squared (default), constrained or hinge")
-    for name in ("alpha", "beta", "gamma", "tau"):
-        p.add_argument(f"--{name}", type=float, default=None)
+    add_hyper_flags(p)
     p.add_argument("--rel-tol", type=float, default=REL_TOL, help="relative tolerance of the state classification")
     p.add_argument("--json", metavar="PATH", help="write the full diagnosis as JSON")
 
@@ -26,7 +26,7 @@ def add_arguments(p):
 def run(args):
     Z = load_array(args.embeddings, "--embeddings")
     G = read_graph(args.graph)
-    hp = {k: getattr(args, k) for k in ("alpha", "beta", "gamma", "tau") if getattr(args, k) is not None}
+    hp = hyper_args(args)
     d = diagnose(Z, G, args.method, variant=args.variant, rel_tol=args.rel_tol, **hp)
     angles = d.principal_angles
     print(f"{d.method} ({d.variant}), N = {d.n}, K = {d.k}, " + ", ".join(f"{k}={v:g}" for k, v in d.hyper.items()))

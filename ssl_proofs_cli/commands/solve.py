@@ -12,6 +12,7 @@ import sys
 import ssl_proofs
 from ssl_proofs.graphfiles import read_graph
 
+from ..hyperflags import add_hyper_flags, hyper_args
 from ..io import load_array, output_path, save_array, save_json
 
 NAME = "solve"
@@ -24,8 +25,7 @@ def add_arguments(s):
     s.add_argument("-k", type=int, required=True, help="embedding dimension K")
     s.add_argument("--variant", default=None, help="loss variant (default: the method's closed-form one)")
     s.add_argument("--out", required=True, help="where to save Z (.npy; the suffix is added when missing)")
-    for name in ("alpha", "beta", "gamma", "tau"):
-        s.add_argument(f"--{name}", type=float, default=None)
+    add_hyper_flags(s)
     s.add_argument("--data", default=None, help="inputs X (.npy) for the linear regime (--linear)")
     s.add_argument("--linear", action="store_true", help="solve for W in Z = XW (needs --data)")
     s.add_argument("--search", action="store_true",
@@ -41,8 +41,7 @@ def run(args):
     json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
     method = ssl_proofs.get_method(args.method)
     G = read_graph(args.graph)
-    hp = {k: getattr(args, k) for k in ("alpha", "beta", "gamma", "tau")
-          if getattr(args, k) is not None}
+    hp = hyper_args(args)
     if args.linear or args.data:
         if not (args.linear and args.data):
             raise ssl_proofs.InvalidArgument("the linear regime needs both --linear and --data X.npy.")

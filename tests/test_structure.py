@@ -1,0 +1,96 @@
+"""A method owns itself: hyper-parameters declared once, theorem parameters with a schema."""
+import argparse
+
+import pytest
+
+import ssl_proofs
+import ssl_proofs.methods as methods_pkg
+import verifiers.runner  # noqa: F401  (loads the claim modules: every claim kind declares its schema)
+from ssl_proofs import Theorem
+from ssl_proofs.errors import InvalidArgument
+from ssl_proofs.hyper import Hyper
+from ssl_proofs.methods.base import Method
+from ssl_proofs.theorems import _SCHEMAS, check_theorems, declare_claim
+from ssl_proofs_cli.hyperflags import add_hyper_flags, hyper_args
+from verifiers.checks import CHECKS
+
+
+class _Toy(Method):
+    name = "toy_structure"
+    variants = ("paper",)
+    hypers = (Hyper("lam", 0.25, "toy weight", domain=(0.1, 1.0)), Hyper("mu", None, "derived"))
+
+
+def test_defaults_and_domain_are_derived_from_the_declarations():
+    assert _Toy.defaults == {"lam": 0.25, "mu": None}
+    assert _Toy.domain == {"lam": (0.1, 1.0)}
+    vic = ssl_proofs.get_method("vicreg")
+    assert [h.name for h in vic.hypers] == list(vic.defaults)
+
+
+def test_a_method_with_plain_dicts_still_declares_its_hypers():
+    class Plain(Method):
+        name = "plain_structure"
+        defaults = {"a": 1.0}
+        domain = {"a": (0.5, 2.0)}
+
+    assert Plain.hypers == (Hyper("a", 1.0, domain=(0.5, 2.0)),)
+
+
+def test_cli_flags_come_from_the_declarations(monkeypatch):
+    parser = argparse.ArgumentParser()
+    add_hyper_flags(parser)
+    assert "--lam" not in parser.format_help()
+    monkeypatch.setitem(methods_pkg._REGISTRY, _Toy.name, _Toy())
+    parser = argparse.ArgumentParser()
+    add_hyper_flags(parser)
+    text = parser.format_help()
+    for flag in ("--alpha", "--beta", "--gamma", "--tau", "--ddof", "--lam", "--mu"):
+        assert flag in text
+    assert hyper_args(parser.parse_args(["--lam", "0.5", "--gamma", "2"])) == {"lam": 0.5, "gamma": 2.0}
+
+
+def test_a_planted_typo_fails_at_registration():
+    """``"graph"`` for ``"graphs"``: the theorem is refused when built, and the method when registered."""
+    with pytest.raises(InvalidArgument, match="no parameter 'graph'; did you mean 'graphs'"):
+        Theorem("toy.typo", "toy_structure", "typo", claim="closed_form", params={"graph": "any"})
+
+    class Typo(_Toy):
+        name = "toy_typo"
+
+        def theorems(self):
+            return bad
+
+    # built before the schema existed (kind declared afterwards): register() still refuses it
+    kind = "toy_kind_structure"
+    _SCHEMAS.pop(kind, None)
+    bad = [Theorem("toy.typo", "toy_typo", "typo", claim=kind, params={"graph": "any"})]
+    try:
+        declare_claim(kind, {})
+        with pytest.raises(InvalidArgument, match="did you mean 'graphs'"):
+            ssl_proofs.register(Typo())
+        assert "toy_typo" not in ssl_proofs.list_methods()
+        with pytest.raises(InvalidArgument, match="did you mean 'graphs'"):
+            check_theorems(bad, {kind})
+    finally:
+        _SCHEMAS.pop(kind, None)
+
+
+def test_wrong_type_and_unknown_kind_fail():
+    with pytest.raises(InvalidArgument, match="'k_max' must be int"):
+        Theorem("toy.type", "vicreg", "type", claim="bt_optimum", params={"k_max": "4"})
+    t = Theorem("toy.kind", "vicreg", "kind", claim="closed_fom")
+    with pytest.raises(InvalidArgument, match="unknown claim kind 'closed_fom'; did you mean 'closed_form'"):
+        check_theorems([t], CHECKS)
+
+
+def test_every_registered_theorem_fits_its_schema():
+    check_theorems(ssl_proofs.list_theorems(), CHECKS)   # what loading the verifiers does
+    assert set(CHECKS) <= set(_SCHEMAS)
+
+
+def test_an_instance_builder_declares_the_keys_it_reads():
+    """``params["instances"]`` names a builder; its declared keys are allowed for any claim kind."""
+    Theorem("toy.cliques", "simclr", "t", claim="closed_form", params={"instances": "simclr_cliques", "equal": True})
+    with pytest.raises(InvalidArgument, match="no parameter 'equal'"):
+        Theorem("toy.graphs", "vicreg", "t", claim="closed_form", params={"equal": True})
