@@ -333,14 +333,33 @@ def view_graph(n_samples, n_views=2):
     return label_graph(labels)
 
 
-def label_graph(labels):
-    """Class graph: ``G_ij = 1`` iff ``labels[i] == labels[j]`` and ``i != j``."""
+def label_graph(labels, *, sparse=None):
+    """Class graph: ``G_ij = 1`` iff ``labels[i] == labels[j]`` and ``i != j``.
+
+    Dense below :data:`MAX_DENSE_NODES` nodes, a CSR matrix above it (or as ``sparse`` says):
+    the edges are built class by class, never as an N x N comparison.
+    """
     y = np.asarray(labels).ravel()
     if y.size < 2:
         raise InvalidArgument("label_graph needs at least 2 labels.")
-    G = (y[:, None] == y[None, :]).astype(np.float64)
-    np.fill_diagonal(G, 0.0)
-    return G
+    sparse = y.size > MAX_DENSE_NODES if sparse is None else bool(sparse)
+    if not sparse:
+        G = (y[:, None] == y[None, :]).astype(np.float64)
+        np.fill_diagonal(G, 0.0)
+        return G
+    _, inverse = np.unique(y, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
+    rows, cols = [], []
+    for m in members:  # the clique of each class
+        if m.size > 1:
+            r, c = np.meshgrid(m, m, indexing="ij")
+            off = r != c
+            rows.append(r[off])
+            cols.append(c[off])
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(y.size, y.size))
 
 
 def circulant_graph(n, offsets):

@@ -56,7 +56,7 @@ import sympy
 
 from . import graphs as _graphs
 from .errors import InvalidArgument, NoClosedForm
-from .spectral import SpectralProblem, SpectralSolution, complement_basis, solve_spectral
+from .spectral import SpectralProblem, SpectralSolution, solve_spectral
 
 __all__ = [
     "LinearSolution", "solve_linear", "solve_kernel", "linear_problem", "pullback", "solve_pulled",
@@ -179,8 +179,9 @@ def pullback(problem, X):
     n = X.shape[0]
     PX = X
     if problem.deflate is not None:
-        Q = complement_basis(problem.deflate, n)
-        PX = Q @ (Q.T @ X)
+        # P X = X - Y (Y^T Y)^-1 Y^T X: O(N D r), no N x N basis of the complement
+        Y = np.asarray(problem.deflate, dtype=float).reshape(n, -1)
+        PX = X - Y @ np.linalg.lstsq(Y, X, rcond=None)[0]
     A = problem.operator
     AX = A @ PX if sp.issparse(A) else np.asarray(A, dtype=float) @ PX
     A_X = PX.T @ np.asarray(AX)

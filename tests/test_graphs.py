@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import ssl_proofs.graphs as graphs_module
 from ssl_proofs.errors import InvalidArgument, InvalidGraph
 from ssl_proofs.graphs import (DenseGraph, SelfLoopWarning, SparseGraph, centering, check_graph, check_k, is_checked,
-                               laplacian, n_components, to_dense, view_graph)
+                               label_graph, laplacian, n_components, to_dense, view_graph)
 
 BAD = {
     "non_symmetric": (np.array([[0, 1.0, 0], [0, 0, 1], [0, 1, 0]]), ["not symmetric", "(G + G.T) / 2"]),
@@ -207,7 +207,7 @@ def test_sparse_graph_above_the_node_limit_is_refused_before_allocation():
 def test_dense_graph_above_the_dense_limit_is_refused(monkeypatch):
     monkeypatch.setattr(graphs_module, "MAX_DENSE_NODES", 5)
     with pytest.raises(InvalidGraph) as info:
-        check_graph(view_graph(3, 2))
+        check_graph(label_graph(np.tile(np.arange(3), 2), sparse=False))  # a dense array of 6 nodes
     _check_message(info, ["N = 6", "dense limit of 5", "scipy.sparse"])
     assert is_checked(check_graph(sp.csr_matrix(view_graph(3, 2))))  # the same graph, sparse, is fine
 
@@ -230,3 +230,17 @@ def test_weights_near_the_float_maximum(sparse):
     np.testing.assert_array_equal(to_dense(out), G)
     with pytest.raises(InvalidGraph, match="degrees .row sums. overflow"):
         check_graph(np.full((3, 3), big) - np.diag(np.full(3, big)))  # each row sums to 2 * big = inf
+
+
+def test_label_graph_sparse_form_has_the_same_edges_and_view_graph_scales():
+    """Above the dense limit label/view graphs are built class by class as CSR (no N x N comparison)."""
+    y = np.random.default_rng(1).integers(0, 5, 40)
+    dense, sparse = label_graph(y), label_graph(y, sparse=True)
+    assert sp.issparse(sparse) and not sp.issparse(dense)
+    # independent oracle: the definition G_ij = [y_i == y_j] - [i == j]
+    expected = (y[:, None] == y[None, :]).astype(float) - np.eye(y.size)
+    np.testing.assert_array_equal(sparse.toarray(), expected)
+    np.testing.assert_array_equal(dense, expected)
+    big = view_graph(graphs_module.MAX_DENSE_NODES, 2)  # twice the dense limit: sparse, one positive per row
+    assert sp.issparse(big) and big.nnz == 2 * graphs_module.MAX_DENSE_NODES
+    assert np.all(np.asarray(big.sum(axis=1)).ravel() == 1)
