@@ -50,9 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
-import sympy
 
 from . import graphs as _graphs
 from .errors import InvalidArgument, NoClosedForm

@@ -28,7 +28,7 @@ from functools import partial
 import numpy as np
 import sympy
 
-from ..derivation import C, Derivation, G, H, K, L, N, Step, Z, alpha, gamma
+from ..derivation import C, Derivation, H, K, L, N, Step, Z, alpha, gamma
 from ..errors import InvalidArgument
 from ..graphs import centering, label_graph, laplacian
 from ..tracealgebra import TraceContext, frob2, prove

@@ -37,7 +37,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import sympy
-import torch
 
 from .. import graphs as _graphs
 from ..derivations.spectral_contrastive import derivation as _derivation
