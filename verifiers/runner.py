@@ -5,6 +5,7 @@ researcher attack their own closed form with exactly the same checks.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -12,6 +13,7 @@ from typing import Optional
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
+from hypothesis.internal.conjecture import providers as _hproviders
 
 import ssl_proofs
 from ssl_proofs.errors import InternalError, InvalidArgument, NoClosedForm, SolverFailed, SSLProofsError, UnknownName
@@ -94,14 +96,41 @@ def instance_data(inst):
     return out
 
 
-#: seconds hypothesis may spend shrinking a counterexample before the smallest one so far is reported
-SHRINK_SECONDS = 30.0
+#: checks hypothesis may run while shrinking a counterexample (after the first failure) before the
+#: smallest one so far is reported: a count, not seconds, so the counterexample does not depend on the
+#: machine's load (same seed => same counterexample)
+SHRINK_STEPS = 40
 
 
 def _key(inst):
     X = getattr(inst, "X", None)
     return (inst.G.tobytes(), inst.G.shape, inst.k, inst.variant, tuple(sorted(inst.hyper.items())),
             None if X is None else (X.tobytes(), X.shape))
+
+
+@contextlib.contextmanager
+def _no_local_constants():
+    """Hypothesis without the constants it harvests from the local modules imported so far.
+
+    Hypothesis (>= 6.1xx) sometimes draws numbers found in the source of "local" modules (those
+    outside site-packages), re-harvested whenever ``sys.modules`` grows: which examples a seed
+    gives would then depend on what else this process imported before (other theorems, the CLI,
+    pytest's test modules), and a theorem run in a worker would differ from the same theorem run
+    serially. Its global constants (0, 1, -1, inf, ...) are kept.
+    """
+    get = getattr(_hproviders, "_get_local_constants", None)
+    cache = getattr(_hproviders, "CONSTANTS_CACHE", None)
+    if get is None or cache is None:  # another hypothesis: nothing to pin
+        yield
+        return
+    empty = _hproviders.Constants()
+    _hproviders._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        _hproviders._get_local_constants = get
+        cache.cache.clear()
 
 
 class _Refuted(Exception):
@@ -164,15 +193,17 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
     if check is None:
         raise InvalidArgument(f"theorem {theorem.id}: no verifier knows claims of kind {theorem.claim!r}.")
     t0 = time.perf_counter()
-    state = {"count": 0, "worst": None, "failed": False, "failed_at": None, "unclear": []}
+    state = {"count": 0, "worst": None, "failed": False, "shrink_steps": 0, "unclear": []}
     failures = {}  # instance key -> failing measurements, so a replay needs no recomputation
 
     def attempt(inst):
         key = None if inst is None else _key(inst)
         bad = failures.get(key)
         if bad is None:
-            if state["failed"] and time.perf_counter() - state["failed_at"] > SHRINK_SECONDS:
-                return  # shrink budget spent: keep the smallest failure found so far
+            if state["failed"]:
+                if state["shrink_steps"] >= SHRINK_STEPS:
+                    return  # shrink budget spent: keep the smallest failure found so far
+                state["shrink_steps"] += 1
             ms = check(theorem, method, inst, ctx)
             # only a failure by a visible margin refutes (Measurement.refutes); one inside the margin
             # band, or a cross-check that descent did not reach, is recorded and the search goes on
@@ -187,8 +218,7 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
                 if progress:
                     progress(theorem, state["count"])
             if bad:
-                if not state["failed"]:
-                    state["failed"], state["failed_at"] = True, time.perf_counter()
+                state["failed"] = True
                 failures[key] = bad
         if bad:
             # one raise site: hypothesis replays the shrunk example and compares origins
@@ -217,7 +247,8 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
             reject()
 
     try:
-        body()
+        with _no_local_constants():
+            body()
     except _Refuted as r:
         cex = r.inst.describe()
         lines = [m.line() for m in r.failing]
