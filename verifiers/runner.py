@@ -194,20 +194,26 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
         raise InvalidArgument(f"theorem {theorem.id}: no verifier knows claims of kind {theorem.claim!r}.")
     t0 = time.perf_counter()
     state = {"count": 0, "worst": None, "failed": False, "shrink_steps": 0, "unclear": []}
-    failures = {}  # instance key -> failing measurements, so a replay needs no recomputation
+    # instance key -> its outcome (the refuting measurements, [] if none, or the Inapplicable raised):
+    # a replay needs no recomputation and gives the same outcome, also once the shrink budget is spent
+    outcomes = {}
 
     def attempt(inst):
         key = None if inst is None else _key(inst)
-        bad = failures.get(key)
+        bad = outcomes.get(key)
         if bad is None:
             if state["failed"]:
                 if state["shrink_steps"] >= SHRINK_STEPS:
                     return  # shrink budget spent: keep the smallest failure found so far
                 state["shrink_steps"] += 1
-            ms = check(theorem, method, inst, ctx)
+            try:
+                ms = check(theorem, method, inst, ctx)
+            except Inapplicable as exc:
+                outcomes[key] = exc
+                raise
             # only a failure by a visible margin refutes (Measurement.refutes); one inside the margin
             # band, or a cross-check that descent did not reach, is recorded and the search goes on
-            bad = [m for m in ms if m.refutes]
+            bad = outcomes[key] = [m for m in ms if m.refutes]
             if not state["failed"]:
                 state["count"] += 1
                 for m in ms:
@@ -219,7 +225,8 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
                     progress(theorem, state["count"])
             if bad:
                 state["failed"] = True
-                failures[key] = bad
+        if isinstance(bad, Inapplicable):
+            raise bad
         if bad:
             # one raise site: hypothesis replays the shrunk example and compares origins
             raise _Refuted(inst, bad)
