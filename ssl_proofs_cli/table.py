@@ -35,5 +35,6 @@ def format_results(results, width=70):
     lines.append("")
     lines.append(f"{n_ok}/{len(results)} verdicts as recorded"
                  + ("" if n_ok == len(results) else f"; {len(results) - n_ok} REGRESSION(S)")
-                 + f"; {sum(r.seconds for r in results):.1f}s of checking in all (time: per theorem, in its worker)")
+                 + f"; {sum(r.seconds for r in results):.1f} s of checking ({sum(r.cpu_seconds for r in results):.1f} CPU s) "
+                 "in all (time: wall-clock per theorem, in its worker)")
     return "\n".join(lines)

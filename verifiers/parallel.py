@@ -24,6 +24,18 @@ from ssl_proofs.errors import InvalidArgument, UnknownName
 from . import runner
 
 
+#: claims whose checks run several global searches per example, slowest first (measured: docs/benchmarks.md,
+#: "verify speed"): workers take them first, so that a long theorem does not start last and run alone
+HEAVY_CLAIMS = ("hinge_std", "bt_rank", "rank", "simclr_rank", "uncentred_rank", "bt_optimum", "closed_form",
+                "simclr_simplex", "simclr_collapse", "same_subspace")
+
+
+def dispatch_order(theorems):
+    """The order workers take ``theorems`` in: heavy claims first (results are merged back in the given order)."""
+    rank = {c: i for i, c in enumerate(HEAVY_CLAIMS)}
+    return sorted(theorems, key=lambda t: rank.get(t.claim, len(rank)))
+
+
 def default_workers():
     """Worker processes by default: the cores this process may use."""
     try:
@@ -65,7 +77,7 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
     options = {"examples": examples, "seed": seed, "device": device, "starts": starts}
     theorems = list(theorems)
     if dask or scheduler is not None:
-        ids = _registered(theorems, "Dask")
+        ids = _registered(dispatch_order(theorems), "Dask")
         return _attach(theorems, _run_dask(ids, options, workers, scheduler, done))
     if workers == 1 or len(theorems) <= 1:
         out = []
@@ -75,7 +87,7 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
                 done(res)
             out.append(res)
         return out
-    ids = _registered(theorems, "worker processes")
+    ids = _registered(dispatch_order(theorems), "worker processes")
     return _attach(theorems, _run_pool(ids, options, workers, done))
 
 

@@ -54,6 +54,8 @@ class TheoremResult:
     instance: Optional[dict] = None
     #: measurements over tolerance that did not refute (cross-checks, or inside the margin band)
     unclear: list = field(default_factory=list)
+    #: CPU seconds of the process that checked it (``seconds`` is wall-clock, and grows with the machine's load)
+    cpu_seconds: float = 0.0
 
     @property
     def matches(self):
@@ -75,6 +77,7 @@ class TheoremResult:
             "counterexample": self.counterexample,
             "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
             "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "device": self.device,
             "instance": self.instance,
             "unclear": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.unclear],
@@ -184,7 +187,15 @@ def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, prog
     """
     examples, seed, starts = _check_run(examples, seed, starts)
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed)
-    return [_internal(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+    return [_timed(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+
+
+def _timed(run, theorem, **kwargs):
+    """``_internal(run, theorem, ...)`` with the CPU seconds it took stamped on the result."""
+    c0 = time.process_time()
+    res = _internal(run, theorem, **kwargs)
+    res.cpu_seconds = time.process_time() - c0
+    return res
 
 
 def run_theorem(theorem, *, examples, ctx, progress=None):
@@ -333,7 +344,7 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
                  f"{name} returns a global minimiser of {m.name} ({variant})",
                  claim=claim, params={**m.solver_params, **(params or {}), "variant": variant}, source="user")
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed, solver=_guarded(solver))
-    return _internal(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
+    return _timed(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
 
 
 # -- input checks of verify / check_solver (every input is checked here, before the work) --
