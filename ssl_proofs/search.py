@@ -19,7 +19,9 @@ Two entry points:
       grid of :data:`GRID_POINTS` values per parameter, whose best points are polished
       by L-BFGS.
 
-What it guarantees: the returned point is feasible, its loss is the loss
+What it guarantees: the returned point is feasible (where the method states a hard constraint,
+its residual is checked: a degenerate parametrisation such as ``HY = 0`` under ``orth(HY)``
+maps to an infeasible point, which is discarded), its loss is the loss
 actually evaluated there (an upper bound on the global minimum), and it is
 no worse than any candidate passed in (their own L-BFGS runs start there).
 What it does not guarantee: that the global minimum is reached.  The losses are
@@ -193,6 +195,14 @@ def _factor(Z, r, n):
     return np.vstack([A, B])
 
 
+#: a point whose hard-constraint residual (``method.constraint_residual``) exceeds this is infeasible
+FEASIBILITY_TOL = 1e-6
+
+
+def _feasible(res):
+    return res is None or bool(np.isfinite(res) and res <= FEASIBILITY_TOL)
+
+
 def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed=0, device="cpu",
                     candidates=(), shape=None, rank=None, max_iter=3000, gtol=1e-10):
     """The project's global search for ``min loss`` (module docstring: what it does and guarantees).
@@ -282,8 +292,11 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
             inits.append(("grid", np.reshape(point, pshape)))
         grid_note = f", grid {GRID_POINTS}^{n_params} on [-{R:.3g}, {R:.3g}] (best {GRID_POLISH} polished)"
     best, losses, by_origin = None, [], {}
+    residual = getattr(method, "constraint_residual", None)
     for origin, Y0 in inits:
         Z, val, gnorm, iters, _ = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
+        if residual is not None and shape is None and not _feasible(residual(Z, G, variant, hyper)):
+            val = np.inf  # a degenerate parametrisation (HY = 0 under orth(HY)) gave an infeasible Z
         losses.append(val)
         if best is None or val < best[1]:
             best = (Z, val, gnorm, iters, origin)
