@@ -28,8 +28,9 @@ from .strategies import graphs
 
 load_claim_modules()
 
-#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``)
-DEFAULT_EXAMPLES = 20
+#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``); ``examples`` in a
+#: result counts the distinct instances checked, fewer where the strategy draws the same instance twice
+DEFAULT_EXAMPLES = 100
 
 
 @dataclass
