@@ -116,7 +116,7 @@ def _key(inst):
 def _no_local_constants():
     """Hypothesis without the constants it harvests from the local modules imported so far.
 
-    Hypothesis (>= 6.1xx) sometimes draws numbers found in the source of "local" modules (those
+    Hypothesis (recent 6.x releases; 6.170 here) sometimes draws numbers found in the source of "local" modules (those
     outside site-packages), re-harvested whenever ``sys.modules`` grows: which examples a seed
     gives would then depend on what else this process imported before (other theorems, the CLI,
     pytest's test modules), and a theorem run in a worker would differ from the same theorem run
