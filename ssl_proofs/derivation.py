@@ -415,6 +415,9 @@ class Step:
         Tolerance handed to the custom check.
     relation : str
         LaTeX relation printed between the sides.
+    cite : str
+        A published lemma the step applies (e.g. Eckart--Young--Mirsky); with a passing numeric
+        check the step's evidence is ``cited`` (the lemma is not re-proved here).
     evidence : Evidence
         Filled by :func:`check_step`.
     """
@@ -428,6 +431,7 @@ class Step:
     numeric: Optional[NumericFn] = None
     tol: float = 1e-8
     relation: str = "="
+    cite: str = ""
     evidence: Evidence = field(default_factory=Evidence.unchecked)
 
     def __post_init__(self):
@@ -542,6 +546,8 @@ def check_step(step: Step, ctx: Optional[Context] = None, *, exact_n=4, numeric_
         detail = f"|lhs - rhs| <= {_TOL_FACTOR:g} eps N^2 (sum of |terms|)"
     else:
         detail = f"custom check, tol {step.tol:g}"
+        if step.cite:
+            return replace(step, evidence=Evidence.cited(step.cite, numeric_m, tol, detail))
     return replace(step, evidence=Evidence.numeric(numeric_m, tol, detail))
 
 

@@ -5,6 +5,9 @@ levels, strongest first:
 
 ``symbolic``   proved symbolically for general (symbolic) sizes N, K;
 ``exact``      proved exactly, with fully symbolic entries, for all sizes up to ``n``;
+``cited``      a published lemma (``lemma`` names it) whose hypotheses this project
+               establishes, and whose conclusion is checked numerically on ``m``
+               instances (the lemma itself is not re-proved here);
 ``numeric``    checked numerically on ``m`` instances with tolerance ``tol``;
 ``refuted``    a counterexample was found (``counterexample`` holds it, shrunk);
 ``unchecked``  nothing has been checked yet.
@@ -14,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, asdict
 from typing import Optional
 
-LEVELS = ("symbolic", "exact", "numeric", "refuted", "unchecked")
-_STRENGTH = {"symbolic": 3, "exact": 2, "numeric": 1, "unchecked": 0, "refuted": -1}
+LEVELS = ("symbolic", "exact", "cited", "numeric", "refuted", "unchecked")
+# a cited lemma is only reported when its numeric check passed too: at least numeric, below a proof here
+_STRENGTH = {"symbolic": 3, "exact": 2, "cited": 1.5, "numeric": 1, "unchecked": 0, "refuted": -1}
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Evidence:
     m: Optional[int] = None
     tol: Optional[float] = None
     counterexample: Optional[str] = None
+    lemma: Optional[str] = None
 
     # -- constructors -------------------------------------------------
     @classmethod
@@ -41,6 +46,10 @@ class Evidence:
         return cls("numeric", detail, m=int(m), tol=float(tol))
 
     @classmethod
+    def cited(cls, lemma, m, tol, detail=""):
+        return cls("cited", detail, m=int(m), tol=float(tol), lemma=str(lemma))
+
+    @classmethod
     def refuted(cls, counterexample, detail=""):
         return cls("refuted", detail, counterexample=str(counterexample))
 
@@ -51,7 +60,7 @@ class Evidence:
     # -- queries ------------------------------------------------------
     @property
     def holds(self) -> bool:
-        return self.level in ("symbolic", "exact", "numeric")
+        return self.level in ("symbolic", "exact", "cited", "numeric")
 
     @property
     def strength(self) -> int:
@@ -63,6 +72,8 @@ class Evidence:
             return "proved symbolically" + (f" ({self.detail})" if self.detail else "")
         if self.level == "exact":
             return f"proved exactly for sizes <= {self.n}" + (f" ({self.detail})" if self.detail else "")
+        if self.level == "cited":
+            return f"cited lemma ({self.lemma}) + checked numerically, m={self.m}, tol={self.tol:.1e}"
         if self.level == "numeric":
             return f"checked numerically, m={self.m}, tol={self.tol:.1e}"
         if self.level == "refuted":
@@ -71,7 +82,7 @@ class Evidence:
 
     def __str__(self):
         s = self.short()
-        if self.level == "numeric" and self.detail:
+        if self.level in ("numeric", "cited") and self.detail:
             s += f" ({self.detail})"
         if self.level == "refuted" and self.counterexample:
             s += f": {self.counterexample}"

@@ -24,8 +24,10 @@ VICReg (``A = L``, ``B = H``, ``scale = sqrt(N - ddof)``) gives, with
 
 (``Q_K, mu_k``: bottom eigenpairs of ``S^{-1/2} T S^{-1/2}``).  Indeed
 ``sqrt(N) u = S^{-1/2} q`` for a ``X^T H X``-orthonormal ``u``.
-BarlowTwins (``A = G``, ``B = D_G``, largest): ``X^T G X w = rho X^T D_G X w``,
-tied-weight CCA on the two-view graph.
+BarlowTwins (``A = G``, ``B = D_G``, largest, its own profile: columns with
+``rho <= 0`` zeroed): ``X^T G X w = rho X^T D_G X w``, tied-weight CCA on the
+two-view graph.  Proved optimal only where the non-linear candidate is (loss 0,
+or one column); elsewhere ``LinearSolution.certificate`` is ``"candidate"``.
 
 Kernels: ``Z = K A`` with a Gram matrix ``K`` is the linear regime with
 ``X := K`` (:func:`solve_kernel`): ``K A_G K a = lambda K B_G K a`` (kernel
@@ -54,12 +56,13 @@ import sympy
 
 from . import graphs as _graphs
 from .errors import InvalidArgument, NoClosedForm
+from .methods import get_method
 from .spectral import SpectralProblem, SpectralSolution, complement_basis, solve_spectral
 from .theorems import Theorem
 
 __all__ = [
     "LinearSolution", "solve_linear", "solve_kernel", "linear_problem", "pullback", "check_data",
-    "barlowtwins_problem", "solve_barlowtwins_linear", "class_scatters", "linear_theorems", "RANK_RTOL",
+    "solve_barlowtwins_linear", "class_scatters", "linear_theorems", "RANK_RTOL",
 ]
 
 EPS = float(np.finfo(np.float64).eps)
@@ -88,6 +91,10 @@ class LinearSolution:
     rank : int                  ``rank(X^T B X)``: most directions a feasible Z can have
     notes : list of str         what degenerate handling was applied
     kernel : bool               ``True`` when ``X`` was a Gram matrix (``W`` = coefficients ``A``)
+    certificate : str           ``"proved"``: the closed form's theorem covers this input (``W`` is a
+                                global minimiser); ``"candidate"``: outside the proved range (only a
+                                stationary candidate; ``notes`` says why), e.g. BarlowTwins with more
+                                than one column and a top-k ``rho < 1``
     """
 
     W: np.ndarray
@@ -103,6 +110,7 @@ class LinearSolution:
     rank: int = 0
     notes: list = field(default_factory=list)
     kernel: bool = False
+    certificate: str = "proved"
 
     @property
     def A(self):
@@ -154,33 +162,18 @@ def _check_kernel(K, n):
 
 # -- the pulled-back problem -----------------------------------------------------------
 
-def barlowtwins_problem(G, k):
-    """BarlowTwins' spectral problem from ``G`` directly: ``G u = rho D_G u``, largest ``rho``.
-
-    Notes §3.3: ``C_kk`` is the Rayleigh quotient ``u^T G u / u^T D_G u``; BT's
-    cross-correlation is scale-invariant per column, so the scale is
-    arbitrary (1: ``D_G``-orthonormal columns).  Used when the BarlowTwins
-    method module provides no ``linear_spectral_problem`` hook.
-    """
-    return SpectralProblem(
-        operator=_graphs.to_dense(G).astype(float), k=k, which="largest", profile=sympy.Integer(1),
-        metric=np.diag(_graphs.degrees(G)), scale=1.0,
-        description=f"top-{k} generalized eigenpairs of G u = rho D_G u (BarlowTwins, no centering)",
-    )
-
-
-#: methods whose N-space problem is not (or not yet) their ``spectral_problem``
-_FALLBACK_PROBLEMS = {"barlowtwins": lambda G, k, variant, hp: barlowtwins_problem(G, k)}
-#: methods whose soft variants stay optimal when padded with zero columns (k > rank)
+#: methods whose soft variants stay optimal when padded with zero columns (k > rank); BarlowTwins pads
+#: too (a zero column costs exactly 1), but the padded point is only a candidate
 _PAD_OK = {"vicreg", "spectral_contrastive"}
+_PAD_CANDIDATE = {"barlowtwins"}
 
 
 def _method_problem(method, G, k, variant, hp):
+    # the method's own problem (its profile, written once); a hook only where the N-space problem
+    # has row weights a linear map cannot apply (spectral contrastive moves them into the metric)
     hook = getattr(method, "linear_spectral_problem", None)
     if hook is not None:
         return hook(G, k, variant=variant, **hp)
-    if method.name in _FALLBACK_PROBLEMS:
-        return _FALLBACK_PROBLEMS[method.name](G, k, variant, hp)
     return method.spectral_problem(G, k, variant=variant, **hp)
 
 
@@ -232,8 +225,6 @@ def _linear_from(prob, X, k):
 
 
 def _prepare(method, X, G, k, variant, hp):
-    from .methods import get_method
-
     method = get_method(method)
     variant = method.check_variant(variant, closed_form=True) if method.closed_form_variants else variant
     hp = method.check_hyper(variant, hp)
@@ -292,8 +283,6 @@ def solve_kernel(method, K, G, k, *, variant=None, ridge=0.0, **hp):
     LinearSolution
         With ``kernel=True``; ``.A`` (= ``.W``) holds the N x k coefficients.
     """
-    from .methods import get_method
-
     ridge = float(ridge)
     if not np.isfinite(ridge) or ridge < 0:
         raise InvalidArgument(f"ridge = {ridge:g} must be a finite number >= 0.")
@@ -342,11 +331,11 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
                      "optimal for every Y (X null_space Y lies in the null space of the metric, which the loss does not see)")
     k_used = min(k, r)
     if k > r:
-        soft = method is not None and method.name in _PAD_OK and variant not in method.constrained_variants
+        soft = (method.name in _PAD_OK | _PAD_CANDIDATE) and variant not in method.constrained_variants
         if not soft:
             raise InvalidArgument(
                 f"k = {k} but X^T B X has rank {r} (D = {d}, N = {n}): Z = XW has at most {r} independent "
-                f"(centred) columns, so the constraint of {getattr(method, 'name', 'barlowtwins')} ({variant}) "
+                f"(centred) columns, so the constraint of {method.name} ({variant}) "
                 "has no feasible W. "
                 f"Lower k to <= {r}, add non-collinear features, or use a kernel."
             )
@@ -361,36 +350,53 @@ def _solve_pulled(method, X, G, k, variant, hp, lp, extra_metric):
         vals = np.r_[vals, np.full(k - k_used, np.nan)]
         scales = np.r_[scales, np.zeros(k - k_used)]
     Z = X @ W
-    loss = _loss(method, Z, G, variant, hp)
+    loss = method.loss(Z, G, variant=variant, **hp)
+    kappa = float(lam[keep].max() / lam[keep].min())
+    certificate, why = _certificate(method, k, k_used, loss, hp, RANK_RTOL * max(n, d) * EPS * kappa)
+    if why:
+        notes.append(why)
     return LinearSolution(W=W, Z=Z, loss=loss, eigenvalues=vals, scales=scales, hyper=hp, variant=variant,
-                          problem=lp, spectral=spec, null_space=E_0, rank=r, notes=notes)
+                          problem=lp, spectral=spec, null_space=E_0, rank=r, notes=notes,
+                          certificate=certificate)
 
 
-def _loss(method, Z, G, variant, hp):
-    if method is None:
-        return float("nan")  # problem solved without a registered method (BT fallback)
-    return method.loss(Z, G, variant=variant, **hp)
+def _certificate(method, k, k_used, loss, hp, cosine_error):
+    """``("proved", "")`` when the closed form's theorem covers this input, else ``("candidate", why)``.
+
+    VICReg and spectral contrastive: the whitened problem is the method's own Eckart--Young
+    problem on the range of ``B_X`` (docs/linear.md), proved for every input.  BarlowTwins:
+    its loss is ``>= 0``, so a point with loss 0 (up to rounding of the squared cosines) is a
+    global minimiser; with one column the loss is ``(C_11 - 1)^2`` with ``C_11`` in
+    ``[rho_min, rho_max]`` or 0 (zero column), minimised by the top direction or by 0.
+    Otherwise (several columns, some ``rho < 1``) correlated columns can beat it
+    (docs/barlowtwins.md): a candidate.
+    """
+    if method.name != "barlowtwins":
+        return "proved", ""
+    # loss 0 up to rounding: k diagonal and k^2 off-diagonal squared cosines, each off by
+    # ~ eps cond(X^T D X) (the B_X-orthonormal eigenvectors' error)
+    floor = k * k * (1.0 + hp.get("alpha", 0.0)) * cosine_error ** 2
+    if loss <= floor or k == 1:
+        return "proved", ""
+    why = "k > rank(X^T D_G X): zero columns padded" if k > k_used else "several columns and a top-k rho < 1"
+    return "candidate", (f"candidate, not proved optimal ({why}): BarlowTwins' eigen-candidate is proved only "
+                         "with loss 0 (top-k rho = 1) or k = 1; correlated columns can reach a lower loss")
 
 
 def solve_barlowtwins_linear(X, G, k, *, kernel=False, ridge=0.0):
-    """Linear BarlowTwins ``X^T G X w = rho X^T D_G X w`` without the method module (notes §3.3).
+    """Linear BarlowTwins ``X^T G X w = rho X^T D_G X w`` (notes §3.3): :func:`solve_linear` /
+    :func:`solve_kernel` with the BarlowTwins method (its own profile: columns with ``rho <= 0`` zeroed).
 
     With ``kernel=True``, ``X`` is a Gram matrix ``K`` and this is kernel CCA
     with tied weights: ``K G K a = rho (K D_G K + ridge K) a``.
-    ``.loss`` is NaN (no loss registered); ``.eigenvalues`` are the ``rho_k``.
-    Raises :class:`InvalidArgument` when ``k > rank(X^T D_G X)``.
+    ``.eigenvalues`` are the ``rho_k``; ``.certificate`` says whether the candidate is proved optimal.
     """
-    G = _graphs.check_graph(G)
-    n = G.shape[0]
-    X = _check_kernel(X, n) if kernel else check_data(X, n)
-    k = _graphs.check_k(k, n, strict=False)
     ridge = float(ridge)
     if not np.isfinite(ridge) or ridge < 0 or (ridge > 0 and not kernel):
         raise InvalidArgument(f"ridge = {ridge:g}: use a finite ridge >= 0, and only with kernel=True.")
-    lp = _linear_from(barlowtwins_problem(G, k), X, k)
-    sol = _solve_pulled(None, X, G, k, None, {}, lp, extra_metric=ridge * X if ridge > 0 else None)
-    sol.kernel = bool(kernel)
-    return sol
+    if kernel:
+        return solve_kernel("barlowtwins", X, G, k, ridge=ridge)
+    return solve_linear("barlowtwins", X, G, k)
 
 
 # -- label graphs and LDA ----------------------------------------------------------
@@ -465,11 +471,11 @@ _LINEAR_THEOREMS = [
                                         "balanced": True, "lda": "standard"},
             source="notes §3.1 [D] (paper Prop. 1 as reconstructed)"),
     Theorem("vicreg.linear.lda_size_weighted", "vicreg",
-            "label graph, any class sizes: linear constrained VICReg = LDA with within-class scatter sum_c n_c S_c "
-            "(sklearn LDA with priors ∝ n_c^2)",
+            "label graph, any class sizes: linear constrained VICReg spans the top-k eigenvectors of "
+            "S_T w = nu (sum_c n_c S_c) w (Fisher's ratio with the size-weighted within-class scatter)",
             claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
                                         "balanced": False, "lda": "size_weighted"},
-            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c"),
+            source="ours (docs/linear.md): X^T L X = sum_c n_c S_c, X^T H X = S_T; oracle from the definitions"),
     Theorem("vicreg.linear.lda_normalised_graph", "vicreg",
             "class-normalised label graph G_ij = 1/n_c: linear constrained VICReg = standard LDA for any class sizes",
             claim="lda_oracle", params={"variant": "constrained", "instances": "linear_labels",
@@ -490,6 +496,18 @@ _LINEAR_THEOREMS = [
             claim="cca_oracle", expected="refuted", params={"instances": "linear_views", "pairs": "one_way"},
             source="reading of 'BT recovers CCA' with untied weights; refuted unless Sigma_11 = Sigma_22, "
                    "Sigma_12 = Sigma_12^T"),
+    Theorem("barlowtwins.linear.closed_form", "barlowtwins",
+            "where proved (loss 0, i.e. top-k rho = 1, or k = 1): W* = top-k generalized eigenvectors of "
+            "X^T G X w = rho X^T D_G X w, rho <= 0 columns zeroed, minimises BarlowTwins over W (Z = XW)",
+            claim="linear_closed_form",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated"},
+            source="notes §3.3 [D]; BT loss >= 0, one column: (C_11 - 1)^2 with C_11 in [rho_min, rho_max] or 0"),
+    Theorem("barlowtwins.linear.candidate_any_k", "barlowtwins",
+            "for every k, linear BT's eigen-candidate (rho <= 0 columns zeroed) minimises BarlowTwins over W",
+            claim="linear_closed_form", expected="refuted",
+            params={"variant": "paper", "instances": "linear", "graphs": "no_isolated", "candidates": True},
+            source="linear reading of 'BT recovers LE' beyond its proved range; refuted like the non-linear "
+                   "barlowtwins.decorrelated.closed_form (correlated columns win)"),
     Theorem("spectral_contrastive.linear.closed_form", "spectral_contrastive",
             "W* = sqrt(S) [w_1..w_K] diag(sqrt((rho_k)_+)) R^T, X^T G X w = rho X^T D_G X w (top K, "
             "X^T D_G X-orthonormal w), minimises the spectral contrastive loss over W (Z = XW)",

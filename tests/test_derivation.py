@@ -16,7 +16,7 @@ I_K = sympy.Identity(K)
 A_SOFT = H - (gamma / alpha) * L
 
 EXPECTED_LEVELS = {
-    "squared": ["exact", "exact", "symbolic", "symbolic", "exact", "symbolic", "symbolic", "numeric"],
+    "squared": ["exact", "exact", "symbolic", "symbolic", "exact", "symbolic", "symbolic", "numeric", "cited"],
     "hinge": ["exact", "exact", "symbolic", "exact"],
     "constrained": ["exact", "exact", "symbolic", "symbolic", "numeric", "numeric"],
 }
@@ -35,7 +35,7 @@ def test_vicreg_steps_reach_expected_level(checked, variant):
     assert [s.evidence.level for s in d.steps] == EXPECTED_LEVELS[variant], \
         [str(s.evidence) for s in d.steps]
     assert d.evidence.holds
-    assert d.evidence.level == min(EXPECTED_LEVELS[variant], key=["numeric", "exact", "symbolic"].index)
+    assert d.evidence.level == min(EXPECTED_LEVELS[variant], key=["numeric", "cited", "exact", "symbolic"].index)
 
 
 def test_squared_rewrite_is_symbolic(checked):
@@ -214,3 +214,49 @@ def test_input_errors():
         check_step(Step(1, 1, "x"), numeric_m=0)
     with pytest.raises(InvalidArgument):
         TraceContext(rules=(((H,), (H, H)),))
+
+
+# -- Eckart-Young: cited lemma + reachability (issue 8) -----------------------------------
+
+def test_eckart_young_step_is_a_cited_lemma_and_says_so(checked):
+    ey = checked["squared"].steps[-1]
+    assert ey.evidence.level == "cited" and "Eckart" in ey.evidence.lemma
+    assert ey.evidence.short().startswith("cited lemma (Eckart-Young-Mirsky")
+    reach = checked["squared"].steps[-2]
+    assert "reachability" in reach.rule and reach.evidence.level == "numeric"
+    # the derivation as a whole is only as strong as its weakest step
+    assert checked["squared"].evidence.level == "numeric"
+
+
+def test_spectral_contrastive_eckart_young_is_cited_with_reachability():
+    from ssl_proofs.derivations import spectral_contrastive
+
+    d = spectral_contrastive.derivation().check()
+    assert [s.evidence.level for s in d.steps[-2:]] == ["numeric", "cited"]
+    assert "reachability" in d.steps[-2].rule
+
+
+def test_reachability_check_fails_on_a_map_that_cannot_reach():
+    # uncentred Z Z^T / N is not centred: the "into" half of the check must catch it
+    from ssl_proofs.derivation import random_instance
+
+    inst = random_instance(np.random.default_rng(0))
+    assert vicreg.check_centred_reachability(inst, np.random.default_rng(1), 1e-9) is None
+
+    def bad(inst, rng, tol):
+        n, kk = inst.N, inst.K
+        z = rng.normal(size=(n, kk))
+        m = z @ z.T / n                                 # centring dropped
+        return None if np.abs(m @ np.ones(n)).max() <= tol * max(1.0, np.abs(m).max()) else "not centred"
+
+    step = Step(sympy.Symbol("a"), sympy.Symbol("b"), "reachability without H", check="numeric", numeric=bad)
+    assert check_step(step, numeric_m=5).evidence.level == "refuted"
+
+
+def test_eckart_young_step_uses_the_solvers_profile(monkeypatch):
+    # replace VICReg's profile object: the step must notice (it evaluates the solver's, not a copy)
+    from ssl_proofs.methods import vicreg as vicreg_method
+
+    good = vicreg.derivation("squared").steps[-1]
+    monkeypatch.setattr(vicreg_method, "SQUARED_PROFILE", sympy.sqrt(sympy.Max(0, 1 - 2 * vicreg_method.r * vicreg_method.lam)))
+    assert check_step(good, numeric_m=10).evidence.level == "refuted"

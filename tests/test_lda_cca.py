@@ -31,7 +31,8 @@ def _dist(sizes, *, lda="standard", graph="label", seed=0):
         G = G / np.bincount(y)[y][:, None]
     k = len(sizes) - 1
     W = solve_linear("vicreg", X, G, k, variant="constrained").W
-    return np.linalg.norm(_proj(W) - _proj(lc.lda_subspace(X, y, k, lda=lda)), 2)
+    E = lc.lda_subspace(X, y, k) if lda == "standard" else lc.fisher_subspace(X, y, k, within=lda)[0]
+    return np.linalg.norm(_proj(W) - _proj(E), 2)
 
 
 # -- LDA --------------------------------------------------------------------------
@@ -53,8 +54,43 @@ def test_unbalanced_classes_do_not_give_standard_lda(seed_):
 
 
 @pytest.mark.parametrize("seed_", range(3))
-def test_unbalanced_is_lda_with_size_weighted_within_scatter(seed_):
+def test_unbalanced_is_fisher_ratio_with_size_weighted_within_scatter(seed_):
+    # the formula: span W* = top-k of S_T w = nu (sum_c n_c S_c) w, scatters from their definitions
     assert _dist([3, 8, 14], lda="size_weighted", seed=seed_) < 1e-9
+
+
+def test_textbook_scatters_by_hand():
+    # two classes on a line: {0, 2} (mean 1) and {5} (mean 5); overall mean 7/3
+    X = np.array([[0.0], [2.0], [5.0]])
+    y = np.array([0, 0, 1])
+    S_T, S_W = lc.textbook_scatters(X, y)
+    assert S_T[0, 0] == pytest.approx((7 / 3) ** 2 + (1 / 3) ** 2 + (8 / 3) ** 2)
+    assert S_W[0, 0] == pytest.approx(2.0)                     # (0-1)^2 + (2-1)^2 + 0
+    assert lc.textbook_scatters(X, y, within="size_weighted")[1][0, 0] == pytest.approx(4.0)   # n_0 = 2
+
+
+def test_priors_reading_was_a_solver_quirk():
+    # "LDA with priors ∝ n_c^2" matches only scikit-learn's eigen solver (its between-class scatter is
+    # S_t - S_w); the svd solver, or textbook LDA with both scatters weighted by those priors, differ
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    X, y = _classes([6, 3, 2], d=3, seed=1)
+    k = 2
+    W = solve_linear("vicreg", X, label_graph(y), k, variant="constrained").W
+    sizes = np.bincount(y).astype(float)
+    priors = sizes ** 2 / np.sum(sizes ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eig = LinearDiscriminantAnalysis(solver="eigen", priors=priors).fit(X, y).scalings_[:, :k]
+        svd = LinearDiscriminantAnalysis(solver="svd", priors=priors).fit(X, y).scalings_[:, :k]
+    # textbook LDA with S_B and S_W both weighted by the priors
+    m = X.mean(axis=0)
+    SB = sum(p * np.outer(X[y == c].mean(0) - m, X[y == c].mean(0) - m) for c, p in enumerate(priors))
+    SW = sum(p * np.cov(X[y == c].T, bias=True) for c, p in enumerate(priors))
+    both = sla.eigh(SB, SW)[1][:, ::-1][:, :k]
+    d = lambda E: np.linalg.norm(_proj(W) - _proj(E), 2)
+    assert d(eig) < 1e-9
+    assert d(svd) > 1e-2 and d(both) > 1e-3
 
 
 @pytest.mark.parametrize("seed_", range(3))

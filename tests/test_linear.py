@@ -258,3 +258,18 @@ def test_cli_linear(tmp_path):
     W = np.load(out)
     ref = solve_linear(VIC, X, G, 2, variant="squared")
     np.testing.assert_allclose(W @ W.T, ref.W @ ref.W.T, atol=1e-10)
+
+
+def test_kernel_gram_tolerance_when_nothing_is_left_out():
+    # soak counterexample (seed 1, example 139): k = D = 3, eigengap "inf"; the uncapped Davis-Kahan
+    # tolerance was 1e3 eps = 2.2e-13 while the two solves differ by 1.4e-12 of rounding
+    G = np.zeros((5, 5))
+    G[0, 1] = G[1, 0] = 1.0
+    X = np.array([[1.97, 0.71, 0.23], [0.32, 0.11, 0.76], [-0.9, -0.68, -0.92], [-0.93, -0.49, -0.07],
+                  [-1.8, -0.06, 1.8]])
+    inst = lc.LinearInstance(G=G, k=3, hyper={"alpha": 2.0, "gamma": 1.0}, variant="squared", X=X)
+    th = next(t for t in linear_theorems("vicreg") if t.id == "vicreg.linear.kernel_linear")
+    ms = lc.check_kernel_linear(th, VIC, inst, Context())
+    gram = next(m for m in ms if "HZZ^TH" in m.name)
+    assert gram.error > 2.3e-13                 # above the old tolerance: this instance did fail
+    assert all(m.ok for m in ms)

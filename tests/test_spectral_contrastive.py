@@ -36,7 +36,7 @@ def test_loss_equals_population_formula_and_factorisation():
 
 def test_derivation_evidence_levels():
     levels = [s.evidence.level for s in sc.derivation().check().steps]
-    assert levels == ["numeric", "exact", "numeric", "numeric"]
+    assert levels == ["numeric", "exact", "numeric", "numeric", "cited"]   # reachability, Eckart-Young (cited lemma)
 
 
 def test_closed_form_value_rank_and_gd():

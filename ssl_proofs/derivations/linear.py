@@ -29,7 +29,9 @@ import sympy
 from ..derivation import C, Derivation, G, H, K, L, N, Step, Z, alpha, gamma
 from ..errors import InvalidArgument
 from ..graphs import centering, label_graph, laplacian
+from ..methods import get_method
 from ..tracealgebra import TraceContext, frob2, prove
+from .vicreg import EY_LEMMA
 
 __all__ = ["VARIANTS", "derivation", "symbolic_proofs", "LINEAR_TRACE", "X", "W", "S", "T", "Dd"]
 
@@ -122,11 +124,12 @@ def _check_whitening(inst, rng, tol):
     return None if _rel(lw, rhs, tol) else f"loss in W = {lw:.12g}, whitened Frobenius form = {rhs:.12g}"
 
 
-def _closed_form(s, t, kk, ratio, profile=True):
+def _closed_form(s, t, kk, g, variant, **hp):
+    """``S^{-1/2} Q_K diag(s(mu))`` with the profile ``s`` evaluated from VICReg's own spectral problem."""
     si = _isqrt(s)
     mu, q = np.linalg.eigh(si @ t @ si)
-    sc = np.sqrt(np.clip(1 - ratio * mu[:kk], 0, None)) if profile else np.ones(kk)
-    return si @ q[:, :kk] @ np.diag(sc), mu
+    prob = get_method("vicreg").spectral_problem(g, kk, variant=variant, **hp)
+    return si @ q[:, :kk] @ np.diag(prob.profile_values(mu[:kk])), mu
 
 
 def _orth(rng, m):
@@ -141,7 +144,7 @@ def _check_optimum(inst, rng, tol):
     a, c = inst.scalars["alpha"], inst.scalars["gamma"]
     d = s.shape[0]
     kk = min(inst.K, d)
-    w_star, mu = _closed_form(s, t, kk, c / a)
+    w_star, mu = _closed_form(s, t, kk, inst.G, "squared", alpha=a, gamma=c)
     w_star = w_star @ _orth(rng, kk).T
     l_star = _loss_w(w_star, s, t, a, c)
     # Eckart-Young value in the whitened coordinates
@@ -162,7 +165,7 @@ def _check_lpp(inst, rng, tol):
         return None
     d = s.shape[0]
     kk = min(inst.K, d)
-    w_star, mu = _closed_form(s, t, kk, 0.0, profile=False)
+    w_star, mu = _closed_form(s, t, kk, inst.G, "constrained")
     if np.abs(w_star.T @ s @ w_star - np.eye(kk)).max() > tol:
         return "W* violates W^T S W = I"
     f_star = float(np.trace(w_star.T @ t @ w_star))
@@ -207,8 +210,9 @@ def _steps(variant):
                  "whiten V = S^{1/2} W, M_W = V V^T, A~ = S^{-1/2} T S^{-1/2}; complete the square",
                  ("S = X^T H X / N invertible",), check="numeric", numeric=_check_whitening, tol=1e-9),
             Step(_Ws, _Sih * _Q * _Sig * _R.T,
-                 "Eckart-Young on M_W: top-K positive part of I_D - (gamma/alpha) A~",
-                 ("S invertible",),
+                 "Eckart-Young on M_W: top-K positive part of I_D - (gamma/alpha) A~ (V = S^{1/2} W reaches "
+                 "every D x K matrix, so M_W every PSD matrix of rank <= K; profile from VICReg's spectral problem)",
+                 ("S invertible",), cite=EY_LEMMA,
                  note="Q_K, mu_k: bottom eigenpairs of A~ (generalized eigenproblem X^T L X w = mu X^T H X w); "
                       "Sigma = diag(sqrt((1 - (gamma/alpha) mu_k)_+)); R in O(K)",
                  check="numeric", numeric=_check_optimum, tol=1e-8),

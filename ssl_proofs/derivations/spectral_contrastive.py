@@ -8,7 +8,8 @@ Steps
    ``S = Tr(D)`` (exact, symbolic entries);
 3. = ``||A_bar - F F^T||_F^2 - ||A_bar||_F^2``, ``F = D^{1/2} Z / sqrt(S)``
    (HaoChen et al. Lemma 3.2; numeric: ``D^{1/2}`` is outside the exact evaluator);
-4. Eckart--Young: ``Z* = sqrt(S) D^{-1/2} U_K diag(sqrt(rho_+))`` and
+4. reachability: ``Z -> F F^T`` reaches every PSD matrix of rank <= K;
+5. Eckart--Young (cited lemma, checked numerically): ``Z* = sqrt(S) D^{-1/2} U_K diag(sqrt(rho_+))`` and
    ``min L = -sum_k (rho_k)_+^2`` (numeric, against random competitors).
 """
 from __future__ import annotations
@@ -18,7 +19,9 @@ import sympy
 
 from ..derivation import D, Derivation, G, K, N, Step, Z, i, j, k
 from ..errors import InvalidArgument
+from ..methods import get_method
 from ..tracealgebra import frob2
+from .vicreg import EY_LEMMA
 
 __all__ = ["VARIANTS", "derivation", "population_formula"]
 
@@ -43,8 +46,6 @@ def _connected(g):
 
 
 def _check_implementation(inst, rng, tol):
-    from ..methods import get_method
-
     g = _connected(inst.G)
     ours, ref = get_method("spectral_contrastive").loss(inst.Z, g), population_formula(inst.Z, g)
     if abs(ours - ref) > tol * max(1.0, abs(ref)):
@@ -65,18 +66,42 @@ def _check_factorisation(inst, rng, tol):
     return None
 
 
-def _check_eckart_young(inst, rng, tol):
+def _check_reachability(inst, rng, tol):
+    """Z -> F = D^{1/2} Z / sqrt(S) is a bijection of N x K matrices (no isolated node), and F -> FF^T maps
+    onto the PSD matrices of rank <= K (F = V Lambda^{1/2}): the loss over Z is ||A_bar - M||^2 - const
+    over exactly that set."""
     g, kk = _connected(inst.G), inst.K
+    n = g.shape[0]
     d = g.sum(axis=1)
     s = d.sum()
+    r = int(rng.integers(0, kk + 1))
+    v = np.linalg.qr(rng.normal(size=(n, r)))[0] if r else np.zeros((n, 0))
+    target = v @ np.diag(rng.uniform(0.1, 3.0, size=r)) @ v.T
+    w, e = np.linalg.eigh(target)
+    keep = w > tol * max(1.0, float(w.max(initial=0.0)))
+    f = np.zeros((n, kk))
+    f[:, : int(keep.sum())] = e[:, keep] * np.sqrt(w[keep])[None, :]
+    z = np.sqrt(s) * f / np.sqrt(d)[:, None]            # the inverse map
+    f_back = np.sqrt(d / s)[:, None] * z
+    if np.abs(f_back @ f_back.T - target).max() > tol * max(1.0, float(np.abs(target).max())):
+        return f"the PSD rank-{r} matrix is not reached by F = D^(1/2) Z / sqrt(S)"
+    return None
+
+
+def _check_eckart_young(inst, rng, tol):
+    """Z* built from the solver's own problem (profile, scale, row weights) on an independent eigh."""
+    g, kk = _connected(inst.G), inst.K
+    d = g.sum(axis=1)
+    prob = get_method("spectral_contrastive").spectral_problem(g, kk)
     rho, u = np.linalg.eigh(g / np.sqrt(np.outer(d, d)))
     rho, u = rho[::-1][:kk], u[:, ::-1][:, :kk]
     q, _ = np.linalg.qr(rng.normal(size=(kk, kk)))
-    z = np.sqrt(s) * (u / np.sqrt(d)[:, None]) * np.sqrt(np.clip(rho, 0, None))[None, :] @ q.T
-    best = -float(np.sum(np.clip(rho, 0, None) ** 2))
+    z = prob.scale * prob.row_weights[:, None] * u * prob.profile_values(rho)[None, :] @ q.T
+    best = -float(np.sum(np.clip(rho, 0, None) ** 2))       # Eckart-Young value, from the eigenvalues alone
     val = population_formula(z, g)
     if abs(val - best) > tol * (1 + abs(best)):
         return f"L(Z*) = {val:.12g} != -sum rho_+^2 = {best:.12g}"
+    s = d.sum()
     for t in range(20):
         y = rng.normal(size=z.shape) * np.sqrt(s / g.shape[0]) if t < 10 else z + 0.1 * rng.normal(size=z.shape)
         if population_formula(y, g) < best - tol * (1 + abs(best)):
@@ -108,8 +133,13 @@ def derivation(variant="population") -> Derivation:
         Step(trace_form, sympy.Symbol(r"\|\bar{A} - F F^T\|_F^2 - \|\bar{A}\|_F^2"),
              "A_bar = D^{-1/2} G D^{-1/2}, F = D^{1/2} Z / sqrt(S) (HaoChen Lemma 3.2)",
              check="numeric", numeric=_check_factorisation, tol=1e-10),
+        Step(sympy.Symbol(r"\{F F^T\}"), sympy.Symbol(r"\{M \succeq 0 : \mathrm{rank} M \le K\}"),
+             "reachability: Z -> F = D^{1/2} Z / sqrt(S) is invertible (no isolated node) and F -> FF^T maps "
+             "onto the PSD matrices of rank <= K (F = V Lambda^{1/2})",
+             ("no isolated node",), check="numeric", numeric=_check_reachability, tol=1e-9),
         Step(sympy.MatrixSymbol(r"Z^{\star}", N, K), sympy.Symbol(r"\sqrt{S} D^{-1/2} U_K \Sigma_+^{1/2} R^T"),
-             "Eckart-Young on the dense target A_bar: top-K eigenpairs, min L = -sum_k (rho_k)_+^2",
-             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=_check_eckart_young, tol=1e-9),
+             "Eckart-Young on the dense target A_bar: top-K eigenpairs, min L = -sum_k (rho_k)_+^2 "
+             "(profile, scale and row weights evaluated from the solver's spectral problem)",
+             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=_check_eckart_young, tol=1e-9, cite=EY_LEMMA),
     )
     return Derivation("Spectral contrastive (population) -> Eckart-Young on A_bar", steps)

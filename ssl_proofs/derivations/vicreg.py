@@ -14,6 +14,8 @@ Notation: ``C = Z^T H Z / N`` (``Cov(Z)``), ``M = H Z Z^T H / N``,
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sympy
 from scipy.linalg import eigh, null_space
@@ -21,9 +23,16 @@ from scipy.linalg import eigh, null_space
 from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l)
 from ..errors import InvalidArgument
 from ..graphs import centering, laplacian
+from ..methods import get_method
 from ..tracealgebra import diag_part, frob2
 
-__all__ = ["VARIANTS", "derivation", "dirichlet", "squared_loss_paper", "hinge_loss_paper"]
+__all__ = ["VARIANTS", "derivation", "dirichlet", "squared_loss_paper", "hinge_loss_paper", "EY_LEMMA",
+           "check_centred_reachability"]
+
+#: the lemma the Eckart--Young steps cite (PSD, rank-constrained version for a symmetric target)
+EY_LEMMA = ("Eckart-Young-Mirsky for a symmetric target A: min ||M - A||_F over PSD M of rank <= K is "
+            "attained at sum_{i <= K} (mu_i)_+ v_i v_i^T (Eckart & Young 1936; Dax 2014, Adv. Linear "
+            "Algebra Matrix Theory 4:172, low-rank positive approximants)")
 
 VARIANTS = ("hinge", "squared", "constrained")
 
@@ -104,13 +113,27 @@ def _soft_loss(z, g, a, c):
 
 
 def _eckart_young_check(sign=-1.0):
-    """Numeric check of the stated optimum ``(1 + sign (gamma/alpha) lambda_k)_+``.
+    """Numeric check of the stated optimum, the profile evaluated from VICReg's own spectral problem.
 
-    The paper's claim is ``sign = -1``; ``sign = +1`` plants a wrong claim (tests).
+    ``sign = -1``: the solver's ``SQUARED_PROFILE`` as is (the paper's claim); ``sign = +1`` plants a
+    wrong profile ``sqrt((1 + (gamma/alpha) lambda)_+)`` (tests).
     """
     def check(inst, rng, tol):
         return _check_eckart_young(inst, rng, tol, sign)
     return check
+
+
+def _stated_scales(g, kk, a, c, lam, sign):
+    prob = get_method("vicreg").spectral_problem(g, kk, variant="squared", alpha=a, gamma=c)
+    if sign > 0:
+        prob = replace(prob, profile=prob.profile.subs(_ratio_symbol(prob), -_ratio_symbol(prob)))
+    return prob.scale, prob.profile_values(lam)
+
+
+def _ratio_symbol(prob):
+    """The ratio symbol of VICReg's squared profile (its one hyper-parameter)."""
+    (r,) = tuple(prob.hyper)
+    return r
 
 
 def _check_eckart_young(inst, rng, tol, sign=-1.0):
@@ -119,30 +142,55 @@ def _check_eckart_young(inst, rng, tol, sign=-1.0):
     h, lap = centering(n), laplacian(g)
     target = h - (c / a) * lap
     lam, u = _spectrum(g)
-    s = np.sqrt(np.clip(1 + sign * (c / a) * lam[:kk], 0, None))
-    hz = np.sqrt(n) * u[:, :kk] @ np.diag(s) @ _orth(rng, kk, kk).T
+    scale, s = _stated_scales(g, kk, a, c, lam[:kk], sign)
+    hz = scale * u[:, :kk] @ np.diag(s) @ _orth(rng, kk, kk).T
     z = hz + rng.normal(size=(1, kk))           # the mean of Z* is free
     if np.abs(h @ z - hz).max() > tol * max(1.0, np.abs(hz).max()):
         return "H Z* is not the stated centred embedding"
     m_star = h @ z @ z.T @ h / n
-    stated = np.sort(np.r_[s ** 2, np.zeros(n - kk)])
-    if np.abs(np.sort(np.linalg.eigvalsh(m_star)) - stated).max() > tol * max(1.0, stated.max()):
-        return "spectrum of M* is not (1 - (gamma/alpha) lambda_k)_+"
     mu = np.linalg.eigvalsh(target)[::-1]
     best = float(np.sum(mu ** 2) - np.sum(np.clip(mu[:kk], 0, None) ** 2))  # Eckart-Young value
     f_star = float(np.sum((m_star - target) ** 2))
-    scale = 1.0 + np.sum(target ** 2)
-    if abs(f_star - best) > tol * scale:
+    scale_t = 1.0 + np.sum(target ** 2)
+    if abs(f_star - best) > tol * scale_t:
         return f"||M* - A||^2 = {f_star:.10g} but the Eckart-Young optimum is {best:.10g}"
     l_star = _soft_loss(z, g, a, c)
     for t in range(20):
         y = rng.normal(size=(n, kk)) if t < 10 else z + 0.1 * rng.normal(size=(n, kk))
         m = h @ y @ y.T @ h / n
         f = float(np.sum((m - target) ** 2))
-        if f < f_star - tol * scale:
+        if f < f_star - tol * scale_t:
             return f"a rank-{kk} centred PSD M beats M*: {f:.10g} < {f_star:.10g}"
-        if _soft_loss(y, g, a, c) < l_star - tol * a * scale:
+        if _soft_loss(y, g, a, c) < l_star - tol * a * scale_t:
             return "a random Z has a smaller squared VICReg loss than Z*"
+    return None
+
+
+def check_centred_reachability(inst, rng, tol):
+    """Z -> M(Z) = HZZ^TH/N maps onto the centred PSD matrices of rank <= K.
+
+    Into: M(Z) is symmetric, PSD, M 1 = 0, rank <= K (random Z).  Onto: a random centred PSD M of
+    rank <= K is reached by ``Z = sqrt(N) V Lambda^{1/2}`` (V: its eigenvectors, orthogonal to 1, so
+    HZ = Z).  With this, minimising the loss over Z is minimising ``||M - A||_F`` over that set.
+    """
+    n, kk = inst.N, inst.K
+    h = centering(n)
+    z = rng.normal(size=(n, kk))
+    m = h @ z @ z.T @ h / n
+    ev = np.linalg.eigvalsh(m)
+    size = max(1.0, float(ev.max()))
+    if np.abs(m @ np.ones(n)).max() > tol * size or ev.min() < -tol * size or np.sum(ev > tol * size) > kk:
+        return "HZZ^TH/N is not a centred PSD matrix of rank <= K"
+    r = int(rng.integers(0, kk + 1))
+    v = h @ rng.normal(size=(n, r))
+    v = np.linalg.qr(v)[0] if r else v
+    target = v @ np.diag(rng.uniform(0.1, 3.0, size=r)) @ v.T
+    w, e = np.linalg.eigh(target)
+    keep = w > tol * max(1.0, float(w.max(initial=0.0)))
+    zr = np.zeros((n, kk))
+    zr[:, : int(keep.sum())] = np.sqrt(n) * e[:, keep] * np.sqrt(w[keep])[None, :]
+    if np.abs(h @ zr @ zr.T @ h / n - target).max() > tol * max(1.0, float(np.abs(target).max())):
+        return f"the centred PSD rank-{r} matrix is not reached by Z = sqrt(N) V Lambda^(1/2)"
     return None
 
 
@@ -215,13 +263,18 @@ def _squared_steps():
         Step(lhs0, mid, "expand the Frobenius norm; Tr(Z^T L Z) = N Tr(L M)", ("L 1 = 0",)),
         Step(mid, soft, "complete the square: ||C||_F = ||M||_F, Tr(C) = Tr(H M), H^2 = H, H L = L",
              ("L 1 = 0",), note="The constant alpha K - alpha ||H - (gamma/alpha) L||_F^2 does not depend on Z."),
+        Step(sympy.Symbol(r"\{H Z Z^T H / N\}"), sympy.Symbol(r"\{M \succeq 0 : M 1 = 0, \mathrm{rank} M \le K\}"),
+             "reachability: Z -> HZZ^TH/N maps onto the centred PSD matrices of rank <= K "
+             "(Z = sqrt(N) V Lambda^{1/2} for M = V Lambda V^T, V orthogonal to 1)",
+             check="numeric", numeric=check_centred_reachability, tol=1e-9),
         Step(H * _Zs, sympy.sqrt(N) * _U * _S * _R.T,
              "Eckart-Young: the minimiser M* of ||M - (H - (gamma/alpha) L)||_F^2 over centred PSD "
-             "rank-<=K M is its top-K positive part",
+             "rank-<=K M is its top-K positive part (the target has eigenvector 1 with eigenvalue 0, so the "
+             "PSD optimum is centred); profile evaluated from VICReg's spectral problem",
              ("squared variance term", "beta = alpha"),
              note="U_K: eigenvectors of L on 1-perp with the K smallest eigenvalues lambda_k; "
                   "Sigma = diag(sqrt((1 - (gamma/alpha) lambda_k)_+)); R in O(K) arbitrary.",
-             check="numeric", numeric=_eckart_young_check(-1.0), tol=1e-8),
+             check="numeric", numeric=_eckart_young_check(-1.0), tol=1e-8, cite=EY_LEMMA),
     ]
 
 

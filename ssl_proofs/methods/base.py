@@ -153,6 +153,9 @@ class Method:
     # -- public API ----------------------------------------------------
     def check_variant(self, variant, *, closed_form=False):
         choices = self.closed_form_variants if closed_form else self.variants
+        if not choices:  # a method without any closed form (e.g. simsiam): say so instead of an IndexError
+            raise NoClosedForm(f"{self.name} has no closed-form optimum. Search numerically instead: "
+                               f"solve(G, k, search=True) (CLI: ssl-proofs solve {self.name} --search).")
         if variant is None:
             return choices[0]
         if variant not in self.variants:

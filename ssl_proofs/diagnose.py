@@ -1,0 +1,258 @@
+"""Hold a trained network's embeddings against the closed-form theory.
+
+``diagnose(Z, G, "vicreg", alpha=..., gamma=...)`` takes a batch of embeddings
+``Z`` (rows = the N nodes of the batch's positive-pair graph ``G``) and reports:
+
+* ``loss`` of Z and ``optimal_loss`` of the closed-form optimum at the same
+  hyper-parameters (``gap`` = their difference);
+* ``principal_angles`` (degrees) between the span of Z's top left singular
+  vectors (centred when the loss ignores the mean) and the optimum's eigenspace
+  of G's operator (all eigenvectors tied with the kept ones, so a degenerate
+  eigenspace is compared as a whole);
+* ``effective_rank``, ``numerical_rank`` and the per-direction variances of Z,
+  next to the variances and rank the closed form predicts, and which of the
+  bottom eigen-directions the closed form predicts collapse at these
+  hyper-parameters;
+* ``state``: near the optimum, near a (non-optimal) stationary point -- for
+  squared VICReg every such point is a strict saddle -- or neither.
+
+Closed forms used: VICReg ``squared`` and ``constrained`` (proved); VICReg
+``hinge`` (the paper's loss): the decorrelated beta -> inf optimum,
+std ``min(1, alpha/(4 gamma lambda))``, reported as a *candidate* (at finite
+beta it can be beaten, see the ``hinge_finite_beta`` claim); spectral
+contrastive (proved); BarlowTwins' eigen-candidate (proved for K <= #components).
+SimCLR has no closed form: ``diagnose`` refuses it with that message.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+import torch
+
+from . import graphs as _graphs
+from .claims.downstream import RANK_RTOL, centred_singular_values, effective_rank, numerical_rank
+from .errors import InvalidArgument, NoClosedForm
+from .methods import get_method
+from .spectral import complement_basis
+
+__all__ = ["Diagnosis", "diagnose", "hinge_candidate", "REL_TOL"]
+
+#: default relative tolerance of the state classification (5% of max(1, |optimal loss|))
+REL_TOL = 0.05
+
+
+@dataclass
+class Diagnosis:
+    """What :func:`diagnose` measured; ``to_dict()`` is the JSON of ``ssl-proofs diagnose``."""
+
+    method: str
+    variant: str
+    hyper: dict
+    n: int
+    k: int
+    loss: float
+    optimal_loss: float
+    optimum: str
+    gap: float
+    relative_gap: float
+    principal_angles: list
+    optimal_subspace_dim: int
+    energy_in_optimal_subspace: float
+    effective_rank: float
+    numerical_rank: int
+    variances: list
+    predicted_variances: list
+    predicted_rank: int
+    collapsed_directions: list
+    relative_grad_norm: float
+    state: str
+    notes: list = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def hinge_candidate(G, k, alpha, gamma, ddof=0.0):
+    """VICReg-hinge decorrelated optimum (beta -> inf; notes §3.1 [D]).
+
+    Bottom-``k`` eigenvectors of ``L`` on ``1^perp``, direction ``k`` with std
+    ``t_k = min(1, alpha / (4 gamma lambda_k))`` (1 when ``lambda_k = 0``).
+
+    Returns
+    -------
+    Z : (N, k) ndarray, eigenvalues : (k,), stds : (k,)
+    """
+    sol = get_method("vicreg").solve(G, k, variant="constrained", ddof=ddof)
+    lam = np.clip(sol.eigenvalues, 0.0, None)
+    big = lam > 1e-12 * max(1.0, float(lam.max(initial=0.0)))
+    t = np.ones_like(lam)
+    if gamma > 0:
+        t[big] = np.minimum(1.0, alpha / (4.0 * gamma * lam[big]))
+    return sol.Z * t[None, :], sol.eigenvalues, t
+
+
+def _check(Z, G, method, variant, hp):
+    G = _graphs.check_graph(G)
+    n = G.shape[0]
+    try:
+        Z = np.asarray(Z.detach().cpu().numpy() if isinstance(Z, torch.Tensor) else Z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgument("the embeddings must be a numeric (N, K) array.") from None
+    if Z.ndim != 2:
+        raise InvalidArgument(f"the embeddings must be a 2-d (N, K) array, got shape {Z.shape}.")
+    if Z.shape[0] != n:
+        raise InvalidArgument(
+            f"the embeddings have {Z.shape[0]} rows but G has {n} nodes: row i of Z must be the embedding of "
+            "node i of the batch's positive-pair graph. Save the embeddings of exactly the batch G describes."
+        )
+    if not np.all(np.isfinite(Z)):
+        bad = int(Z.size - np.count_nonzero(np.isfinite(Z)))
+        raise InvalidArgument(f"the embeddings contain {bad} NaN or infinite entries (a diverged network?); "
+                              "diagnose a finite batch.")
+    k = _graphs.check_k(Z.shape[1], n)
+    method = get_method(method)
+    if not method.closed_form_variants:
+        raise NoClosedForm(f"{method.name} has no closed-form optimum to compare with; diagnose supports "
+                           "vicreg, spectral_contrastive and barlowtwins.")
+    if variant is None:
+        variant = method.closed_form_variants[0]
+    variant = method.check_variant(variant)
+    if variant not in method.closed_form_variants and not (method.name == "vicreg" and variant == "hinge"):
+        raise NoClosedForm(f"{method.name} variant {variant!r} has no closed form; use one of "
+                           f"{list(method.closed_form_variants)}.")
+    hp = method.check_hyper(variant, hp)
+    return Z, G, k, method, variant, hp
+
+
+def _optimum(method, G, k, variant, hp):
+    """(Z*, kept eigenvalues, all eigenvalues, eigenvectors (full basis of the problem), 'proved'/'candidate')."""
+    if variant == "hinge":
+        Zs, vals, _ = hinge_candidate(G, k, hp["alpha"], hp["gamma"], hp["ddof"])
+        problem = method.spectral_problem(G, k, variant="constrained", ddof=hp["ddof"])
+        status = "candidate (hinge, beta -> inf formula)"
+    else:
+        sol = method.solve(G, k, variant=variant, **{key: v for key, v in hp.items()})
+        Zs, problem = sol.Z, sol.spectral.problem
+        status = "proved closed form"
+        if method.name == "barlowtwins" and k > _graphs.n_components(G):
+            status = "candidate (BarlowTwins eigen-solution, proved only for K <= #components)"
+    return Zs, problem, status
+
+
+def _full_basis(problem):
+    """Every eigenpair of the problem (dense), sorted the way the problem selects (kept ones first)."""
+    A = _graphs.to_dense(problem.operator).astype(float)
+    n = A.shape[0]
+    Q = np.eye(n) if problem.deflate is None else complement_basis(problem.deflate, n)
+    Ar = Q.T @ A @ Q
+    Br = None if problem.metric is None else Q.T @ _graphs.to_dense(problem.metric).astype(float) @ Q
+    vals, vecs = sla.eigh((Ar + Ar.T) / 2, None if Br is None else (Br + Br.T) / 2)
+    if problem.which == "largest":
+        vals, vecs = vals[::-1], vecs[:, ::-1]
+    vecs = Q @ vecs
+    if problem.row_weights is not None:
+        vecs = np.asarray(problem.row_weights, dtype=float)[:, None] * vecs
+    return vals, vecs
+
+
+def _grad_ratio(method, Z, G, variant, hp):
+    """``||grad L(Z)||_F ||Z||_F / max(|L(Z)|, 1)``: dimensionless stationarity (0 at a stationary point)."""
+    f = method.objective(G, variant=variant, **hp)
+    Y = torch.as_tensor(Z, dtype=torch.float64).requires_grad_(True)
+    val = f(Y)
+    (g,) = torch.autograd.grad(val, Y)
+    return float(torch.linalg.norm(g) * torch.linalg.norm(Y.detach()) / max(abs(float(val.detach())), 1.0))
+
+
+def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
+    """Compare embeddings ``Z`` of a batch with the closed-form optimum on its graph ``G``.
+
+    Parameters
+    ----------
+    Z : (N, K) array or torch.Tensor
+        Embeddings of the N nodes of ``G`` (row i = node i), e.g. a network's batch output.
+    G : (N, N) array or sparse matrix
+        The batch's positive-pair graph (``ssl_proofs.graphs.view_graph`` for 2 stacked views).
+    method : str
+        ``"vicreg"`` (variants ``squared`` (default), ``constrained``, ``hinge``),
+        ``"spectral_contrastive"``, ``"barlowtwins"``.
+    variant : str, optional
+    rel_tol : float
+        Relative tolerance of the ``state`` classification.
+    **hp
+        Hyper-parameters in the paper's names (``alpha``, ``beta``, ``gamma``, ``ddof``).
+
+    Returns
+    -------
+    Diagnosis
+
+    Raises
+    ------
+    InvalidArgument, InvalidGraph
+        Rows of Z do not match the nodes of G, non-finite entries, K >= N,
+        hyper-parameters out of their domain or unknown to the method.
+    NoClosedForm
+        The method (SimCLR) or variant has no closed form to compare with.
+    """
+    if not (isinstance(rel_tol, (int, float)) and 0 < rel_tol < 1):
+        raise InvalidArgument(f"rel_tol = {rel_tol!r} must be a number in (0, 1).")
+    Z, G, k, method, variant, hp = _check(Z, G, method, variant, hp)
+    n = Z.shape[0]
+    notes = []
+    loss = method.loss(Z, G, variant=variant, **hp)
+    Zs, problem, status = _optimum(method, G, k, variant, hp)
+    opt = method.loss(Zs, G, variant=variant, **hp)
+    gap = loss - opt
+    rel_gap = gap / max(1.0, abs(opt))
+    if gap < -1e-9 * max(1.0, abs(opt)):
+        notes.append(f"Z has a LOWER loss than the {status} by {-gap:.3g}: "
+                     + ("the candidate is not optimal here." if "candidate" in status else
+                        "this contradicts the closed form; please report it."))
+
+    vals, vecs = _full_basis(problem)
+    centre = method.translation_invariant   # losses that see the mean are measured uncentred
+    pred_sd = centred_singular_values(Zs, centre)
+    pred_rank = numerical_rank(Zs, centre=centre)
+    if method.name == "barlowtwins":
+        notes.append("BarlowTwins' loss ignores column norms: compare ranks and angles, not variances.")
+    kept = vals[:k]
+    scale = max(1.0, float(np.max(np.abs(vals))))
+    last = kept[max(pred_rank, 1) - 1]
+    tied = np.abs(vals - last) <= 1e-8 * scale
+    dim = max(int(np.max(np.flatnonzero(tied))) + 1, pred_rank) if pred_rank else 0
+    Zc = Z - Z.mean(axis=0) if centre else Z
+    U, s, _ = np.linalg.svd(Zc, full_matrices=False)
+    r = int(np.count_nonzero(s > RANK_RTOL * max(float(s.max(initial=0.0)), 1e-300)))
+    if dim and r:
+        basis = np.linalg.qr(vecs[:, :dim])[0]
+        angles = np.degrees(sla.subspace_angles(U[:, :r], basis)).tolist()
+        energy = float(np.sum((basis.T @ Zc) ** 2) / max(float(np.sum(Zc ** 2)), 1e-300))
+    else:
+        angles, energy = [], 0.0
+        notes.append("the optimum or Z has rank 0: no subspace to compare.")
+
+    collapsed = []
+    if method.name == "vicreg" and variant == "squared":
+        ratio = hp["gamma"] / hp["alpha"] * (n - hp["ddof"]) / n
+        collapsed = [{"index": j, "eigenvalue": float(v)} for j, v in enumerate(kept) if 1 - ratio * v <= 0]
+    elif method.name != "vicreg":
+        collapsed = [{"index": j, "eigenvalue": float(v)} for j, v in enumerate(kept) if v <= 0]
+    grad = _grad_ratio(method, Z, G, variant, hp)
+    if abs(rel_gap) <= rel_tol:
+        state = "near the optimum"
+    elif grad <= rel_tol:
+        state = ("near a saddle: a stationary point that is not the optimum"
+                 + (" (for squared VICReg every such point is a strict saddle)" if variant == "squared" else ""))
+    elif energy >= 1 - rel_tol:
+        state = "in the optimum's eigenspace, but the per-direction variances are not at the optimum"
+    else:
+        state = "not near a stationary point (still training, or a different objective)"
+    return Diagnosis(
+        method=method.name, variant=variant, hyper=hp, n=n, k=k, loss=float(loss), optimal_loss=float(opt),
+        optimum=status, gap=float(gap), relative_gap=float(rel_gap), principal_angles=angles,
+        optimal_subspace_dim=int(dim), energy_in_optimal_subspace=energy, effective_rank=effective_rank(Z, centre),
+        numerical_rank=numerical_rank(Z, centre=centre), variances=(centred_singular_values(Z, centre) ** 2).tolist(),
+        predicted_variances=(pred_sd ** 2).tolist(), predicted_rank=pred_rank, collapsed_directions=collapsed,
+        relative_grad_norm=grad, state=state, notes=notes)

@@ -1,0 +1,51 @@
+"""``ssl-proofs claims``: every downstream claim of the paper with its measured verdict."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ssl_proofs.claims import list_claims
+from verifiers.experiments import Cache, default_cache_dir, experiment_for_claim, line_progress, no_progress
+from verifiers.experiments.cache import rounded
+
+NAME = "claims"
+HELP = "the paper's downstream claims, each with the verdict its experiment measures"
+
+
+def add_arguments(p):
+    p.add_argument("--json", metavar="PATH", help="write one record per claim (id, wordings, statement, verdict, evidence)")
+    p.add_argument("--seed", type=int, default=0, help="first seed of every experiment (same seed => same JSON)")
+    p.add_argument("--full", action="store_true", help="run the experiments' heavier sweeps")
+    p.add_argument("--cache", default=None, help="cache directory (default $SSL_PROOFS_CACHE or .ssl_proofs_cache)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every cell")
+
+
+def run_claims(seed=0, full=False, cache=None, progress_for=None):
+    """Run each claim's experiment once; return ``(records, results)`` (records: one per claim)."""
+    results, records = {}, []
+    for claim in list_claims():
+        exp = experiment_for_claim(claim.id)
+        if exp.name not in results:
+            progress = progress_for(exp.name) if progress_for else no_progress
+            results[exp.name] = exp.run(seed=seed, full=full, cache=cache, progress=progress)
+        verdict = next(v for v in results[exp.name].verdicts if v.claim == claim.id)
+        records.append({"id": claim.id, "title": claim.title, "wordings": dict(claim.wordings),
+                        "statement": claim.statement, "decision": claim.decision, "experiment": exp.name,
+                        "verdict": verdict.verdict, "conditions": verdict.conditions, "evidence": rounded(verdict.evidence),
+                        "source": claim.source})
+    return records, results
+
+
+def run(args):
+    cache = Cache(None if args.no_cache else (args.cache or default_cache_dir()))
+    records, _ = run_claims(args.seed, args.full, cache, line_progress)
+    width = max(len(r["id"]) for r in records)
+    for r in records:
+        print(f"{r['id']:<{width}}  {r['verdict']:<23}  {r['title']}")
+        if r["conditions"]:
+            print(f"{'':<{width}}  {'':<23}  conditions: {r['conditions']}")
+    print(f"(cache: {cache.hits} cells read, {cache.misses} computed)", file=sys.stderr)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"seed": args.seed, "full": args.full, "claims": records}, fh, indent=2, sort_keys=True)
+    return 0

@@ -1,0 +1,248 @@
+"""Claims ``aligned_g`` and ``misaligned_g``: probe accuracy and rank as G is rewired away from the labels.
+
+Three parts, each cached per cell:
+
+* **S1** (non-parametric, exact): on the label graph of planted classes
+  (N = 256, c = 4), every method's optimum ``Z*`` and its least-squares probe
+  residual at K = 32, K = c - 1 and, as a control that must fail, K = c - 2.
+* **synthetic linear**: planted-label inputs (D = 64), ``Z = XW`` fit on a
+  training split with the label graph rewired by a fraction ``p``; held-out
+  logistic-probe accuracy and numerical rank of ``Z*`` per method.
+* **real linear**: the same on scikit-learn's bundled datasets (label graph of
+  the training split, rewired), against LDA (the supervised linear method).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import ssl_proofs
+from ssl_proofs import graphs as _graphs
+from ssl_proofs.claims import ClaimVerdict, numerical_rank, probe_residual
+
+from . import data, fit
+from .cache import Cache, no_progress
+from .plotting import mean_std, pyplot, save
+from .registry import ExperimentResult, experiment
+
+NAME = "alignment"
+#: methods compared (fit.METHODS labels) and their display order
+METHODS = ("vicreg_small", "spectral_contrastive", "barlowtwins", "simclr")
+#: S1 adds the hard-constraint VICReg (LPP / Laplacian Eigenmaps) and large-invariance VICReg
+S1_METHODS = {**{m: fit.METHODS[m] for m in METHODS}, "vicreg_large": fit.METHODS["vicreg_large"],
+              "vicreg_constrained": ("vicreg", "constrained", {})}
+#: residual tolerances: closed forms are exact up to rounding of eigh (~1e-12 on these sizes, 1e-6 leaves
+#: a wide margin); L-BFGS optima stop at gradient ~1e-9 and leave ~1e-4 of a collapsed direction's energy
+TOL_CLOSED, TOL_DESCENT = 1e-6, 1e-3
+
+
+def budget(full):
+    return {
+        "n_per_class": 64, "n_classes": 4, "dim": 64, "k": 32,
+        "ps": [round(x, 2) for x in np.linspace(0, 1, 11)] if full else [0.0, 0.5, 1.0],
+        "seeds": 5 if full else 3,
+        "datasets": list(data.DATASETS) if full else ["digits", "wine"],
+        "train_per_class": 30,
+        "starts": 2 if full else 1,
+        "max_iter": 500 if full else 150,
+    }
+
+
+def _s1_cell(label, k, P, seed):
+    name, variant, hp = S1_METHODS[label]
+    y = np.repeat(np.arange(P["n_classes"]), P["n_per_class"])
+    G = _graphs.label_graph(y)
+    f = fit.fit_nonparametric(name, variant, hp, G, k, seed=seed, starts=P["starts"] + 1, max_iter=1000)
+    Z = f.Z
+    if name == "simclr":  # the loss sees only row directions: its optimum is a set of rays
+        Z = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-300)
+    return {"residual": probe_residual(Z, y), "rank": numerical_rank(Z), "how": f.how}
+
+
+def _linear_cell(label, p, seed, Xtr, ytr, Xte, yte, k, P):
+    name, variant, hp = fit.METHODS[label]
+    rng = np.random.default_rng([seed, int(round(100 * p))])
+    G = data.rewire(_graphs.label_graph(ytr), p, rng)
+    f = fit.fit_linear(name, variant, hp, Xtr, G, k, seed=seed, starts=P["starts"], max_iter=P["max_iter"])
+    return {"accuracy": fit.probe_accuracy(f.Z, ytr, Xte @ f.W, yte), "rank": numerical_rank(f.Z), "how": f.how}
+
+
+def _synthetic_split(P, seed):
+    rng = np.random.default_rng([seed, 7])
+    X, y, _ = data.planted(2 * P["n_per_class"], P["n_classes"], P["dim"], rng)
+    tr = data.stratified(y, P["n_per_class"], rng)
+    te = np.setdiff1d(np.arange(y.size), tr)
+    Xtr, Xte = data.standardise(X[tr], X[te])
+    return Xtr, y[tr], Xte, y[te]
+
+
+def _real_split(name, P, seed):
+    X, y = data.load(name)
+    rng = np.random.default_rng([seed, 11])
+    tr = data.stratified(y, P["train_per_class"], rng)
+    te = np.setdiff1d(np.arange(y.size), tr)
+    Xtr, Xte = data.standardise(X[tr], X[te])
+    return Xtr, y[tr], Xte, y[te]
+
+
+@experiment(NAME, claims=("aligned_g", "misaligned_g"), plot=lambda res, path: plot(res, path))
+def run(seed=0, full=False, cache=None, progress=no_progress):
+    """Probe accuracy and rank of every method's optimum as G is rewired from the labels (p = 0 -> 1)."""
+    cache = cache or Cache(None)
+    P = budget(full)
+    seeds = [seed + i for i in range(P["seeds"])]
+    c = P["n_classes"]
+    s1_ks = [P["k"], c, c - 1, c - 2]
+    sources = ["synthetic"] + P["datasets"]
+    total = len(S1_METHODS) * len(s1_ks) + len(sources) * len(seeds) * (len(P["ps"]) * len(METHODS) + 1)
+    done = 0
+    records = []
+
+    for label in S1_METHODS:
+        for k in s1_ks:
+            cell = {"part": "S1", "method": label, "k": k, "seed": seed}
+            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _s1_cell(label, k, P, seed))
+            records.append({**cell, **out})
+            done += 1
+            progress(done, total, f"S1 {label} K={k}")
+
+    for source in sources:
+        for s in seeds:
+            Xtr, ytr, Xte, yte = _synthetic_split(P, s) if source == "synthetic" else _real_split(source, P, s)
+            k = min(P["k"], Xtr.shape[1])
+            base = {"part": "linear", "data": source, "seed": s, "k": k}
+            out = cache.cell(NAME, {"budget": P, **base, "method": "lda"},
+                             lambda: {"accuracy": fit.supervised_accuracy(Xtr, ytr, Xte, yte)})
+            records.append({**base, "method": "lda", "p": None, **out})
+            done += 1
+            for p in P["ps"]:
+                for label in METHODS:
+                    cell = {**base, "method": label, "p": p}
+                    out = cache.cell(NAME, {"budget": P, **cell},
+                                     lambda: _linear_cell(label, p, s, Xtr, ytr, Xte, yte, k, P))
+                    records.append({**cell, **out})
+                    done += 1
+                    progress(done, total, f"{source} seed={s} p={p} {label}")
+
+    verdicts = [_aligned_verdict(records, P), _misaligned_verdict(records, P)]
+    return ExperimentResult(NAME, P, records, verdicts)
+
+
+def _stats(records, **match):
+    vals = [r["accuracy"] for r in records if all(r.get(k) == v for k, v in match.items())]
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def s1_k_min(label, c):
+    """Smallest K at which S1 is claimed: c - 1 for centring losses, c for BarlowTwins and the spectral
+    contrastive loss, whose optima may spend a column on the constant vector (they do not centre)."""
+    name = S1_METHODS[label][0]
+    return c - 1 if ssl_proofs.get_method(name).translation_invariant else c
+
+
+def _aligned_verdict(records, P):
+    c = P["n_classes"]
+    s1 = [r for r in records if r["part"] == "S1"]
+    fails, undecided, control, boundary = [], [], [], {}
+    for r in s1:
+        closed = r["how"] == "closed form"
+        tol = TOL_CLOSED if closed else TOL_DESCENT
+        k_min = s1_k_min(r["method"], c)
+        if r["k"] >= k_min and r["residual"] > tol:
+            # a proved optimum violating S1 refutes it; an L-BFGS point does not (another global minimiser
+            # may satisfy it, and refuting needs the structured minimisation to lose): reported, undecided
+            (fails if closed else undecided).append(f"{r['method']} K={r['k']}: residual {r['residual']:.3g} > {tol:g}")
+        elif r["k"] == c - 1 < k_min:
+            boundary[r["method"]] = r["residual"]
+        if r["k"] < c - 1:
+            control.append(r["residual"])
+    s1_holds = not fails
+    s2, s2_fail = {}, []
+    for src in ["synthetic"] + P["datasets"]:
+        lda_m, lda_s = _stats(records, part="linear", data=src, method="lda")
+        row = {"lda": [lda_m, lda_s]}
+        for label in METHODS:
+            m, s = _stats(records, part="linear", data=src, method=label, p=0.0)
+            row[label] = [m, s]
+            if abs(m - lda_m) > max(2 * max(s, lda_s), 0.01):
+                s2_fail.append(f"{src}/{label}: {m:.3f} vs LDA {lda_m:.3f}")
+        s2[src] = row
+    evidence = {
+        "S1_residuals": {f"{r['method']} K={r['k']}": [r["residual"], r["how"]] for r in s1},
+        "S1_failures": fails,
+        "S1_undecided_descent_points": undecided,
+        "S1_control_min_residual_K<c-1": min(control) if control else None,
+        "S1_uncentred_at_K=c-1": boundary,
+        "S2_accuracy_p0_mean_std": s2,
+        "S2_failures": s2_fail,
+    }
+    if not s1_holds:
+        return ClaimVerdict("aligned_g", "refuted", evidence, "S1 fails: " + "; ".join(fails))
+    if not s2_fail and not undecided:
+        return ClaimVerdict("aligned_g", "holds", evidence)
+    parts = ["S1 (exact probe on the optimum, K >= c - 1; K >= c for the uncentred BT / spectral contrastive) "
+             "holds for every proved optimum"]
+    if undecided:
+        parts.append("undecided where the optimum is only an L-BFGS point violating it: " + "; ".join(undecided))
+    if s2_fail:
+        parts.append("out of sample (linear regime) the probe falls short of LDA beyond the spread for "
+                     + "; ".join(s2_fail))
+    return ClaimVerdict("aligned_g", "holds under conditions", evidence, ". ".join(parts))
+
+
+def _misaligned_verdict(records, P):
+    mis = [p for p in P["ps"] if p >= 0.5]
+    v3_at, v1_at = [], []
+    table = {}
+    for src in ["synthetic"] + P["datasets"]:
+        for p in mis:
+            acc = {m: _stats(records, part="linear", data=src, method=m, p=p) for m in METHODS}
+            ranks = {m: float(np.mean([r["rank"] for r in records if r.get("data") == src and r.get("p") == p
+                                       and r["method"] == m])) for m in METHODS}
+            table[f"{src} p={p}"] = {"accuracy_mean_std": acc, "mean_rank": ranks}
+            vs, vstd = acc["vicreg_small"]
+            # preferred = ahead of each competitor by more than the larger std of the two
+            if all(vs > acc[o][0] + max(vstd, acc[o][1]) for o in ("simclr", "barlowtwins")):
+                v3_at.append(f"{src} p={p}")
+            bt, btstd = acc["barlowtwins"]
+            sm, sstd = acc["simclr"]
+            if vs > sm + max(vstd, sstd) or bt > sm + max(btstd, sstd):
+                v1_at.append(f"{src} p={p}")
+    n_cells = len(table)
+    evidence = {"misaligned_ps": mis, "per_source": table, "v3_holds_at": v3_at, "v1_holds_at": v1_at,
+                "cells": n_cells}
+    if len(v3_at) == n_cells and len(v1_at) == n_cells:
+        return ClaimVerdict("misaligned_g", "holds", evidence)
+    if v3_at or v1_at:
+        return ClaimVerdict("misaligned_g", "holds under conditions", evidence,
+                            f"v3 (VICReg small ahead of SimCLR and BT beyond spread) at {v3_at or 'none'}; "
+                            f"v1 (VICReg small or BT ahead of SimCLR) at {v1_at or 'none'}; "
+                            f"of {n_cells} misaligned (source, p) cells")
+    return ClaimVerdict("misaligned_g", "refuted", evidence,
+                        "at no misaligned (source, p) is low-invariance VICReg ahead beyond the spread")
+
+
+def plot(result, path):
+    """Accuracy vs rewiring p per method (synthetic, first real dataset) and rank vs p (synthetic)."""
+    plt = pyplot()
+    res = result.to_dict() if hasattr(result, "to_dict") else result
+    records, P = res["records"], res["params"]
+    srcs = ["synthetic", P["datasets"][0]]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for ax, src in zip(axes[:2], srcs):
+        for m in METHODS:
+            xs, mu, sd = mean_std(records, "p", "accuracy", part="linear", data=src, method=m)
+            ax.errorbar(xs, mu, yerr=sd, marker="o", capsize=3, label=m)
+        lda = [r["accuracy"] for r in records if r.get("data") == src and r["method"] == "lda"]
+        ax.axhline(np.mean(lda), color="k", ls="--", lw=1, label="LDA (supervised)")
+        ax.set_xlabel("fraction p of positive pairs rewired")
+        ax.set_ylabel("held-out linear-probe accuracy")
+        ax.set_title(f"{src}: Z = XW, K = {min(P['k'], 64)}" if src == "synthetic" else f"{src} (linear regime)")
+        ax.legend(fontsize=7)
+    for m in METHODS:
+        xs, mu, sd = mean_std(records, "p", "rank", part="linear", data="synthetic", method=m)
+        axes[2].errorbar(xs, mu, yerr=sd, marker="o", capsize=3, label=m)
+    axes[2].set_xlabel("fraction p of positive pairs rewired")
+    axes[2].set_ylabel("numerical rank of Z* (sv > 1e-3 max)")
+    axes[2].set_title("synthetic: rank of the optimum")
+    axes[2].legend(fontsize=7)
+    return save(fig, path)

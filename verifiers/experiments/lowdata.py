@@ -1,0 +1,191 @@
+"""Claim ``low_data``: VICReg's invariance weight gamma/alpha vs probe accuracy when data are few.
+
+Digits, ``N'`` originals per class, two augmented views each (pixel shifts +
+noise), the label-blind view graph; linear squared VICReg ``Z = XW`` in closed
+form over a decade sweep of gamma/alpha, SimCLR (the v1 wording's other arm)
+by L-BFGS.  The probe is fit on the clean training originals' embeddings and
+scored on held-out digits.  The regime is low-data when
+``K > invariant_dimension(G) = N' c - 1`` (:func:`ssl_proofs.claims.is_low_data`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import ssl_proofs
+from ssl_proofs import graphs as _graphs
+from ssl_proofs.claims import ClaimVerdict, invariant_dimension, is_low_data, numerical_rank
+
+from . import data, fit
+from .cache import Cache, no_progress
+from .plotting import mean_std, pyplot, save
+from .registry import ExperimentResult, experiment
+
+NAME = "lowdata"
+#: "high" and "low" invariance weights as the claim is checked (gamma/alpha, alpha = 1)
+HIGH, LOW = 1.0, 0.01
+
+
+def budget(full):
+    return {
+        "dataset": "digits", "k": 32, "ks": [8, 16, 32, 48] if full else [16, 32], "views": 2, "test_size": 500,
+        "n_per_class": [1, 2, 3, 5, 10, 30] if full else [1, 3, 10],
+        "ratios": [float(x) for x in np.logspace(-3, 2, 11 if full else 6)],
+        "seeds": 5 if full else 3,
+        "simclr": {"tau": 0.5, "starts": 2 if full else 1, "max_iter": 500 if full else 200},
+    }
+
+
+def _split(P, n_per_class, seed):
+    X, y = data.load(P["dataset"])
+    rng = np.random.default_rng([seed, 13])
+    tr = data.stratified(y, n_per_class, rng)
+    rest = np.setdiff1d(np.arange(y.size), tr)
+    te = rng.choice(rest, min(P["test_size"], rest.size), replace=False)
+    views = np.vstack([data.augment(X[tr], P["dataset"], rng) for _ in range(P["views"])])
+    Xv, Xtr, Xte = data.standardise(views, X[tr], X[te])
+    G = _graphs.view_graph(tr.size, P["views"])
+    return Xv, G, Xtr, y[tr], Xte, y[te]
+
+
+def _vicreg_cell(split, ratio, k):
+    Xv, G, Xtr, ytr, Xte, yte = split
+    sol = ssl_proofs.get_method("vicreg").solve_linear(Xv, G, k, variant="squared", alpha=1.0, gamma=ratio)
+    return {"accuracy": fit.probe_accuracy(Xtr @ sol.W, ytr, Xte @ sol.W, yte), "rank": numerical_rank(sol.Z)}
+
+
+def _simclr_cell(split, k, seed, S):
+    Xv, G, Xtr, ytr, Xte, yte = split
+    f = fit.fit_linear("simclr", "paper", {"tau": S["tau"]}, Xv, G, k, seed=seed, starts=S["starts"],
+                       max_iter=S["max_iter"])
+    return {"accuracy": fit.probe_accuracy(Xtr @ f.W, ytr, Xte @ f.W, yte), "rank": numerical_rank(f.Z),
+            "how": f.how}
+
+
+def _spectrum(split, k):
+    """Bottom generalized eigenvalues mu of X^T L X w = mu X^T H X w (NaN beyond rank)."""
+    Xv, G = split[0], split[1]
+    m = min(Xv.shape[1], k + 16)
+    sol = ssl_proofs.get_method("vicreg").solve_linear(Xv, G, m, variant="squared", alpha=1.0, gamma=0.0)
+    return [float(v) for v in sol.eigenvalues]
+
+
+@experiment(NAME, claims=("low_data",), plot=lambda res, path: plot(res, path))
+def run(seed=0, full=False, cache=None, progress=no_progress):
+    """Probe accuracy vs gamma/alpha for several samples-per-class N' (digits, view graph, linear VICReg)."""
+    cache = cache or Cache(None)
+    P = budget(full)
+    seeds = [seed + i for i in range(P["seeds"])]
+    k = P["k"]
+    total = len(P["n_per_class"]) * len(seeds) * (len(P["ratios"]) * len(P["ks"]) + 1)
+    done, records, extra = 0, [], {"spectra": {}}
+    for npc in P["n_per_class"]:
+        for s in seeds:
+            split = _split(P, npc, s)
+            G = split[1]
+            base = {"n_per_class": npc, "seed": s, "k": k, "low_data": is_low_data(G, k),
+                    "invariant_dim": invariant_dimension(G)}
+            for kk in P["ks"]:
+                for ratio in P["ratios"]:
+                    cell = {**base, "k": kk, "low_data": is_low_data(G, kk), "method": "vicreg", "ratio": ratio}
+                    out = cache.cell(NAME, {"budget": P, **cell}, lambda: _vicreg_cell(split, ratio, kk))
+                    records.append({**cell, **out})
+                    done += 1
+                    progress(done, total, f"N'={npc} seed={s} K={kk} gamma/alpha={ratio:g}")
+            cell = {**base, "method": "simclr", "ratio": None}
+            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _simclr_cell(split, k, s, P["simclr"]))
+            records.append({**cell, **out})
+            done += 1
+            progress(done, total, f"N'={npc} seed={s} simclr")
+            if s == seed:
+                extra["spectra"][str(npc)] = cache.cell(NAME, {"budget": P, **base, "spectrum": True},
+                                                        lambda: _spectrum(split, k))
+    return ExperimentResult(NAME, P, records, [_verdict(records, P)], extra)
+
+
+def _best(records, npc, k, keep):
+    """(mean, std over seeds, ratio) of VICReg's accuracy at the best ratio among those ``keep`` accepts."""
+    best = None
+    for r in sorted({r["ratio"] for r in records if r["method"] == "vicreg" and keep(r["ratio"])}):
+        accs = [x["accuracy"] for x in records if x["method"] == "vicreg" and x["n_per_class"] == npc
+                and x["k"] == k and x["ratio"] == r]
+        cand = (float(np.mean(accs)), float(np.std(accs)), r)
+        best = cand if best is None or cand[0] > best[0] else best
+    return best
+
+
+def _verdict(records, P):
+    table, holds, against, low = {}, [], [], []
+    for npc in P["n_per_class"]:
+        sim = [r["accuracy"] for r in records if r["method"] == "simclr" and r["n_per_class"] == npc]
+        for k in P["ks"]:
+            name = f"N'={npc},K={k}"
+            low_data = any(r["low_data"] for r in records
+                           if r["method"] == "vicreg" and r["n_per_class"] == npc and r["k"] == k)
+            hi = _best(records, npc, k, lambda x: x >= HIGH)
+            lo = _best(records, npc, k, lambda x: x <= LOW)
+            table[name] = {"low_data": low_data, "best_high_mean_std_ratio": hi, "best_low_mean_std_ratio": lo}
+            if k == P["k"]:
+                table[name]["simclr_mean_std"] = [float(np.mean(sim)), float(np.std(sim))]
+            if not low_data:
+                continue
+            low.append(name)
+            spread = max(hi[1], lo[1])
+            if hi[0] > lo[0] + spread:
+                holds.append(name)
+            elif hi[0] < lo[0] - spread:
+                against.append(name)
+    evidence = {"definition": "low-data iff K > #components(G) - 1", "high": f"gamma/alpha >= {HIGH:g}",
+                "low": f"gamma/alpha <= {LOW:g}", "per_setting": table, "low_data_settings": low,
+                "high_better_at": holds, "low_better_at": against}
+    if low and holds == low:
+        return ClaimVerdict("low_data", "holds", evidence)
+    if holds:
+        return ClaimVerdict("low_data", "holds under conditions", evidence,
+                            f"high gamma/alpha better beyond spread only at {holds} (low-data settings {low}; "
+                            f"worse at {against})")
+    return ClaimVerdict("low_data", "refuted", evidence,
+                        f"in no low-data setting ({low}) is the best high gamma/alpha better than the best low one "
+                        f"beyond the spread (worse beyond it at {against}, within it elsewhere)")
+
+
+def plot(result, path):
+    """Accuracy vs gamma/alpha per N'; rank of Z* vs gamma/alpha; spectrum with the kept directions."""
+    plt = pyplot()
+    res = result.to_dict() if hasattr(result, "to_dict") else result
+    records, P, extra = res["records"], res["params"], res["extra"]
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
+    for i, npc in enumerate(P["n_per_class"]):
+        col = f"C{i}"
+        xs, mu, sd = mean_std(records, "ratio", "accuracy", method="vicreg", n_per_class=npc, k=P["k"])
+        a.errorbar(xs, mu, yerr=sd, marker="o", capsize=3, color=col, label=f"N'={npc} VICReg")
+        sim = [r["accuracy"] for r in records if r["method"] == "simclr" and r["n_per_class"] == npc]
+        a.axhline(np.mean(sim), color=col, ls=":", lw=1.2, label=f"N'={npc} SimCLR")
+        xs, mu, sd = mean_std(records, "ratio", "rank", method="vicreg", n_per_class=npc, k=P["k"])
+        b.errorbar(xs, mu, yerr=sd, marker="o", capsize=3, color=col, label=f"N'={npc}")
+    a.set_xscale("log")
+    a.set_xlabel(r"$\gamma/\alpha$")
+    a.set_ylabel("held-out probe accuracy (digits)")
+    a.set_title(f"linear VICReg (squared), K = {P['k']}, view graph")
+    a.legend(fontsize=6, ncol=2)
+    b.set_xscale("log")
+    b.axhline(P["k"], color="k", lw=0.8, ls="--")
+    b.set_xlabel(r"$\gamma/\alpha$")
+    b.set_ylabel("numerical rank of Z* = XW*")
+    b.set_title("rank of the optimum")
+    b.legend(fontsize=7)
+    npc = str(P["n_per_class"][-1])   # the largest N': a spread-out spectrum (N > D)
+    mu = np.array(extra["spectra"][npc], dtype=float)
+    idx = np.arange(1, mu.size + 1)
+    c.plot(idx, mu, "o", color="0.6", ms=4, label=r"$\mu_k$ (generalized, $X^TLXw=\mu X^THXw$)")
+    for j, ratio in enumerate([LOW, HIGH, 10 * HIGH]):
+        kept = (idx <= P["k"]) & (mu < 1.0 / ratio)
+        c.plot(idx[kept], mu[kept], "+x1"[j], ms=8 + 3 * j, color=f"C{j + 3}",
+               label=fr"kept at $\gamma/\alpha$={ratio:g} ($\mu$ < $\alpha/\gamma$)")
+    c.axvline(P["k"] + 0.5, color="k", lw=0.8, ls="--")
+    c.set_yscale("symlog", linthresh=1e-3)
+    c.set_ylim(bottom=-1e-4)
+    c.set_xlabel("k")
+    c.set_ylabel(r"$\mu_k$")
+    c.set_title(f"spectrum, N'={npc}: kept directions marked")
+    c.legend(fontsize=6)
+    return save(fig, path)
