@@ -148,7 +148,8 @@ def _run_dask(ids, options, workers, scheduler, done):
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
-        with Client(cluster if cluster is not None else scheduler) as client:
+        client = _connect(Client, cluster if cluster is not None else scheduler)
+        with client:
             futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False)
                        for t in ids]
             results = []
@@ -160,3 +161,13 @@ def _run_dask(ids, options, workers, scheduler, done):
         if cluster is not None:
             cluster.close()
     return results
+
+
+def _connect(Client, address):
+    """A Dask client, or a clear error naming the scheduler that could not be reached."""
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise InvalidArgument(f"could not reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc}); "
+                              "start one (`dask scheduler` and `dask worker ADDRESS` where ssl-proofs is installed), "
+                              "or drop --scheduler to use a local cluster (--dask) or local processes (--workers).") from None
