@@ -26,8 +26,8 @@ from . import runner
 
 #: claims whose checks run several global searches per example, slowest first (measured: docs/benchmarks.md,
 #: "verify speed"): workers take them first, so that a long theorem does not start last and run alone
-HEAVY_CLAIMS = ("hinge_std", "bt_rank", "rank", "simclr_rank", "uncentred_rank", "bt_optimum", "closed_form",
-                "simclr_simplex", "simclr_collapse", "same_subspace")
+HEAVY_CLAIMS = ("minimiser_rank_bound", "hinge_std", "bt_rank", "rank", "simclr_rank", "uncentred_rank",
+                "bt_optimum", "closed_form", "simclr_simplex", "simclr_collapse", "same_subspace")
 
 
 def dispatch_order(theorems):
