@@ -19,7 +19,9 @@ Two entry points:
       grid of :data:`GRID_POINTS` values per parameter, whose best points are polished
       by L-BFGS.
 
-What it guarantees: the returned point is feasible, its loss is the loss
+What it guarantees: the returned point is feasible (where the method states a hard constraint,
+its residual is checked: a degenerate parametrisation such as ``HY = 0`` under ``orth(HY)``
+maps to an infeasible point, which is discarded), its loss is the loss
 actually evaluated there (an upper bound on the global minimum), and it is
 no worse than any candidate passed in (their own L-BFGS runs start there).
 What it does not guarantee: that the global minimum is reached.  The losses are
@@ -39,6 +41,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.optimize as sopt
 import torch
 
 from .errors import InvalidArgument
@@ -116,30 +119,43 @@ def default_starts(n, k):
 
 
 def _lbfgs(f, to_Z, Y0, device, max_iter, gtol):
-    """One L-BFGS run from ``Y0``: (Z, loss, max-norm gradient, iterations, Y)."""
+    """One L-BFGS run from ``Y0``: (Z, loss, max-norm gradient, iterations, Y).
+
+    scipy's L-BFGS-B (Fortran; no bounds, so plain L-BFGS with a More-Thuente strong-Wolfe line
+    search, 50 corrections) drives a torch objective: on the small problems of the checks the
+    optimiser's own bookkeeping in Python (torch.optim.LBFGS) cost as much as the loss and its
+    gradient.  It stops when the gradient's max-norm is <= ``gtol`` (no stopping on small loss
+    changes: ``ftol = 0``), after ``max_iter`` iterations or when the line search cannot decrease
+    the loss any more.
+    """
     Y0 = np.ascontiguousarray(Y0.detach().cpu().numpy() if isinstance(Y0, torch.Tensor) else Y0, dtype=np.float64)
-    Y = torch.tensor(Y0, dtype=torch.float64, device=device).contiguous().requires_grad_(True)
-    opt = torch.optim.LBFGS([Y], lr=1, max_iter=max_iter, tolerance_grad=gtol,
-                            tolerance_change=0.0, history_size=50, line_search_fn="strong_wolfe")
+    shape = Y0.shape
 
-    def closure():
-        opt.zero_grad()
+    def fun(y):
+        Y = torch.tensor(y.reshape(shape), dtype=torch.float64, device=device).requires_grad_(True)
         val = f(to_Z(Y))
-        val.backward()
-        return val
+        (g,) = torch.autograd.grad(val, Y)
+        v, g = float(val.detach()), g.detach().cpu().numpy().ravel()
+        if not (np.isfinite(v) and np.all(np.isfinite(g))):
+            # a NaN gradient marks a degenerate parametrisation (e.g. HY = 0 under orth(HY)), where
+            # to_Z need not be feasible: such a point is no candidate (the line search backs off)
+            return np.inf, np.zeros(y.size)
+        return v, g
 
-    opt.step(closure)
-    opt.zero_grad()
+    res = sopt.minimize(fun, Y0.ravel(), jac=True, method="L-BFGS-B",
+                        options={"maxiter": int(max_iter), "maxfun": int(1.25 * max_iter) + 1, "gtol": float(gtol),
+                                 "ftol": 0.0, "maxcor": 50, "maxls": 25})
+    y = res.x if np.isfinite(res.fun) else Y0.ravel()
+    Y = torch.tensor(y.reshape(shape), dtype=torch.float64, device=device).requires_grad_(True)
     val = f(to_Z(Y))
-    val.backward()
-    gnorm = float(Y.grad.abs().max())
-    iters = int(opt.state[opt._params[0]].get("n_iter", 0))
+    (g,) = torch.autograd.grad(val, Y)
+    gnorm = float(g.abs().max())
     with torch.no_grad():
         Z = to_Z(Y).detach().cpu().numpy()
     loss = float(val.detach())
-    if not np.isfinite(loss):
-        loss = np.inf
-    return Z, loss, gnorm, iters, Y.detach().cpu().numpy()
+    if not (np.isfinite(loss) and np.isfinite(gnorm)):
+        loss = np.inf  # degenerate or diverged: never the best point
+    return Z, loss, gnorm, int(res.nit), Y.detach().cpu().numpy()
 
 
 def minimise(method, G, k, *, variant, hyper, starts=3, seed=0, device="auto",
@@ -177,6 +193,14 @@ def _factor(Z, r, n):
     A[:, :r_eff] = U[:, :r_eff] * np.sqrt(s[:r_eff])
     B[:, :r_eff] = Vt[:r_eff].T * np.sqrt(s[:r_eff])
     return np.vstack([A, B])
+
+
+#: a point whose hard-constraint residual (``method.constraint_residual``) exceeds this is infeasible
+FEASIBILITY_TOL = 1e-6
+
+
+def _feasible(res):
+    return res is None or bool(np.isfinite(res) and res <= FEASIBILITY_TOL)
 
 
 def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed=0, device="cpu",
@@ -268,8 +292,11 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
             inits.append(("grid", np.reshape(point, pshape)))
         grid_note = f", grid {GRID_POINTS}^{n_params} on [-{R:.3g}, {R:.3g}] (best {GRID_POLISH} polished)"
     best, losses, by_origin = None, [], {}
+    residual = getattr(method, "constraint_residual", None)
     for origin, Y0 in inits:
         Z, val, gnorm, iters, _ = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
+        if residual is not None and shape is None and not _feasible(residual(Z, G, variant, hyper)):
+            val = np.inf  # a degenerate parametrisation (HY = 0 under orth(HY)) gave an infeasible Z
         losses.append(val)
         if best is None or val < best[1]:
             best = (Z, val, gnorm, iters, origin)

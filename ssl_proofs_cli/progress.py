@@ -7,24 +7,32 @@ from tqdm import tqdm
 
 
 class Live:
-    """Progress over theorems: a tqdm bar on a terminal, one line per theorem otherwise."""
+    """Progress over theorems: a tqdm bar on a terminal, one line per theorem otherwise.
 
-    def __init__(self, total):
+    ``workers``: theorems run in that many processes at once (the bar counts finished theorems);
+    ``None`` for a Dask cluster.
+    """
+
+    def __init__(self, total, workers=1):
         self.total, self.i, self.tty = total, 0, sys.stderr.isatty()
         self.bar = tqdm(total=total, file=sys.stderr, unit="thm", leave=False) if self.tty else None
+        if self.bar and workers != 1:
+            self.bar.set_description("on Dask" if workers is None else f"{workers} workers")
 
     def start(self, theorem):
-        self.i += 1
         if self.bar:
             self.bar.set_description(theorem.id)
 
     def tick(self, theorem, n):
         if self.bar:
+            self.bar.set_description(theorem.id)
             self.bar.set_postfix_str(f"{n} examples")
 
     def done(self, res):
+        self.i += 1
         if self.bar:
             self.bar.update(1)
+            self.bar.set_postfix_str(f"last: {res.theorem.id} {res.verdict} ({res.seconds:.1f}s)")
         else:
             print(f"[{self.i}/{self.total}] {res.theorem.id}: {res.verdict} ({res.examples} examples, "
                   f"{res.seconds:.1f}s)", file=sys.stderr, flush=True)

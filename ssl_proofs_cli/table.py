@@ -9,7 +9,7 @@ def _row(cols, widths):
 
 
 def format_results(results, width=70):
-    head = ["theorem", "evidence", "ex.", "worst err / tol", "verdict"]
+    head = ["theorem", "evidence", "ex.", "worst err / tol", "time", "verdict"]
     rows = []
     for r in results:
         w = r.worst
@@ -17,7 +17,7 @@ def format_results(results, width=70):
         verdict = r.verdict + ("" if r.matches else f"  REGRESSION (expected {r.theorem.expected})")
         if r.matches and r.verdict == "refuted":
             verdict += " (as recorded)"
-        rows.append([r.theorem.id, r.evidence.short(), r.examples, worst, verdict])
+        rows.append([r.theorem.id, r.evidence.short(), r.examples, worst, f"{r.seconds:.1f}s", verdict])
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
     lines = [_row(head, widths), _row(["-" * w for w in widths], widths)]
     for r, row in zip(results, rows):
@@ -34,5 +34,7 @@ def format_results(results, width=70):
     n_ok = sum(r.matches for r in results)
     lines.append("")
     lines.append(f"{n_ok}/{len(results)} verdicts as recorded"
-                 + ("" if n_ok == len(results) else f"; {len(results) - n_ok} REGRESSION(S)"))
+                 + ("" if n_ok == len(results) else f"; {len(results) - n_ok} REGRESSION(S)")
+                 + f"; {sum(r.seconds for r in results):.1f} s of checking ({sum(r.cpu_seconds for r in results):.1f} CPU s) "
+                 "in all (time: wall-clock per theorem, in its worker)")
     return "\n".join(lines)

@@ -112,7 +112,7 @@ class Inapplicable(Exception):
 CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
-_NOT_CLAIMS = {"checks", "runner", "descent", "tolerances", "strategies", "instances",
+_NOT_CLAIMS = {"checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
                "references", "references_simclr", "mutants"}
 
 

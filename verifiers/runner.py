@@ -5,6 +5,7 @@ researcher attack their own closed form with exactly the same checks.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -12,6 +13,7 @@ from typing import Optional
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
+from hypothesis.internal.conjecture import providers as _hproviders
 
 import ssl_proofs
 from ssl_proofs.errors import InternalError, InvalidArgument, NoClosedForm, SolverFailed, SSLProofsError, UnknownName
@@ -26,8 +28,9 @@ from .strategies import graphs
 
 load_claim_modules()
 
-#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``)
-DEFAULT_EXAMPLES = 20
+#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``); ``examples`` in a
+#: result counts the distinct instances checked, fewer where the strategy draws the same instance twice
+DEFAULT_EXAMPLES = 100
 
 
 @dataclass
@@ -52,6 +55,8 @@ class TheoremResult:
     instance: Optional[dict] = None
     #: measurements over tolerance that did not refute (cross-checks, or inside the margin band)
     unclear: list = field(default_factory=list)
+    #: CPU seconds of the process that checked it (``seconds`` is wall-clock, and grows with the machine's load)
+    cpu_seconds: float = 0.0
 
     @property
     def matches(self):
@@ -73,6 +78,7 @@ class TheoremResult:
             "counterexample": self.counterexample,
             "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
             "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "device": self.device,
             "instance": self.instance,
             "unclear": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.unclear],
@@ -94,14 +100,41 @@ def instance_data(inst):
     return out
 
 
-#: seconds hypothesis may spend shrinking a counterexample before the smallest one so far is reported
-SHRINK_SECONDS = 30.0
+#: checks hypothesis may run while shrinking a counterexample (after the first failure) before the
+#: smallest one so far is reported: a count, not seconds, so the counterexample does not depend on the
+#: machine's load (same seed => same counterexample)
+SHRINK_STEPS = 40
 
 
 def _key(inst):
     X = getattr(inst, "X", None)
     return (inst.G.tobytes(), inst.G.shape, inst.k, inst.variant, tuple(sorted(inst.hyper.items())),
             None if X is None else (X.tobytes(), X.shape))
+
+
+@contextlib.contextmanager
+def _no_local_constants():
+    """Hypothesis without the constants it harvests from the local modules imported so far.
+
+    Hypothesis (recent 6.x releases; 6.170 here) sometimes draws numbers found in the source of "local" modules (those
+    outside site-packages), re-harvested whenever ``sys.modules`` grows: which examples a seed
+    gives would then depend on what else this process imported before (other theorems, the CLI,
+    pytest's test modules), and a theorem run in a worker would differ from the same theorem run
+    serially. Its global constants (0, 1, -1, inf, ...) are kept.
+    """
+    get = getattr(_hproviders, "_get_local_constants", None)
+    cache = getattr(_hproviders, "CONSTANTS_CACHE", None)
+    if get is None or cache is None:  # another hypothesis: nothing to pin
+        yield
+        return
+    empty = _hproviders.Constants()
+    _hproviders._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        _hproviders._get_local_constants = get
+        cache.cache.clear()
 
 
 class _Refuted(Exception):
@@ -155,7 +188,15 @@ def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, prog
     """
     examples, seed, starts = _check_run(examples, seed, starts)
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed)
-    return [_internal(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+    return [_timed(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
+
+
+def _timed(run, theorem, **kwargs):
+    """``_internal(run, theorem, ...)`` with the CPU seconds it took stamped on the result."""
+    c0 = time.process_time()
+    res = _internal(run, theorem, **kwargs)
+    res.cpu_seconds = time.process_time() - c0
+    return res
 
 
 def run_theorem(theorem, *, examples, ctx, progress=None):
@@ -164,19 +205,27 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
     if check is None:
         raise InvalidArgument(f"theorem {theorem.id}: no verifier knows claims of kind {theorem.claim!r}.")
     t0 = time.perf_counter()
-    state = {"count": 0, "worst": None, "failed": False, "failed_at": None, "unclear": []}
-    failures = {}  # instance key -> failing measurements, so a replay needs no recomputation
+    state = {"count": 0, "worst": None, "failed": False, "shrink_steps": 0, "unclear": []}
+    # instance key -> its outcome (the refuting measurements, [] if none, or the Inapplicable raised):
+    # a replay needs no recomputation and gives the same outcome, also once the shrink budget is spent
+    outcomes = {}
 
     def attempt(inst):
         key = None if inst is None else _key(inst)
-        bad = failures.get(key)
+        bad = outcomes.get(key)
         if bad is None:
-            if state["failed"] and time.perf_counter() - state["failed_at"] > SHRINK_SECONDS:
-                return  # shrink budget spent: keep the smallest failure found so far
-            ms = check(theorem, method, inst, ctx)
+            if state["failed"]:
+                if state["shrink_steps"] >= SHRINK_STEPS:
+                    return  # shrink budget spent: keep the smallest failure found so far
+                state["shrink_steps"] += 1
+            try:
+                ms = check(theorem, method, inst, ctx)
+            except Inapplicable as exc:
+                outcomes[key] = exc
+                raise
             # only a failure by a visible margin refutes (Measurement.refutes); one inside the margin
             # band, or a cross-check that descent did not reach, is recorded and the search goes on
-            bad = [m for m in ms if m.refutes]
+            bad = outcomes[key] = [m for m in ms if m.refutes]
             if not state["failed"]:
                 state["count"] += 1
                 for m in ms:
@@ -187,9 +236,9 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
                 if progress:
                     progress(theorem, state["count"])
             if bad:
-                if not state["failed"]:
-                    state["failed"], state["failed_at"] = True, time.perf_counter()
-                failures[key] = bad
+                state["failed"] = True
+        if isinstance(bad, Inapplicable):
+            raise bad
         if bad:
             # one raise site: hypothesis replays the shrunk example and compares origins
             raise _Refuted(inst, bad)
@@ -217,7 +266,8 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
             reject()
 
     try:
-        body()
+        with _no_local_constants():
+            body()
     except _Refuted as r:
         cex = r.inst.describe()
         lines = [m.line() for m in r.failing]
@@ -295,7 +345,7 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
                  f"{name} returns a global minimiser of {m.name} ({variant})",
                  claim=claim, params={**m.solver_params, **(params or {}), "variant": variant}, source="user")
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed, solver=_guarded(solver))
-    return _internal(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
+    return _timed(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
 
 
 # -- input checks of verify / check_solver (every input is checked here, before the work) --

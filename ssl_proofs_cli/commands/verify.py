@@ -1,7 +1,7 @@
 """``ssl-proofs verify``: attack theorems and print a verdict table."""
 from __future__ import annotations
 
-from verifiers import runner
+from verifiers import parallel, runner
 
 from ..io import output_path, save_json
 from ..progress import Live
@@ -19,19 +19,26 @@ def add_arguments(v):
                    help="where gradient descent runs (auto: GPU when present)")
     v.add_argument("--starts", type=int, default=3, help="random starts per gradient-descent cross-check")
     v.add_argument("--json", metavar="PATH", help="also write machine-readable results to PATH")
+    v.add_argument("--workers", type=int, default=None,
+                   help="worker processes, theorems in parallel (default: the number of cores; 1 = serial); "
+                        "the results do not depend on it")
+    v.add_argument("--dask", action="store_true",
+                   help="run on Dask distributed: a LocalCluster of --workers processes (pip install 'ssl-proofs[dask]')")
+    v.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="address of a running Dask scheduler (tcp://host:8786) to run on (implies --dask)")
 
 
 def run(args):
     out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
     theorems = runner.resolve_theorems(args.target)
-    live = Live(len(theorems))
-    results = []
-    ctx_kwargs = dict(examples=args.examples, seed=args.seed, device=args.device, starts=args.starts)
-    for t in theorems:
-        live.start(t)
-        res = runner.verify(t, progress=live.tick, **ctx_kwargs)[0]
-        live.done(res)
-        results.append(res)
+    workers = parallel.default_workers() if args.workers is None else args.workers
+    device = args.device
+    if device == "auto" and (workers > 1 or args.dask or args.scheduler):
+        device = "cpu"  # several processes share the cores; the GPU path is one process (--device cuda --workers 1)
+    live = Live(len(theorems), workers=workers if not (args.dask or args.scheduler) else None)
+    results = parallel.run_theorems(theorems, examples=args.examples, seed=args.seed, device=device,
+                                    starts=args.starts, workers=workers, dask=args.dask, scheduler=args.scheduler,
+                                    done=live.done, progress=live.tick)
     live.close()
     print(format_results(results))
     if out:

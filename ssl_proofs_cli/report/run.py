@@ -55,7 +55,7 @@ def git_commit(root=REPO_ROOT):
 def hypothesis_settings(examples, seed):
     """The hypothesis settings :func:`verifiers.runner.run_theorem` attacks each theorem with."""
     return {"max_examples": int(examples), "seed": int(seed), "database": None, "deadline": None,
-            "phases": ["explicit", "generate", "shrink"], "shrink_budget_s": runner.SHRINK_SECONDS}
+            "phases": ["explicit", "generate", "shrink"], "shrink_budget_checks": runner.SHRINK_STEPS}
 
 
 def environment(examples, seed, device):
