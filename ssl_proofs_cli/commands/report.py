@@ -47,6 +47,7 @@ class _Progress(Live):
     def done(self, res):
         if self.bar:
             return super().done(res)
+        self.i += 1
         elapsed = time.perf_counter() - self.t0
         left = elapsed / self.i * (self.total - self.i)
         print(f"[{self.i}/{self.total}] {res.theorem.id}: {res.verdict} ({res.examples} examples, "

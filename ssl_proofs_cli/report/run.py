@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ssl_proofs.errors import InvalidArgument
-from verifiers import runner
+from verifiers import parallel, runner
 
 #: distributions whose versions make a run reproducible
 PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
@@ -83,15 +83,13 @@ def record_run(target="all", *, examples=None, seed=0, device="auto", starts=3, 
     examples = runner.DEFAULT_EXAMPLES if examples is None else int(examples)
     theorems = runner.resolve_theorems(target)
     t0 = time.perf_counter()
-    results = []
-    for t in theorems:
-        if progress:
-            progress.start(t)
-        res = runner.verify(t, examples=examples, seed=seed, device=device, starts=starts,
-                            progress=progress.tick if progress else None)[0]
-        if progress:
-            progress.done(res)
-        results.append(res.to_dict())
+    # theorems in parallel over the cores (as `verify` does); the results do not depend on the workers
+    workers = min(parallel.default_workers(), len(theorems))
+    if device == "auto" and workers > 1:
+        device = "cpu"  # several processes share the cores; the GPU path is one process
+    results = [r.to_dict() for r in parallel.run_theorems(
+        theorems, examples=examples, seed=seed, device=device, starts=starts, workers=workers,
+        done=progress.done if progress else None, progress=progress.tick if progress else None)]
     devices = sorted({r["device"] for r in results}) or [device]
     return {"seed": int(seed), "examples": examples, "results": results,
             "environment": environment(examples, seed, ", ".join(devices)),
