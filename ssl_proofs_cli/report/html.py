@@ -165,7 +165,7 @@ def _claim(c):
 
 
 def _claims(report):
-    return "\n".join([f'<section id="claims"><h2>Claims</h2>',
+    return "\n".join(['<section id="claims"><h2>Claims</h2>',
                       f"<p><strong>{_e(cells.claims_summary(report.claims))}</strong>. {_e(cells.CLAIMS_INTRO)}</p>",
                       f'<p class="muted">{_e(cells.claims_origin(report))}</p>',
                       *map(_claim, report.claims), "</section>"])
