@@ -41,7 +41,8 @@ ol.steps > li { margin-bottom: 1rem; }
 .ev-symbolic, .ev-exact, .ev-numeric, .v-holds { color: var(--ok); }
 .ev-refuted, .v-refuted { color: var(--bad); }
 .v-conditions { color: #8a5a00; }
-figure.claim img { width: 100%; max-width: 44rem; }
+figure.claim { display: block; }
+figure.claim img { width: 100%; }
 .v-regression { color: #fff; background: var(--bad); padding: 0 .25em; }
 figure { margin: 1rem 0; display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
