@@ -4,6 +4,8 @@ The recorded run is docs/results/verify.json (``verify all --json``): the tests 
 report from it (no re-run), except the reproducibility test, which runs three fast theorems.
 """
 import base64
+import html
+import io
 import json
 import re
 import shutil
@@ -19,6 +21,7 @@ pytest.importorskip("latex2mathml")
 pytest.importorskip("matplotlib")
 
 import sympy  # noqa: E402
+from PIL import Image  # noqa: E402
 
 import ssl_proofs  # noqa: E402
 from ssl_proofs.errors import InvalidArgument  # noqa: E402
@@ -31,6 +34,8 @@ from verifiers.runner import instance_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "docs" / "results" / "verify.json"
+CLAIMS = ROOT / "docs" / "results" / "claims.json"  # `claims --json`, seed 0, default budget
+CLAIM_IMG = ROOT / "docs" / "results" / "claims_img"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -43,7 +48,9 @@ def recorded():
 def written(tmp_path_factory, recorded):
     """The full report of the recorded run, in all three formats (no PDF here)."""
     out = tmp_path_factory.mktemp("report")
-    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN))
+    claims = report.load_claims(CLAIMS)
+    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN), claims=claims,
+                              claim_figures=report.claim_figures(claims, CLAIM_IMG), claims_source=str(CLAIMS))
     report.write_report(rep, out, pdf=False)
     return out, rep
 
@@ -138,6 +145,7 @@ def test_regression_is_flagged_and_exits_1(tmp_path, recorded, capsys):
     assert code == 1
     md = (tmp_path / "r" / "report.md").read_text()
     assert "REGRESSION (expected holds)" in md
+    assert "## Claims" in md, "a report built --from-json shows docs/results/claims.json by default"
 
 
 def test_html_is_self_contained_and_formulas_are_mathml(written):
@@ -246,7 +254,9 @@ def test_tex_is_pdflatex_safe(written):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (TeX Live absent)")
 def test_tex_compiles_to_pdf(tmp_path):
-    rep = report.build_report(report.load_run(RUN), "barlowtwins", source=str(RUN))
+    claims = report.load_claims(CLAIMS)  # the Claims section (wordings, evidence, figures) compiles too
+    rep = report.build_report(report.load_run(RUN), "barlowtwins", source=str(RUN), claims=claims,
+                              claim_figures=report.claim_figures(claims, CLAIM_IMG), claims_source=str(CLAIMS))
     files = report.write_report(rep, tmp_path, ("tex",))
     pdf = tmp_path / "report.pdf"
     assert pdf in files and pdf.read_bytes().startswith(b"%PDF")
@@ -289,3 +299,100 @@ def test_missing_optional_dependency_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "networkx" else real(name, *a))
     with pytest.raises(InvalidArgument, match=r"pip install -e '\.\[report\]'"):
         drawing.require_optional()
+
+
+# --- the Claims section (issue 12): built from the recorded claims run, no experiment is run here ---
+
+def _claim_block(text, start, end_marks):
+    """The text of ``text`` from ``start`` to the first of ``end_marks`` after it."""
+    i = text.index(start)
+    ends = [text.find(m, i + len(start)) for m in end_marks]
+    return text[i: min(e for e in ends if e != -1)]
+
+
+def test_claims_section_lists_every_claim_with_its_recorded_verdict(written):
+    out, _ = written
+    recorded = {c["id"]: c for c in json.loads(CLAIMS.read_text())["claims"]}
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    tex = (out / "report.tex").read_text()
+    # after the methods, before the conventions, in every format
+    assert page.index('id="method-') < page.index('<section id="claims">') < page.index('id="conventions"')
+    assert md.index("## Claims") < md.index("## Loss conventions") and md.rindex("## Claims") == md.index("## Claims")
+    assert tex.index(r"\section{Claims}") < tex.index(r"\section{Loss conventions}")
+    claims = ssl_proofs.claims.list_claims()
+    assert claims and {c.id for c in claims} == set(recorded)
+    for c in claims:
+        rec = recorded[c.id]
+        html_block = _claim_block(page, f'<article id="claim-{c.id}">', ("</article>",))
+        md_block = _claim_block(md, f"(`{c.id}`)", ("\n### ", "\n## "))
+        assert '<strong class="v-' in html_block and f">{rec['verdict']}</strong>" in html_block
+        assert f"Verdict: **{rec['verdict']}**" in md_block
+        assert c.statement in md_block
+        for words in c.wordings.values():  # every source's wording, as the registry has it
+            assert html.escape(words) in html_block and words in md_block
+        assert html.escape(rec["conditions"]) in html_block and rec["conditions"] in md_block
+        for key in rec["evidence"]:  # every measured quantity is named
+            assert html.escape(key) in html_block and key in md_block
+        assert r"\texttt{" + c.id.replace("_", r"\_\allowbreak{}") + "}" in tex
+
+
+def test_claim_figures_are_inline_in_html_and_files_for_md_and_tex(written):
+    out, rep = written
+    page = (out / "report.html").read_text()
+    experiments = {c.experiment for c in rep.claims}
+    assert experiments and all((CLAIM_IMG / f"{e}.png").is_file() for e in experiments)
+    for c in rep.claims:
+        block = _claim_block(page, f'<article id="claim-{c.id}">', ("</article>",))
+        m = re.search(r'<img src="data:image/png;base64,([^"]+)"', block)
+        assert m, f"no inline figure for the claim {c.id}"
+        png = base64.b64decode(m.group(1))
+        assert png == (CLAIM_IMG / f"{c.experiment}.png").read_bytes()
+        img = Image.open(io.BytesIO(png))
+        img.load()  # decodes the whole image, not only its header
+        assert img.size[0] > 300 and img.size[1] > 200
+        assert (out / "img" / f"claim-{c.experiment}.png").read_bytes() == png
+        assert f"](img/claim-{c.experiment}.png)" in (out / "report.md").read_text()
+        assert f"{{img/claim-{c.experiment}.png}}" in (out / "report.tex").read_text()
+
+
+def test_a_changed_claim_verdict_shows_up_changed(tmp_path):
+    data = json.loads(CLAIMS.read_text())
+    victim = next(c for c in data["claims"] if c["verdict"] != "refuted")
+    victim["verdict"], victim["conditions"] = "refuted", "a verdict changed by the test"
+    path = tmp_path / "claims.json"
+    path.write_text(json.dumps(data))
+    assert main(["report", "vicreg.linear.lda_unbalanced", "--from-json", str(RUN), "--claims-json", str(path),
+                 "--out", str(tmp_path / "r"), "--format", "md"]) == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    block = _claim_block(md, f"(`{victim['id']}`)", ("\n### ", "\n## "))
+    assert "Verdict: **refuted** — conditions: a verdict changed by the test" in block
+    # figures are looked for next to the given JSON (none there): said so, not a crash
+    assert f"No figure of the experiment {victim['experiment']} was found." in block
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: "{not json", "not JSON"),
+    (lambda d: json.dumps({"claims": 3}), "not a claims run"),
+    (lambda d: json.dumps({**d, "claims": d["claims"][1:]}), "no record for the claim"),
+    (lambda d: json.dumps({**d, "claims": [{**d["claims"][0], "verdict": "maybe"}] + d["claims"][1:]}),
+     "verdict 'maybe'"),
+    (lambda d: json.dumps({**d, "claims": [{k: v for k, v in d["claims"][0].items() if k != "evidence"}]
+                           + d["claims"][1:]}), "lacks ['evidence']"),
+])
+def test_bad_claims_json_is_a_clear_error(tmp_path, capsys, mutate, message):
+    bad = tmp_path / "claims.json"
+    bad.write_text(mutate(json.loads(CLAIMS.read_text())))
+    code = main(["report", "--from-json", str(RUN), "--claims-json", str(bad), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "ssl-proofs claims --json" in err, err
+    assert not (tmp_path / "r").exists(), "checked before any work"
+
+
+def test_absent_claims_json_and_conflicting_options_exit_2(tmp_path, capsys):
+    assert main(["report", "--from-json", str(RUN), "--claims-json", str(tmp_path / "absent.json"),
+                 "--out", str(tmp_path)]) == 2
+    assert "cannot read it" in capsys.readouterr().err
+    assert main(["report", "--from-json", str(RUN), "--claims-json", str(CLAIMS), "--no-claims",
+                 "--out", str(tmp_path)]) == 2
+    assert "exclude each other" in capsys.readouterr().err

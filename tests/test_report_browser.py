@@ -28,6 +28,7 @@ from ssl_proofs_cli import report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "docs" / "results" / "verify.json"
+CLAIMS = ROOT / "docs" / "results" / "claims.json"
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -136,10 +137,15 @@ def _not_blank(png):
 
 
 def test_report_in_headless_chromium(chromium, tmp_path):
-    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN))
+    claims = report.load_claims(CLAIMS)
+    figures = report.claim_figures(claims, CLAIMS.parent / report.CLAIM_FIGURES)
+    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN), claims=claims, claim_figures=figures,
+                              claims_source=str(CLAIMS))
     report.write_report(rep, tmp_path / "out", ("html",))
     page = (tmp_path / "out" / "report.html").resolve()
     n_refuted = sum(r["verdict"] == "refuted" for r in rep.results)
+    n_claim_figures = sum(c.figure is not None for c in rep.claims)
+    assert rep.claims and n_claim_figures == len(rep.claims), "the page has the Claims section with every figure"
     browser = DevTools(chromium, tmp_path / "profile")
     try:
         for domain in ("Runtime", "Log", "Page", "Network"):
@@ -165,8 +171,9 @@ def test_report_in_headless_chromium(chromium, tmp_path):
     assert [u for u in requested if not u.startswith("data:")] == [page.as_uri()], "the page fetched something else"
 
     assert laptop["title"] == rep.title
-    # every image decodes: one picture per refutation
-    assert len(laptop["decoded"]) == n_refuted and all(laptop["decoded"])
+    # every image decodes: one picture per refutation, one figure per claim
+    assert len(laptop["decoded"]) == n_refuted + n_claim_figures and all(laptop["decoded"])
+    assert "Claims" in laptop["text"] and all(c.verdict in laptop["text"] for c in rep.claims)
     # every formula is MathML laid out by the browser (display "block math" / "inline math", non-empty box)
     n_steps = sum(len(d.steps) for s in rep.sections for d in s.derivations)
     assert len(laptop["laid"]) >= n_steps

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from ssl_proofs.errors import InvalidArgument
 from verifiers import runner
+from verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress
 
 from .. import report as _report
 from ..progress import Live
+from .claims import run_claims
 from ..report.drawing import require_optional
 from ..report.run import REPO_ROOT
 
@@ -27,6 +31,15 @@ def add_arguments(r):
     r.add_argument("--starts", type=int, default=3, help="random starts per gradient-descent cross-check")
     r.add_argument("--from-json", metavar="RUN.json", help="build the report from a recorded `verify --json` run")
     r.add_argument("--json", metavar="PATH", help="also write the run (with its environment) to PATH")
+    r.add_argument("--claims-json", metavar="PATH",
+                   help="add the Claims section from a recorded `claims --json` run (default with --from-json: "
+                        f"{_report.DEFAULT_CLAIMS.as_posix()} when it exists)")
+    r.add_argument("--claims-figures", metavar="DIR",
+                   help="the experiments' figures (DIR/<experiment>.png) for --claims-json "
+                        f"(default: {_report.CLAIM_FIGURES}/ next to the claims JSON)")
+    r.add_argument("--claims", action="store_true",
+                   help="run the claims' experiments now (cached, seed --seed) and add the Claims section")
+    r.add_argument("--no-claims", action="store_true", help="no Claims section")
     r.add_argument("--no-pdf", action="store_true", help="do not run pdflatex on report.tex")
     r.add_argument("--update-docs", nargs="?", const="", metavar="RUN.json",
                    help="regenerate the generated blocks of docs/*.md and README.md from a recorded run "
@@ -71,6 +84,37 @@ def _docs(args):
     return 0
 
 
+def _live_claims(seed):
+    """Run the claims (cached) and plot each experiment; return ``(claims run, {experiment: PNG bytes})``."""
+    cache = Cache(default_cache_dir())
+    records, results = run_claims(seed, False, cache, line_progress)
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, res in results.items():
+            exp = get_experiment(name)
+            if exp.plot is not None:
+                figures[name] = Path(exp.plot(res, Path(tmp) / f"{name}.png")).read_bytes()
+    return {"seed": seed, "full": False, "claims": records}, figures
+
+
+def _claims(args):
+    """``(claims run or None, figures or None, source)`` as the options ask; the file is read before any work."""
+    picked = [o for o, on in (("--claims", args.claims), ("--claims-json", args.claims_json),
+                              ("--no-claims", args.no_claims)) if on]
+    if len(picked) > 1:
+        raise InvalidArgument(f"{' and '.join(picked)} exclude each other: pick one source for the Claims section.")
+    if args.claims_figures and not args.claims_json and not args.from_json:
+        raise InvalidArgument("--claims-figures goes with a recorded claims run (--claims-json or --from-json).")
+    path, shown = Path(args.claims_json or ""), args.claims_json
+    if not args.claims_json:
+        path, shown = REPO_ROOT / _report.DEFAULT_CLAIMS, _report.DEFAULT_CLAIMS.as_posix()
+        if not (args.from_json and not args.no_claims and not args.claims and path.exists()):
+            return None, None, ""
+    claims = _report.load_claims(path)
+    figures_dir = Path(args.claims_figures) if args.claims_figures else path.parent / _report.CLAIM_FIGURES
+    return claims, _report.claim_figures(claims, figures_dir), shown
+
+
 def run(args):
     if args.update_docs is not None:
         return _docs(args)
@@ -89,6 +133,7 @@ def run(args):
     if bad or not formats:
         raise InvalidArgument(f"--format {args.format!r}: use a comma-separated subset of {','.join(_report.FORMATS)}.")
     require_optional()
+    claims, claim_figures, claims_source = _claims(args)
     if args.from_json:
         run_data = _report.load_run(args.from_json)
         source = args.from_json
@@ -109,7 +154,12 @@ def run(args):
         print(f"recorded {path}; updated: " + (", ".join(changed) if changed else "nothing"))
         if not args.out:
             return 0 if ok else 1
-    rep = _report.build_report(run_data, args.target, source=source, progress=_note)
+    if args.claims:
+        _note("running the claims' experiments (cached)")
+        claims, claim_figures = _live_claims(args.seed)
+        claims_source = "this run"
+    rep = _report.build_report(run_data, args.target, source=source, progress=_note, claims=claims,
+                               claim_figures=claim_figures, claims_source=claims_source)
     for path in _report.write_report(rep, args.out, formats, pdf=not args.no_pdf):
         print(path)
     return 0 if ok else 1

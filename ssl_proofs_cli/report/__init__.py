@@ -2,12 +2,13 @@
 
 ``record_run`` / ``load_run`` give a run as plain data, ``build_report`` joins it
 with the theory (derivations, the solver's profiles, conventions, counterexample
-pictures), ``write_report`` renders it; ``update_docs`` regenerates the marked
+pictures) and, given a recorded claims run (``load_claims``), the paper's downstream claims, ``write_report`` renders it; ``update_docs`` regenerates the marked
 blocks of docs/ and the README from a recorded run.
 """
 from .docs import GENERATED_RUN, docs_blocks, update_docs
 from .document import FORMATS, Report, build_report, compile_pdf, write_report
-from .run import load_run, record_run, write_run
+from .content import claim_figures
+from .run import CLAIM_FIGURES, DEFAULT_CLAIMS, load_claims, load_run, record_run, write_run
 
-__all__ = ["FORMATS", "GENERATED_RUN", "Report", "build_report", "compile_pdf", "docs_blocks", "load_run",
-           "record_run", "update_docs", "write_report", "write_run"]
+__all__ = ["CLAIM_FIGURES", "DEFAULT_CLAIMS", "claim_figures", "FORMATS", "GENERATED_RUN", "Report", "build_report", "compile_pdf", "docs_blocks",
+           "load_claims", "load_run", "record_run", "update_docs", "write_report", "write_run"]

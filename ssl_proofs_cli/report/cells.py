@@ -85,3 +85,29 @@ def instance_caption(inst):
                    for key, v in inst.get("hyper", {}).items() if v is not None)
     parts = [f"N={inst['N']}", f"k={inst['k']}", f"variant={inst['variant']}"] + ([hp] if hp else [])
     return ", ".join(parts)
+
+
+#: what the Claims section is, said once for every format
+CLAIMS_INTRO = ("The paper's downstream claims (ssl_proofs/claims, docs/claims.md): each as the paper words it, "
+                "the exact statement we check, the verdict its experiment measured, the numbers behind it, and "
+                "the experiment's figure.")
+
+
+def claims_origin(report):
+    """Where the claims come from: the claims run's source, seed and budget."""
+    c = report.claims_run or {}
+    return (f"Claims from {report.claims_source or 'this run'} (seed {c.get('seed', '?')}, "
+            f"{'full' if c.get('full') else 'default'} budget).")
+
+
+def claims_summary(claims):
+    """``"5 claims: 1 holds, 2 refuted, ..."`` (verdicts in order of first appearance)."""
+    counts = {}
+    for c in claims:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    return f"{len(claims)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def claim_figure_caption(c):
+    """Caption of a claim's figure: the experiment that drew it."""
+    return f"Figure of the experiment {c.experiment} (`ssl-proofs experiment {c.experiment} --plot PNG`)."

@@ -6,6 +6,7 @@ a run's results; :func:`conventions_table` reads the loss-convention table of
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -15,6 +16,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 import ssl_proofs
+import ssl_proofs.claims
 from ssl_proofs.derivation import Derivation, Step
 from ssl_proofs.errors import SSLProofsError
 
@@ -131,3 +133,65 @@ def conventions_table(path=REPO_ROOT / "docs" / "conventions.md"):
         elif rows:
             break
     return (rows[0], rows[1:]) if rows else None
+
+
+#: an evidence value longer than this is cut in the report (the claims JSON holds it whole)
+EVIDENCE_CHARS = 400
+
+
+@dataclass
+class ClaimSection:
+    """Everything the report shows for one downstream claim (a record of ``ssl-proofs claims --json``)."""
+
+    id: str
+    title: str
+    wordings: list
+    statement: str
+    verdict: str
+    conditions: str
+    evidence: list
+    experiment: str
+    figure: Optional[bytes] = None
+
+    @property
+    def figure_name(self):
+        """File name of the experiment's figure next to the Markdown / LaTeX report (under ``img/``)."""
+        return f"claim-{self.experiment}.png"
+
+
+def evidence_text(value):
+    """One evidence value as a line: strings as they are, numbers and tables as compact JSON (cut when long)."""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "), sort_keys=True)
+    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS] + " … (whole value in the claims JSON)"
+
+
+def _paper_order(record):
+    """The record's wordings as ``(source, words)`` in the registry's source order (the JSON sorts its keys)."""
+    known = {c.id: list(c.wordings) for c in ssl_proofs.claims.list_claims()}.get(record["id"], [])
+    rank = {src: t for t, src in enumerate(known)}
+    return sorted(record["wordings"].items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def claim_sections(claims_run, figures):
+    """One :class:`ClaimSection` per record of ``claims_run`` (from :func:`.run.load_claims`), in its order.
+
+    ``figures`` maps an experiment name to its PNG bytes; a claim whose experiment has none shows no figure.
+    """
+    return [ClaimSection(id=r["id"], title=r["title"], wordings=_paper_order(r),
+                         statement=r["statement"], verdict=r["verdict"], conditions=r["conditions"] or "",
+                         evidence=[(k, evidence_text(v)) for k, v in r["evidence"].items()],
+                         experiment=r["experiment"], figure=figures.get(r["experiment"]))
+            for r in claims_run["claims"]]
+
+
+def claim_figures(claims_run, directory):
+    """``{experiment: PNG bytes}`` read from ``directory/<experiment>.png`` where that file exists.
+
+    ``ssl-proofs experiment NAME --plot DIR/NAME.png`` (same seed, same cache as the claims run) writes them.
+    """
+    out = {}
+    for name in sorted({r["experiment"] for r in claims_run["claims"]}):
+        path = Path(directory) / f"{name}.png"
+        if path.is_file():
+            out[name] = path.read_bytes()
+    return out

@@ -35,6 +35,9 @@ class Report:
     environment : dict         packages, commit, device, hypothesis settings
     environment_recorded : bool   False when the run did not record it (the report's own is shown)
     source : str               where the run comes from ("this run" or the JSON path)
+    claims : list of content.ClaimSection   the downstream claims (empty: no claims run given)
+    claims_run : dict or None  the claims run (seed, full) the claims come from
+    claims_source : str        where the claims run comes from
     """
 
     target: str
@@ -46,13 +49,17 @@ class Report:
     environment: dict = field(default_factory=dict)
     environment_recorded: bool = True
     source: str = "this run"
+    claims: list = field(default_factory=list)
+    claims_run: Optional[dict] = None
+    claims_source: str = ""
 
     @property
     def title(self):
         return f"ssl-proofs report: {self.target}"
 
 
-def build_report(run, target="all", *, source="this run", progress=None):
+def build_report(run, target="all", *, source="this run", progress=None, claims=None, claim_figures=None,
+                 claims_source=""):
     """Join a run with the derivations, closed forms, conventions and counterexample pictures.
 
     Parameters
@@ -65,6 +72,12 @@ def build_report(run, target="all", *, source="this run", progress=None):
         Shown in the report: where the run comes from.
     progress : callable, optional
         ``progress(message)`` for the long steps.
+    claims : dict, optional
+        A claims run (:func:`.run.load_claims`): the report then has a Claims section after the methods.
+    claim_figures : dict, optional
+        Experiment name -> PNG bytes of its figure (see :func:`.content.claim_figures`); none by default.
+    claims_source : str
+        Shown in the report: where the claims run comes from.
     """
     require_optional()
     results = _run.select(run, target)
@@ -75,7 +88,11 @@ def build_report(run, target="all", *, source="this run", progress=None):
     if not recorded:
         devices = ", ".join(sorted({r.get("device", "?") for r in results}))
         env = _run.environment(run.get("examples", 0), run["seed"], devices)
-    return Report(target, run, results, sections, content.conventions_table(), figures, env, recorded, source)
+    claim_sections = []
+    if claims is not None:
+        claim_sections = content.claim_sections(claims, claim_figures or {})
+    return Report(target, run, results, sections, content.conventions_table(), figures, env, recorded, source,
+                  claim_sections, claims, claims_source)
 
 
 def write_report(report, out, formats=FORMATS, *, pdf=True):
@@ -97,12 +114,14 @@ def write_report(report, out, formats=FORMATS, *, pdf=True):
     except OSError as exc:
         raise InvalidArgument(f"--out {out}: cannot create the directory ({exc.strerror}).") from None
     written = []
-    if ("md" in formats or "tex" in formats) and report.figures:
+    pictures = {f"{tid}.png": png for tid, png in report.figures.items()}
+    pictures.update({c.figure_name: c.figure for c in report.claims if c.figure is not None})
+    if ("md" in formats or "tex" in formats) and pictures:
         img = out / "img"
         img.mkdir(exist_ok=True)
-        for tid, png in report.figures.items():
-            (img / f"{tid}.png").write_bytes(png)
-            written.append(img / f"{tid}.png")
+        for name, png in pictures.items():
+            (img / name).write_bytes(png)
+            written.append(img / name)
     renderers = {"html": render_html, "md": render_md, "tex": render_tex}
     for fmt in FORMATS:
         if fmt in formats:

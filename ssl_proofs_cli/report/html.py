@@ -40,6 +40,9 @@ ol.steps > li { margin-bottom: 1rem; }
 .ev { font-size: .85rem; }
 .ev-symbolic, .ev-exact, .ev-numeric, .v-holds { color: var(--ok); }
 .ev-refuted, .v-refuted { color: var(--bad); }
+.v-conditions { color: #8a5a00; }
+figure.claim { display: block; }
+figure.claim img { width: 100%; }
 .v-regression { color: #fff; background: var(--bad); padding: 0 .25em; }
 figure { margin: 1rem 0; display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
@@ -140,6 +143,35 @@ def _section(sec, figures):
     return "\n".join(out) + "</section>"
 
 
+def _claim_verdict(c):
+    cls = "v-holds" if c.verdict == "holds" else "v-refuted" if c.verdict == "refuted" else "v-conditions"
+    cond = f" — conditions: {_e(c.conditions)}" if c.conditions else ""
+    return f'<p>Verdict: <strong class="{cls}">{_e(c.verdict)}</strong>{cond}</p>'
+
+
+def _claim(c):
+    out = [f'<article id="claim-{_e(c.id)}"><h3>{_e(c.title)} (<code>{_e(c.id)}</code>)</h3>',
+           "<h4>The paper's wordings</h4>",
+           _table(("source", "wording"), [(_e(src), f"“{_e(w)}”") for src, w in c.wordings]),
+           f"<h4>What we check</h4><p>{_code(c.statement)}</p>", _claim_verdict(c),
+           "<h4>Evidence</h4>", _table(("measured", "value"), [(_e(k), _code(v)) for k, v in c.evidence],
+                                       ("id", None))]
+    if c.figure is not None:
+        src = "data:image/png;base64," + base64.b64encode(c.figure).decode("ascii")
+        out.append(f'<figure class="claim"><img src="{src}" alt="figure of the experiment {_e(c.experiment)}">'
+                   f"<figcaption>{_code(cells.claim_figure_caption(c))}</figcaption></figure>")
+    else:
+        out.append(f'<p class="muted">No figure of the experiment {_e(c.experiment)} was found.</p>')
+    return "\n".join(out) + "</article>"
+
+
+def _claims(report):
+    return "\n".join(['<section id="claims"><h2>Claims</h2>',
+                      f"<p><strong>{_e(cells.claims_summary(report.claims))}</strong>. {_e(cells.CLAIMS_INTRO)}</p>",
+                      f'<p class="muted">{_e(cells.claims_origin(report))}</p>',
+                      *map(_claim, report.claims), "</section>"])
+
+
 def _conventions(conv):
     if conv is None:
         return "<p>docs/conventions.md was not found next to this installation.</p>"
@@ -172,8 +204,12 @@ def _repro(report):
 def render_html(report):
     """The report as one self-contained HTML page (str)."""
     toc = "".join(f'<li><a href="#method-{_e(s.name)}">{_e(s.title)}</a></li>' for s in report.sections)
+    if report.claims:
+        toc += '<li><a href="#claims">Claims</a></li>'
     toc += '<li><a href="#conventions">Loss conventions</a></li><li><a href="#repro">Reproducibility</a></li>'
     body = "\n".join(_section(s, report.figures) for s in report.sections)
+    if report.claims:
+        body += "\n" + _claims(report)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -102,6 +102,27 @@ def _section(sec, figures):
     return out
 
 
+def _claims(report):
+    out = [r"\section{Claims}", rf"\textbf{{{tex_text(cells.claims_summary(report.claims))}}}. "
+           + tex_text(cells.CLAIMS_INTRO), "", tex_text(cells.claims_origin(report))]
+    for c in report.claims:
+        out += [rf"\subsection{{{tex_text(c.title)} ({_tt(c.id)})}}", r"\paragraph{The paper's wordings}",
+                r"{\footnotesize"]
+        out += _longtable(_cols(4, 12), ("source", "wording"), [(tex_text(s), tex_text(f"“{w}”")) for s, w in c.wordings])
+        out += ["}", rf"\paragraph{{What we check}} {_code(c.statement)}", "",
+                rf"\noindent Verdict: \textbf{{{tex_text(c.verdict)}}}"
+                + (tex_text(f" — conditions: {c.conditions}") if c.conditions else ""),
+                r"\paragraph{Evidence}", r"{\footnotesize"]
+        out += _longtable(_cols(4, 12), ("measured", "value"), [(_tt(k), _code(v)) for k, v in c.evidence])
+        out.append("}")
+        if c.figure is not None:
+            out += [r"\begin{center}", rf"\includegraphics[width=\linewidth]{{img/{c.figure_name}}}",
+                    r"\end{center}", _code(cells.claim_figure_caption(c))]
+        else:
+            out.append(tex_text(f"No figure of the experiment {c.experiment} was found."))
+    return out
+
+
 def _repro(report):
     env = report.environment
     out = [r"\section{Reproducibility}"]
@@ -131,6 +152,8 @@ def render_tex(report):
            r"\tableofcontents"]
     for sec in report.sections:
         out += _section(sec, report.figures)
+    if report.claims:
+        out += _claims(report)
     out.append(r"\section{Loss conventions}")
     if report.conventions is None:
         out.append("docs/conventions.md was not found next to this installation.")

@@ -84,6 +84,26 @@ def _section(sec):
     return out + [""]
 
 
+def claims_section(report, img_dir="img"):
+    """The Claims section (wordings, statement, verdict, evidence, figure per claim) as lines."""
+    out = ["## Claims", "", f"**{cells.claims_summary(report.claims)}**. {cells.CLAIMS_INTRO}", "",
+           cells.claims_origin(report), ""]
+    for c in report.claims:
+        out += [f"### {c.title} (`{c.id}`)", "", "#### The paper's wordings", ""]
+        out += table(("source", "wording"), [(src, f"“{w}”") for src, w in c.wordings])
+        out += ["", "#### What we check", "", c.statement, "",
+                f"Verdict: **{c.verdict}**" + (f" — conditions: {c.conditions}" if c.conditions else ""), "",
+                "#### Evidence", ""]
+        out += table(("measured", "value"), c.evidence)
+        out.append("")
+        if c.figure is not None:
+            out += [f"![figure of the experiment {c.experiment}]({img_dir}/{c.figure_name})", "",
+                    cells.claim_figure_caption(c), ""]
+        else:
+            out += [f"No figure of the experiment {c.experiment} was found.", ""]
+    return out
+
+
 def _repro(report):
     env = report.environment
     out = ["## Reproducibility", ""]
@@ -112,6 +132,8 @@ def render_md(report):
            "below. Evidence levels: docs/evidence.md.", ""]
     for sec in report.sections:
         out += _section(sec)
+    if report.claims:
+        out += claims_section(report)
     out += ["## Loss conventions", "", "Our losses (the paper's graph forms) against the official code "
             "(docs/conventions.md).", ""]
     if report.conventions is None:

@@ -16,6 +16,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from ssl_proofs.claims import VERDICTS, list_claims
 from ssl_proofs.errors import InvalidArgument
 from verifiers import parallel, runner
 
@@ -140,3 +141,57 @@ def write_run(run, path):
     with open(path, "w") as fh:
         json.dump(run, fh, indent=2, default=float)
         fh.write("\n")
+
+
+#: keys every claim record of ``ssl-proofs claims --json`` must have for a report to show it
+CLAIM_KEYS = ("id", "title", "wordings", "statement", "experiment", "verdict", "conditions", "evidence")
+
+#: the recorded claims run a report built ``--from-json`` shows by default (when it exists)
+DEFAULT_CLAIMS = Path("docs") / "results" / "claims.json"
+
+#: where a claims JSON's experiment figures are looked for, relative to the JSON's folder
+CLAIM_FIGURES = "claims_img"
+
+
+def load_claims(path):
+    """Read a claims run written by ``ssl-proofs claims --json PATH`` and check it covers every claim.
+
+    Returns
+    -------
+    dict
+        ``{"seed", "full", "claims"}`` with ``claims`` in the registry's order.
+
+    Raises
+    ------
+    InvalidArgument
+        If the file is missing, not JSON, not a claims run, a record is malformed or has an unknown verdict,
+        or a claim of :func:`ssl_proofs.claims.list_claims` has no record.
+    """
+    fix = "re-record it with `ssl-proofs claims --json PATH`."
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise InvalidArgument(f"--claims-json {path}: cannot read it ({exc.strerror}); {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"--claims-json {path}: not JSON ({exc}); {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or "seed" not in data:
+        raise InvalidArgument(f"--claims-json {path}: not a claims run (no 'seed' and 'claims'); {fix}")
+    by_id = {}
+    for rec in data["claims"]:
+        rid = rec.get("id", "?") if isinstance(rec, dict) else "?"
+        missing = [k for k in CLAIM_KEYS if not isinstance(rec, dict) or k not in rec]
+        if missing:
+            raise InvalidArgument(f"--claims-json {path}: claim {rid!r} lacks {missing}; {fix}")
+        if rec["verdict"] not in VERDICTS:
+            raise InvalidArgument(f"--claims-json {path}: claim {rid!r} has verdict {rec['verdict']!r}, not one of "
+                                  f"{VERDICTS}; {fix}")
+        if not isinstance(rec["wordings"], dict) or not isinstance(rec["evidence"], dict):
+            raise InvalidArgument(f"--claims-json {path}: claim {rid!r}: 'wordings' and 'evidence' must be objects; "
+                                  f"{fix}")
+        by_id[rid] = rec
+    known = [c.id for c in list_claims()]
+    absent = [c for c in known if c not in by_id]
+    if absent:
+        raise InvalidArgument(f"--claims-json {path}: no record for the claim(s) {absent}; {fix}")
+    return {"seed": data["seed"], "full": bool(data.get("full", False)), "claims": [by_id[c] for c in known]}
