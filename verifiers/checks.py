@@ -113,7 +113,7 @@ CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
 _NOT_CLAIMS = {"checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
-               "references", "references_simclr", "mutants"}
+               "references", "references_simclr", "mutants", "threads"}
 
 
 def load_claim_modules():

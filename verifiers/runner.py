@@ -21,6 +21,7 @@ from ssl_proofs.evidence import Evidence
 from ssl_proofs.theorems import Theorem
 
 from . import checks as _checks
+from .threads import single_threaded
 from .checks import CHECKS, Context, Inapplicable, Instance, Measurement, load_claim_modules
 from .descent import resolve_device
 from .instances import instances
@@ -199,6 +200,7 @@ def _timed(run, theorem, **kwargs):
     return res
 
 
+@single_threaded
 def run_theorem(theorem, *, examples, ctx, progress=None):
     method = ssl_proofs.get_method(theorem.method)
     check = CHECKS.get(theorem.claim)
