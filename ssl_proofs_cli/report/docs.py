@@ -23,8 +23,8 @@ GENERATED_RUN = Path("docs") / "results" / "verify.json"
 #: where the docs' counterexample pictures live (relative to the repository root)
 IMAGE_DIR = Path("docs") / "results" / "img"
 #: pages that carry a method's verdicts block
-METHOD_PAGES = {"vicreg": "docs/vicreg.md", "simclr": "docs/simclr.md", "barlowtwins": "docs/barlowtwins.md",
-                "spectral_contrastive": "docs/spectral_contrastive.md"}
+#: every registered method's page, docs/<name>.md (a new method's page gets its generated block too)
+METHOD_PAGES = {name: f"docs/{name}.md" for name in ssl_proofs.list_methods()}
 README_BLOCK = "results-at-a-glance"
 COMMAND = "python -m ssl_proofs_cli report --update-docs"
 
