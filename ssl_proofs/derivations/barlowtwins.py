@@ -36,6 +36,10 @@ VARIANTS = ("paper",)
 _C = sympy.MatrixSymbol("C", K, K)
 _Zs = sympy.MatrixSymbol(r"Z^{\star}", N, K)
 _U = sympy.MatrixSymbol("U_K", N, K)
+# linear regime on the view graph: X stacks the two views X_1, X_2 (n = N/2 rows each, F features)
+_F, _n = sympy.Symbol("F", integer=True, positive=True), sympy.Symbol("n", integer=True, positive=True)
+_X = sympy.MatrixSymbol("X", N, _F)
+_X1, _X2 = sympy.MatrixSymbol("X_1", _n, _F), sympy.MatrixSymbol("X_2", _n, _F)
 
 
 def bt_loss_gform(z, g, a):
@@ -143,7 +147,8 @@ def derivation(method, variant="paper") -> Derivation:
              "give C = I, loss 0 >= min", ("K <= number of connected components",),
              note="U_K: top-K generalized eigenvectors of G u = rho D_G u (D_G-orthonormal)",
              check="numeric", numeric=partial(_check_components_optimum, method), tol=1e-9),
-        Step(sympy.Symbol(r"X^T G X, X^T D X"), sympy.Symbol(r"X_1^T X_2 + X_2^T X_1, X_1^T X_1 + X_2^T X_2"),
+        Step(sympy.Tuple(_X.T * G * _X, _X.T * D * _X),
+             sympy.Tuple(_X1.T * _X2 + _X2.T * _X1, _X1.T * _X1 + _X2.T * _X2),
              "linear regime Z = XW on the view graph: BT's generalized problem is tied-weight CCA",
              ("G = view graph, V = 2",), check="numeric", numeric=_check_cca, tol=1e-10),
         Step(sympy.Symbol(r"U_{BT}"), sympy.Symbol(r"U_{L}"),
