@@ -82,3 +82,18 @@ def test_isolated_nodes_raise():
     with pytest.raises(InvalidGraph, match="isolated"):
         sc.solve(G, 1)
     assert np.isfinite(sc.loss(np.ones((3, 2)), G))     # the loss itself is defined (zero mass)
+
+
+def test_rank_does_not_count_a_zero_eigenvalue_left_by_rounding():
+    """Soak counterexample (seed 1, 300 examples): two trees on 8 nodes, K = 5. rho_4 = 0 exactly (the
+    loss of a rank-3 point equals the proved minimum), but the dense solver returned 2.0e-15 and the
+    old threshold sqrt(K eps) counted it: predicted rank 4."""
+    n = 8
+    G = np.zeros((n, n))
+    for a, b in [(0, 3), (0, 4), (1, 6), (2, 3), (2, 4), (3, 7), (5, 6)]:
+        G[a, b] = G[b, a] = 1.0
+    # independent count: eigenvalues of D^-1/2 G D^-1/2 clearly above rounding
+    d = G.sum(axis=1)
+    rho = np.linalg.eigvalsh(G / np.sqrt(np.outer(d, d)))[::-1][:5]
+    assert int(np.count_nonzero(rho > 1e-10)) == 3
+    assert ssl_proofs.get_method("spectral_contrastive").solve(G, 5).rank == 3

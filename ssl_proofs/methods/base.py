@@ -71,16 +71,21 @@ class Solution:
     def rank(self):
         """Number of directions whose scale is non-zero beyond rounding.
 
-        Profiles are square roots of eigenvalue expressions, so a target that is 0 up to
-        rounding (~N eps) shows up as a scale ~sqrt(N eps): that is the threshold.  For a
-        searched point (no spectral solution) the numerical rank of Z at the same threshold.
+        Profiles are square roots of eigenvalue expressions, and a dense eigensolver returns an
+        eigenvalue that is 0 in exact arithmetic as ~N eps (backward stability: |d lambda| <= c N eps
+        ||A||), which shows up as a scale ~sqrt(N eps).  The threshold is sqrt(64 N eps), N the
+        number of nodes (rows of Z), not K: the soak of ``spectral_contrastive.rank`` found rho_4 =
+        2.0e-15 (0 exactly: two trees on 8 nodes, K = 5) counted with sqrt(K eps).  For a searched
+        point (no spectral solution) the numerical rank of Z at the same threshold.
         """
+        n = np.asarray(self.Z).shape[0]
+        eps = np.finfo(float).eps
         if self.spectral is None:
             sv = np.linalg.svd(np.asarray(self.Z, dtype=float), compute_uv=False)
-            tol = np.sqrt(sv.size * np.finfo(float).eps) * max(1.0, float(np.max(sv, initial=0.0)))
+            tol = np.sqrt(64 * n * eps) * max(1.0, float(np.max(sv, initial=0.0)))
             return int(np.count_nonzero(sv > tol))
         s = self.spectral.scales
-        tol = np.sqrt(s.size * np.finfo(float).eps) * max(1.0, float(np.max(np.abs(s), initial=0.0)))
+        tol = np.sqrt(64 * n * eps) * max(1.0, float(np.max(np.abs(s), initial=0.0)))
         return int(np.count_nonzero(np.abs(s) > tol))
 
 
