@@ -318,7 +318,7 @@ def to_dense(G):
 
 # -- builders ---------------------------------------------------------------
 
-def view_graph(n_samples, n_views=2):
+def view_graph(n_samples, n_views=2, *, sparse=None):
     """The paper's augmentation graph: ``n_views`` views of ``n_samples`` originals.
 
     Row ``v * n_samples + n`` is view ``v`` of original sample ``n`` (the
@@ -330,7 +330,7 @@ def view_graph(n_samples, n_views=2):
             f"view_graph needs n_samples >= 1 and n_views >= 2, got {n_samples}, {n_views}."
         )
     labels = np.tile(np.arange(n_samples), n_views)
-    return label_graph(labels)
+    return label_graph(labels, sparse=sparse)
 
 
 def label_graph(labels, *, sparse=None):
@@ -488,5 +488,5 @@ def meanshift_graph(Z, k, *, n_views=None):
     G = _symmetrise(A)
     if n_views is not None:
         V = _check_views(n, n_views)
-        G = np.maximum(G, view_graph(n // V, V))
+        G = np.maximum(G, view_graph(n // V, V, sparse=False))  # G is dense here
     return G

@@ -105,14 +105,7 @@ def load_run(path):
     InvalidArgument
         If the file is missing, not JSON, or not a verify run.
     """
-    try:
-        with open(path) as fh:
-            run = json.load(fh)
-    except OSError as exc:
-        raise InvalidArgument(f"--from-json {path}: cannot read it ({exc.strerror}).") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"--from-json {path}: not JSON ({exc}); pass a file written by "
-                              "`ssl-proofs verify --json PATH`.") from None
+    run = _read_json(path, "--from-json", "pass a file written by `ssl-proofs verify --json PATH`.")
     if not isinstance(run, dict) or not isinstance(run.get("results"), list) or "seed" not in run:
         raise InvalidArgument(f"--from-json {path}: not a verify run (no 'seed' and 'results'); pass a file "
                               "written by `ssl-proofs verify --json PATH`.")
@@ -168,13 +161,7 @@ def load_claims(path):
         or a claim of :func:`ssl_proofs.claims.list_claims` has no record.
     """
     fix = "re-record it with `ssl-proofs claims --json PATH`."
-    try:
-        with open(path) as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise InvalidArgument(f"--claims-json {path}: cannot read it ({exc.strerror}); {fix}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"--claims-json {path}: not JSON ({exc}); {fix}") from None
+    data = _read_json(path, "--claims-json", fix)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or "seed" not in data:
         raise InvalidArgument(f"--claims-json {path}: not a claims run (no 'seed' and 'claims'); {fix}")
     by_id = {}
@@ -195,3 +182,14 @@ def load_claims(path):
     if absent:
         raise InvalidArgument(f"--claims-json {path}: no record for the claim(s) {absent}; {fix}")
     return {"seed": data["seed"], "full": bool(data.get("full", False)), "claims": [by_id[c] for c in known]}
+
+
+def _read_json(path, flag, remedy):
+    """The JSON document at ``path`` given by ``flag``, or the project's error with ``remedy``."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise InvalidArgument(f"{flag} {path}: cannot read it ({exc.strerror}); {remedy}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"{flag} {path}: not JSON ({exc}); {remedy}") from None
