@@ -277,14 +277,21 @@ def _lin_vicreg(X, G, k, *, variant="squared", whiten="inverse", which="bottom",
     return _pad(Si @ Q * s[None, :], k)
 
 
-def _lin_sc(X, G, k, *, metric=True, profile="sqrt", scale="S", **hyper):
-    """``L(XW) = ||C - V V^T||^2 - ||C||^2``, ``C = B^{-1/2} A B^{-1/2}``, ``V = B^{1/2} W / sqrt(S)``."""
+def _top_correlations(X, G, k, metric):
+    """``(d, B^-1/2, rho, Q)``: top-k eigenpairs of ``C = B^-1/2 A B^-1/2``, ``A = X^T G X``, ``B = X^T D X``
+    (``B^-1/2`` on the range of ``B``; the identity when ``metric`` is False)."""
     G = _dense(G)
     d = G.sum(axis=1)
     A, B = X.T @ G @ X, X.T @ (d[:, None] * X)
     Bi = _range_isqrt(B)[0] if metric else np.eye(X.shape[1])
     rho, Q = np.linalg.eigh(Bi.T @ A @ Bi)
     rho, Q = _pick(rho, Q, min(k, Q.shape[1]), "top")
+    return d, Bi, rho, Q
+
+
+def _lin_sc(X, G, k, *, metric=True, profile="sqrt", scale="S", **hyper):
+    """``L(XW) = ||C - V V^T||^2 - ||C||^2``, ``C = B^{-1/2} A B^{-1/2}``, ``V = B^{1/2} W / sqrt(S)``."""
+    d, Bi, rho, Q = _top_correlations(X, G, k, metric)
     r = np.clip(rho, 0.0, None)
     s = np.sqrt(r) if profile == "sqrt" else r
     c = np.sqrt(d.sum()) if scale == "S" else 1.0
@@ -293,12 +300,7 @@ def _lin_sc(X, G, k, *, metric=True, profile="sqrt", scale="S", **hyper):
 
 def _lin_bt(X, G, k, *, metric=True, keep_negative=False, **hyper):
     """Linear BarlowTwins: top-k of ``X^T G X w = rho X^T D X w`` on the range of ``X^T D X``, rho <= 0 zeroed."""
-    G = _dense(G)
-    d = G.sum(axis=1)
-    A, B = X.T @ G @ X, X.T @ (d[:, None] * X)
-    Bi = _range_isqrt(B)[0] if metric else np.eye(X.shape[1])
-    rho, Q = np.linalg.eigh(Bi.T @ A @ Bi)
-    rho, Q = _pick(rho, Q, min(k, Q.shape[1]), "top")
+    _, Bi, rho, Q = _top_correlations(X, G, k, metric)
     keep = np.ones_like(rho) if keep_negative else (rho > 0).astype(float)
     return _pad(Bi @ Q * keep[None, :], k)
 
