@@ -137,7 +137,7 @@ def cross_check_at_scale(method, G, k, *, variant=None, hyper=None, target=None,
     trace, iterations, loss = [], 0, np.inf
     while iterations < max_iter:
         opt.step(closure)
-        done = opt.state[opt._params[0]]["n_iter"]
+        done = opt.state[Y]["n_iter"]
         with torch.no_grad():
             loss = float(f(method.feasible(Y, G, variant, hyper)))
         stalled = done == iterations  # the line search could not move: L-BFGS is finished
