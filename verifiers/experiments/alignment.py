@@ -13,6 +13,8 @@ Three parts, each cached per cell:
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 import ssl_proofs
@@ -20,7 +22,7 @@ from ssl_proofs import graphs as _graphs
 from ssl_proofs.claims import ClaimVerdict, numerical_rank, probe_residual
 
 from . import data, fit
-from .cache import Cache, no_progress
+from .cache import Cache, Cell, no_progress
 from .plotting import mean_std, pyplot, save
 from .registry import ExperimentResult, experiment
 
@@ -83,6 +85,10 @@ def _linear_cell(label, p, seed, Xtr, ytr, Xte, yte, k, P):
     return {"accuracy": fit.probe_accuracy(f.Z, ytr, Xte @ f.W, yte), "rank": numerical_rank(f.Z), "how": f.how}
 
 
+def _lda_cell(Xtr, ytr, Xte, yte):
+    return {"accuracy": fit.supervised_accuracy(Xtr, ytr, Xte, yte)}
+
+
 def _synthetic_split(P, seed):
     rng = np.random.default_rng([seed, 7])
     X, y, _ = data.planted(2 * P["n_per_class"], P["n_classes"], P["dim"], rng)
@@ -110,36 +116,27 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     c = P["n_classes"]
     s1_ks = [P["k"], c, c - 1, c - 2]
     sources = ["synthetic"] + P["datasets"]
-    total = len(S1_METHODS) * len(s1_ks) + len(sources) * len(seeds) * (len(P["ps"]) * len(METHODS) + 1)
-    done = 0
-    records = []
-
+    bases, cells = [], []   # each record's identifying fields, and its cell (computed in one batch)
     for label in S1_METHODS:
         for k in s1_ks:
-            cell = {"part": "S1", "method": label, "k": k, "seed": seed}
-            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _s1_cell(label, k, P, seed))
-            records.append({**cell, **out})
-            done += 1
-            progress(done, total, f"S1 {label} K={k}")
-
+            base = {"part": "S1", "method": label, "k": k, "seed": seed}
+            bases.append(base)
+            cells.append(Cell({"budget": P, **base}, partial(_s1_cell, label, k, P, seed), f"S1 {label} K={k}"))
     for source in sources:
         for s in seeds:
-            Xtr, ytr, Xte, yte = _synthetic_split(P, s) if source == "synthetic" else _real_split(source, P, s)
-            k = min(P["k"], Xtr.shape[1])
+            split = _synthetic_split(P, s) if source == "synthetic" else _real_split(source, P, s)
+            k = min(P["k"], split[0].shape[1])
             base = {"part": "linear", "data": source, "seed": s, "k": k}
-            out = cache.cell(NAME, {"budget": P, **base, "method": "lda"},
-                             lambda: {"accuracy": fit.supervised_accuracy(Xtr, ytr, Xte, yte)})
-            records.append({**base, "method": "lda", "p": None, **out})
-            done += 1
+            bases.append({**base, "method": "lda", "p": None})
+            cells.append(Cell({"budget": P, **base, "method": "lda"}, partial(_lda_cell, *split),
+                              f"{source} seed={s} lda"))
             for p in P["ps"]:
                 for label in METHODS:
                     cell = {**base, "method": label, "p": p}
-                    out = cache.cell(NAME, {"budget": P, **cell},
-                                     lambda: _linear_cell(label, p, s, Xtr, ytr, Xte, yte, k, P))
-                    records.append({**cell, **out})
-                    done += 1
-                    progress(done, total, f"{source} seed={s} p={p} {label}")
-
+                    bases.append(cell)
+                    cells.append(Cell({"budget": P, **cell}, partial(_linear_cell, label, p, s, *split, k, P),
+                                      f"{source} seed={s} p={p} {label}"))
+    records = [{**base, **out} for base, out in zip(bases, cache.cells(NAME, cells, progress))]
     verdicts = [_aligned_verdict(records, P), _misaligned_verdict(records, P)]
     return ExperimentResult(NAME, P, records, verdicts)
 

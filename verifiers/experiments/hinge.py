@@ -12,6 +12,8 @@ decorrelated candidate, and how many distinct converged loss values the starts r
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 import ssl_proofs
@@ -106,7 +108,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     cache = cache or Cache(None)
     P = budget(full)
     records = sweep(cache, NAME, P, {"beta": P["betas"], "ratio": P["ratios"]},
-                    lambda beta, ratio: _cell(P, beta, ratio, seed), progress, seed=seed)
+                    partial(_cell, P, seed=seed), progress, seed=seed)
     return ExperimentResult(NAME, P, records, [_verdict(records, P)])
 
 
