@@ -289,3 +289,15 @@ def test_hinge_rank_is_two_minimisations_and_full_where_the_candidate_is_full_ra
     beaten = two["searches"]["rank<=4"]
     assert not beaten["reaches"] and beaten["gap_constrained_minus_free"] > 0.5
     assert abs(out["best_loss"] - out["candidate_loss"]) < 1e-9   # the candidate is the optimum found
+
+
+def test_claims_doc_shows_the_recorded_runs_figures_only():
+    """One version of each figure: docs/claims.md links the recorded run's (docs/results/claims_img/)."""
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    text = (docs / "claims.md").read_text()
+    for name in list_experiments():
+        assert f"](results/claims_img/{name}.png)" in text
+        assert (docs / "results" / "claims_img" / f"{name}.png").stat().st_size > 0
+        assert not (docs / "img" / f"{name}.png").exists()
