@@ -26,22 +26,27 @@ def _run(tmp_path, name, *extra):
     return json.loads(out.read_text())
 
 
-def test_a_dask_local_cluster_gives_the_serial_json_and_the_cache_reads_it_back(tiny, tmp_path, capsys):
-    pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
+def test_a_two_worker_dask_cluster_gives_the_serial_json_and_the_cache_reads_it_back(tiny, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
     cache = str(tmp_path / "cache")
     serial = _run(tmp_path, "serial", "--cache", cache)
     assert "0 cells read, 2 computed" in capsys.readouterr().err
     # the comparison means something only if the cells measured real searches
     assert [r["ratio"] for r in serial["records"]] == [1.0, 10.0]
     assert all(r["rank_two_minimisations"]["rank"] >= 1 for r in serial["records"])
-    assert _run(tmp_path, "dask", "--no-cache", "--dask", "--workers", "2") == serial
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert _run(tmp_path, "dask", "--no-cache", "--scheduler", cluster.scheduler_address) == serial
     assert _run(tmp_path, "again", "--cache", cache) == serial
     assert "2 cells read, 0 computed" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_local_processes_give_the_serial_json(tiny, tmp_path):
-    assert _run(tmp_path, "pool", "--no-cache", "--workers", "2") == _run(tmp_path, "serial", "--no-cache")
+def test_local_processes_and_a_local_cluster_started_by_dask_flag_give_the_serial_json(tiny, tmp_path):
+    pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
+    serial = _run(tmp_path, "serial", "--no-cache")
+    assert _run(tmp_path, "pool", "--no-cache", "--workers", "2") == serial
+    assert _run(tmp_path, "dask", "--no-cache", "--dask", "--workers", "2") == serial
 
 
 @pytest.mark.parametrize("argv, message", [
