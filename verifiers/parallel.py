@@ -11,6 +11,7 @@ only when ``scheduler`` or ``dask=True`` asks for it.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -137,29 +138,40 @@ def _run_pool(ids, options, workers, done):
     return results
 
 
-def _run_dask(ids, options, workers, scheduler, done):
+@contextlib.contextmanager
+def dask_client(workers=1, scheduler=None):
+    """A Dask client on ``scheduler`` (an address), or on a ``LocalCluster`` of ``workers`` one-thread processes.
+
+    The cluster it starts is closed on exit; a clear :class:`InvalidArgument` when ``distributed`` is
+    missing or the scheduler cannot be reached.
+    """
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed  # noqa: PLC0415 -- optional
+        from distributed import Client, LocalCluster  # noqa: PLC0415 -- optional
     except ImportError:
         raise InvalidArgument("Dask was asked for (--dask / --scheduler) but `distributed` is not installed: "
                               "pip install 'ssl-proofs[dask]', or run without Dask (--workers N).") from None
-    by_id = {t: ssl_proofs.get_theorem(t) for t in ids}
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
-        client = _connect(Client, cluster if cluster is not None else scheduler)
-        with client:
-            futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False)
-                       for t in ids]
-            results = []
-            for fut in dask_completed(futures):
-                res = fut.result()
-                _finished(res, by_id, done)
-                results.append(res)
+        with _connect(Client, cluster if cluster is not None else scheduler) as client:
+            yield client
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _run_dask(ids, options, workers, scheduler, done):
+    by_id = {t: ssl_proofs.get_theorem(t) for t in ids}
+    with dask_client(workers, scheduler) as client:
+        from distributed import as_completed as dask_completed  # noqa: PLC0415 -- optional, present (dask_client)
+
+        futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False) for t in ids]
+        results = []
+        for fut in dask_completed(futures):
+            res = fut.result()
+            _finished(res, by_id, done)
+            results.append(res)
     return results
 
 

@@ -5,8 +5,10 @@ import json
 import sys
 
 from ssl_proofs.claims import list_claims
-from verifiers.experiments import Cache, default_cache_dir, experiment_for_claim, line_progress, no_progress
+from verifiers.experiments import experiment_for_claim, line_progress, no_progress
 from verifiers.experiments.cache import rounded
+
+from .experiment import add_run_arguments, cell_cache
 
 NAME = "claims"
 HELP = "the paper's downstream claims, each with the verdict its experiment measures"
@@ -14,10 +16,7 @@ HELP = "the paper's downstream claims, each with the verdict its experiment meas
 
 def add_arguments(p):
     p.add_argument("--json", metavar="PATH", help="write one record per claim (id, wordings, statement, verdict, evidence)")
-    p.add_argument("--seed", type=int, default=0, help="first seed of every experiment (same seed => same JSON)")
-    p.add_argument("--full", action="store_true", help="run the experiments' heavier sweeps")
-    p.add_argument("--cache", default=None, help="cache directory (default $SSL_PROOFS_CACHE or .ssl_proofs_cache)")
-    p.add_argument("--no-cache", action="store_true", help="recompute every cell")
+    add_run_arguments(p)
 
 
 def run_claims(seed=0, full=False, cache=None, progress_for=None):
@@ -37,8 +36,8 @@ def run_claims(seed=0, full=False, cache=None, progress_for=None):
 
 
 def run(args):
-    cache = Cache(None if args.no_cache else (args.cache or default_cache_dir()))
-    records, _ = run_claims(args.seed, args.full, cache, line_progress)
+    with cell_cache(args) as cache:
+        records, _ = run_claims(args.seed, args.full, cache, line_progress)
     width = max(len(r["id"]) for r in records)
     for r in records:
         print(f"{r['id']:<{width}}  {r['verdict']:<23}  {r['title']}")

@@ -1,22 +1,33 @@
-"""Results cache and progress reporting shared by the experiments.
+"""Results cache, cell runners and progress reporting shared by the experiments.
 
 A cell (one fit + probe at one parameter setting and seed) is cached as JSON
 under ``<dir>/<experiment>/<sha256 of its parameters>.json``; the key holds the
 experiment name, every parameter of the cell, the seed and :data:`VERSION`, so a
 change of budget or code version never reads a stale value.
+
+An experiment hands its cells to :meth:`Cache.cells` as one batch: the cached ones
+are read, the others computed by the cache's runner -- in this process
+(:func:`serial`, the default) or on Dask workers
+(:func:`verifiers.experiments.cluster.dask_runner`) -- each single-threaded and
+rounded where it runs, so the values, and the JSON, do not depend on where.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+from ..threads import single_threaded
 
 #: bump when a cell's computation changes (invalidates every cached value)
-VERSION = 2
+VERSION = 3
 #: floats in results are rounded to this many significant digits, so that the same seed gives the
 #: same JSON on any machine (BLAS reductions differ in the last bits across builds)
 SIG_DIGITS = 6
@@ -45,56 +56,114 @@ def rounded(obj):
     return obj
 
 
-class Cache:
-    """JSON cache of experiment cells; ``Cache(None)`` computes every time."""
+@dataclass(frozen=True)
+class Cell:
+    """One cell of an experiment: its cache parameters, how to compute it, its progress label.
 
-    def __init__(self, directory=None):
+    ``compute`` takes no argument and must pickle (Dask ships it to a worker): a
+    :func:`functools.partial` of a module-level function, never a closure over loop variables.
+    """
+
+    params: dict
+    compute: Callable
+    label: str = ""
+
+
+@single_threaded
+def compute_cell(compute):
+    """``compute()`` rounded, on one torch / BLAS thread (the same in this process and on a worker)."""
+    return rounded(compute())
+
+
+def serial(computes):
+    """The default runner: ``(index, value)`` of each of ``computes`` in order, in this process."""
+    for i, compute in enumerate(computes):
+        yield i, compute_cell(compute)
+
+
+class Cache:
+    """JSON cache of experiment cells; ``Cache(None)`` computes every time.
+
+    ``runner(computes)`` yields ``(index, value)`` as cells finish (any order), ``value`` being
+    :func:`compute_cell` of ``computes[index]``: :func:`serial` by default.
+    """
+
+    def __init__(self, directory=None, runner=None):
         self.dir = None if directory is None else Path(directory)
+        self.runner = runner or serial
         self.hits = 0
         self.misses = 0
 
+    def _path(self, experiment, params):
+        key = json.dumps({"experiment": experiment, "version": VERSION, **params}, sort_keys=True, default=str)
+        if self.dir is None:
+            return None
+        return self.dir / experiment / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+
+    def _read(self, path):
+        if path is None or not path.exists():
+            return None
+        try:
+            with open(path) as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return None  # unreadable cache entry: recompute and overwrite
+
+    def _write(self, path, value):
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(value, fh)
+        os.replace(tmp, path)
+
+    def cells(self, experiment, cells, progress=None):
+        """The values of ``cells`` (list of :class:`Cell`), in order: read from the cache or computed.
+
+        ``progress(done, total, label)`` after each cell (read or computed), in finishing order.
+        """
+        progress = progress or no_progress
+        paths = [self._path(experiment, c.params) for c in cells]
+        values = [self._read(p) for p in paths]
+        done, total = 0, len(cells)
+        for i, v in enumerate(values):
+            if v is not None:
+                self.hits += 1
+                done += 1
+                progress(done, total, cells[i].label)
+        todo = [i for i, v in enumerate(values) if v is None]
+        for j, value in self.runner([cells[i].compute for i in todo]):
+            i = todo[j]
+            values[i] = value
+            self.misses += 1
+            self._write(paths[i], value)
+            done += 1
+            progress(done, total, cells[i].label)
+        return values
+
     def cell(self, experiment, params, compute):
         """Return ``compute()`` (rounded) for ``params``, from the cache when present."""
-        key = json.dumps({"experiment": experiment, "version": VERSION, **params}, sort_keys=True, default=str)
-        path = None
-        if self.dir is not None:
-            path = self.dir / experiment / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
-            if path.exists():
-                try:
-                    with open(path) as fh:
-                        value = json.load(fh)
-                    self.hits += 1
-                    return value
-                except (OSError, ValueError):
-                    pass  # unreadable cache entry: recompute and overwrite
-        value = rounded(compute())
-        self.misses += 1
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "w") as fh:
-                json.dump(value, fh)
-            os.replace(tmp, path)
-        return value
+        return self.cells(experiment, [Cell(params, compute)])[0]
 
 
 def sweep(cache, experiment, budget, axes, compute, progress, **fixed):
     """Every combination of ``axes`` (name -> values, first axis outermost) as one cached cell.
 
-    ``compute(**combination)`` returns the cell's measurements; returns one record per
-    combination: the axes' values, ``fixed`` and the measurements.
+    ``compute(**combination)`` returns the cell's measurements (``compute`` must pickle, see
+    :class:`Cell`); returns one record per combination: the axes' values, ``fixed`` and the measurements.
     """
     names = list(axes)
-    combos = list(itertools.product(*axes.values()))
-    records = []
-    for i, values in enumerate(combos, 1):
-        point = dict(zip(names, values))
-        cell = {**point, **fixed}
-        out = cache.cell(experiment, {"budget": budget, **cell}, lambda: compute(**point))
-        records.append({**cell, **out})
-        progress(i, len(combos), " ".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}"
-                                          for n, v in point.items()))
-    return records
+    points = [dict(zip(names, values)) for values in itertools.product(*axes.values())]
+    cells = [Cell({"budget": budget, **point, **fixed}, functools.partial(compute, **point), label(point))
+             for point in points]
+    values = cache.cells(experiment, cells, progress)
+    return [{**point, **fixed, **out} for point, out in zip(points, values)]
+
+
+def label(point):
+    """``name=value`` pairs for a progress line."""
+    return " ".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}" for n, v in point.items())
 
 
 def line_progress(name):

@@ -9,6 +9,8 @@ scored on held-out digits.  The regime is low-data when
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 import ssl_proofs
@@ -16,7 +18,7 @@ from ssl_proofs import graphs as _graphs
 from ssl_proofs.claims import ClaimVerdict, invariant_dimension, is_low_data, numerical_rank
 
 from . import data, fit
-from .cache import Cache, no_progress
+from .cache import Cache, Cell, no_progress
 from .plotting import mean_std, pyplot, save
 from .registry import ExperimentResult, experiment
 
@@ -76,8 +78,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     P = budget(full)
     seeds = [seed + i for i in range(P["seeds"])]
     k = P["k"]
-    total = len(P["n_per_class"]) * len(seeds) * (len(P["ratios"]) * len(P["ks"]) + 1)
-    done, records, extra = 0, [], {"spectra": {}}
+    slots, cells = [], []   # per cell (computed in one batch): ("record", its fields) or ("spectrum", N')
     for npc in P["n_per_class"]:
         for s in seeds:
             split = _split(P, npc, s)
@@ -87,18 +88,23 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
             for kk in P["ks"]:
                 for ratio in P["ratios"]:
                     cell = {**base, "k": kk, "low_data": is_low_data(G, kk), "method": "vicreg", "ratio": ratio}
-                    out = cache.cell(NAME, {"budget": P, **cell}, lambda: _vicreg_cell(split, ratio, kk))
-                    records.append({**cell, **out})
-                    done += 1
-                    progress(done, total, f"N'={npc} seed={s} K={kk} gamma/alpha={ratio:g}")
+                    slots.append(("record", cell))
+                    cells.append(Cell({"budget": P, **cell}, partial(_vicreg_cell, split, ratio, kk),
+                                      f"N'={npc} seed={s} K={kk} gamma/alpha={ratio:g}"))
             cell = {**base, "method": "simclr", "ratio": None}
-            out = cache.cell(NAME, {"budget": P, **cell}, lambda: _simclr_cell(split, k, s, P["simclr"]))
-            records.append({**cell, **out})
-            done += 1
-            progress(done, total, f"N'={npc} seed={s} simclr")
+            slots.append(("record", cell))
+            cells.append(Cell({"budget": P, **cell}, partial(_simclr_cell, split, k, s, P["simclr"]),
+                              f"N'={npc} seed={s} simclr"))
             if s == seed:
-                extra["spectra"][str(npc)] = cache.cell(NAME, {"budget": P, **base, "spectrum": True},
-                                                        lambda: _spectrum(split, k))
+                slots.append(("spectrum", str(npc)))
+                cells.append(Cell({"budget": P, **base, "spectrum": True}, partial(_spectrum, split, k),
+                                  f"N'={npc} spectrum"))
+    records, extra = [], {"spectra": {}}
+    for (kind, what), value in zip(slots, cache.cells(NAME, cells, progress)):
+        if kind == "record":
+            records.append({**what, **value})
+        else:
+            extra["spectra"][what] = value
     return ExperimentResult(NAME, P, records, [_verdict(records, P)], extra)
 
 

@@ -8,6 +8,8 @@ with a random Gaussian embedding (the floor), all at the same K.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 import ssl_proofs
@@ -49,8 +51,8 @@ def make_graph(kind, n, seed):
     return G
 
 
-def _cell(kind, tau, P, seed):
-    G = make_graph(kind, P["n"], seed)
+def _cell(graph, tau, P, seed):
+    G = make_graph(graph, P["n"], seed)
     k = P["k"]
     sim = fit.fit_nonparametric("simclr", "paper", {"tau": tau}, G, k, seed=seed, starts=P["starts"],
                                 max_iter=P["max_iter"])
@@ -72,7 +74,7 @@ def run(seed=0, full=False, cache=None, progress=no_progress):
     cache = cache or Cache(None)
     P = budget(full)
     records = sweep(cache, NAME, P, {"graph": P["graphs"], "tau": P["taus"]},
-                    lambda graph, tau: _cell(graph, tau, P, seed), progress, seed=seed)
+                    partial(_cell, P=P, seed=seed), progress, seed=seed)
     return ExperimentResult(NAME, P, records, [_verdict(records)])
 
 
