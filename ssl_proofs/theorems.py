@@ -76,6 +76,37 @@ class Theorem:
             check_params(self)
 
 
+@dataclass(frozen=True)
+class Subspace:
+    """The span of a method's closed-form optimum, named as data (``same_subspace`` claims).
+
+    A method declares what its optimum is equivalent to in its own theorems
+    (``params={"same_as": Subspace("vicreg", "constrained", with_constant=True)}``); the
+    verifiers build the two spans and compare their projectors.
+
+    Parameters
+    ----------
+    method : str
+        Registry name of the method whose closed form spans the subspace.
+    variant : str, optional
+        Its closed-form variant (default: the method's first).
+    with_constant : bool
+        Add the constant vector to the span (methods whose loss is centred drop it; their
+        span is compared with ``span{1, Z*}``, which needs K - 1 >= 1 directions of the method).
+    label : str, optional
+        Short name in the measurement (default: ``method``).
+    """
+
+    method: str
+    variant: str = None
+    with_constant: bool = False
+    label: str = None
+
+    @property
+    def name(self):
+        return self.label or self.method
+
+
 def declare_claim(kind, params=None):
     """Declare the parameters of claims of kind ``kind``: ``{key: type}`` beyond :data:`COMMON_PARAMS`.
 

@@ -10,9 +10,10 @@ from ssl_proofs import Theorem
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs.hyper import Hyper
 from ssl_proofs.methods.base import Method
-from ssl_proofs.theorems import _SCHEMAS, check_theorems, declare_claim
+from ssl_proofs.theorems import _SCHEMAS, Subspace, check_theorems, declare_claim
 from ssl_proofs_cli.hyperflags import add_hyper_flags, hyper_args
-from verifiers.checks import CHECKS
+from verifiers.checks import CHECKS, Context
+from verifiers.runner import run_theorem
 
 
 class _Toy(Method):
@@ -94,3 +95,27 @@ def test_an_instance_builder_declares_the_keys_it_reads():
     Theorem("toy.cliques", "simclr", "t", claim="closed_form", params={"instances": "simclr_cliques", "equal": True})
     with pytest.raises(InvalidArgument, match="no parameter 'equal'"):
         Theorem("toy.graphs", "vicreg", "t", claim="closed_form", params={"equal": True})
+
+
+# -- equivalences are the methods' data -------------------------------------------------------------
+
+def test_equivalences_are_declared_by_the_methods():
+    # every same_subspace theorem names its other side as a Subspace in its own method's params
+    same = [t for t in ssl_proofs.list_theorems() if t.claim == "same_subspace"]
+    assert len(same) == 5 and all(isinstance(t.params["same_as"], Subspace) for t in same)
+    with pytest.raises(InvalidArgument, match="same_as"):
+        Theorem("planted.pair", "barlowtwins", "old string key", claim="same_subspace",
+                params={"pair": "bt_vicreg"})
+
+
+@pytest.mark.parametrize("same_as, graphs, expected", [
+    # a new equivalence needs no verifier change: BT declares the SC span (the mirror of sc_bt)...
+    (Subspace("spectral_contrastive"), "no_isolated", "holds"),
+    # ...and a wrong one is refuted: BT's span is not constrained VICReg's without the constant
+    (Subspace("vicreg", "constrained"), "regular", "refuted"),
+])
+def test_a_declared_equivalence_is_checked(same_as, graphs, expected):
+    th = Theorem("planted.same", "barlowtwins", "planted", claim="same_subspace",
+                 params={"variant": "paper", "graphs": graphs, "same_as": same_as})
+    r = run_theorem(th, examples=6, ctx=Context(device="cpu", starts=2, seed=0))
+    assert r.verdict == expected, (r.verdict, r.counterexample)

@@ -22,6 +22,7 @@ import scipy.linalg as sla
 
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
+from ssl_proofs.theorems import Subspace
 
 from . import tolerances as tols
 from .checks import (Inapplicable, Measurement, solve_instance, check_closed_form, claim, eckart_young_value, gradient,
@@ -212,45 +213,40 @@ def check_global_fit(theorem, method, inst, ctx):
 
 # -- global vs local coincidences ------------------------------------------
 
-def _directions(name, G, k, variant=None):
-    """(basis of the optimal directions, eigengap at the boundary) of a method's closed form."""
-    sol = ssl_proofs.get_method(name).solve(G, k, variant=variant).spectral
+def _span(space, G, k):
+    """(basis, eigengap at the boundary) of the subspace a :class:`~ssl_proofs.theorems.Subspace` names."""
+    if space.with_constant:
+        if k < 2:
+            raise Inapplicable(f"{space.name} with the constant needs K - 1 >= 1 directions of its own")
+        k -= 1
+    sol = ssl_proofs.get_method(space.method).solve(G, k, variant=space.variant).spectral
     V = sol.vectors if sol.problem.row_weights is None else sol.problem.row_weights[:, None] * sol.vectors
+    if space.with_constant:
+        V = np.column_stack([np.ones(G.shape[0]), V])
     return V, sol.gap
 
 
-def _vicreg_with_constant(G, k):
-    if k < 2:
-        raise Inapplicable("VICReg's constrained solution needs K - 1 >= 1 non-constant directions")
-    Z, gap = _directions("vicreg", G, k - 1, "constrained")
-    return np.column_stack([np.ones(G.shape[0]), Z]), gap
-
-
-#: pair name -> the two (basis, gap) builders compared
-_PAIRS = {
-    "bt_vicreg": (lambda G, k: _directions("barlowtwins", G, k), _vicreg_with_constant),
-    "sc_vicreg": (lambda G, k: _directions("spectral_contrastive", G, k), _vicreg_with_constant),
-    "sc_bt": (lambda G, k: _directions("spectral_contrastive", G, k), lambda G, k: _directions("barlowtwins", G, k)),
-}
-
-
-@claim("same_subspace", params={"pair": str})
+@claim("same_subspace", params={"same_as": Subspace})
 def check_same_subspace(theorem, method, inst, ctx):
-    """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance)."""
+    """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance).
+
+    One side is the theorem's method (its default closed form), the other what the method
+    declares it equivalent to (``params["same_as"]``, a :class:`~ssl_proofs.theorems.Subspace`).
+    """
     G, k = inst.G, inst.k
     _degrees_or_skip(G)
-    pair = theorem.params["pair"]
-    if "vicreg" in pair and _graphs.n_components(G) != 1:
-        raise Inapplicable("VICReg's constant direction is unique only on connected graphs")
+    own, other = Subspace(method.name), theorem.params["same_as"]
+    if other.with_constant and _graphs.n_components(G) != 1:
+        raise Inapplicable(f"{other.name}'s constant direction is unique only on connected graphs")
     if k >= G.shape[0]:
         raise Inapplicable("K = N: both subspaces are everything")
-    (A, gap_a), (B, gap_b) = (build(G, k) for build in _PAIRS[pair])
+    (A, gap_a), (B, gap_b) = _span(own, G, k), _span(other, G, k)
     gap = min(gap_a, gap_b)
     if gap < SUBSPACE_MIN_GAP:
         raise Inapplicable(f"degenerate eigengap {gap:.1e}: the subspaces are not unique")
     err = float(np.linalg.norm(projector(A) - projector(B), 2))
     t = tols.subspace(1e3 * tols.EPS * np.abs(G).sum(axis=1).max() * G.shape[0], gap)
-    return [Measurement(f"||P({pair.split('_')[0]}) - P({pair.split('_')[1]})||_2", err, t.value, t.reason)]
+    return [Measurement(f"||P({own.name}) - P({other.name})||_2", err, t.value, t.reason)]
 
 
 @claim("closed_form_nondegenerate")
