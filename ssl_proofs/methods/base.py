@@ -157,6 +157,14 @@ class Method:
         """Map a free torch tensor Y to a feasible Z (identity if unconstrained)."""
         return Y
 
+    def kink(self, Z, G, variant, hp):
+        """Why the loss has no derivative at ``Z`` (e.g. a zero row under row normalisation), or ``""``.
+
+        Checks then measure stationarity at ``Z`` as a cross-check only (a gradient at a kink proves
+        nothing); optimality is still judged by strictly lower losses.  Default: differentiable everywhere.
+        """
+        return ""
+
     def check_hyper(self, variant, hp):
         """Validate hyper-parameters; return the full dict with defaults filled in."""
         unknown = set(hp) - set(self.defaults)
