@@ -31,7 +31,8 @@ from .errors import InvalidArgument
 EXPECTED = ("holds", "refuted")
 
 #: keys every claim kind takes: the variant and how its instances are drawn
-COMMON_PARAMS = {"variant": str, "graphs": str, "instances": str, "k_max": int, "k_le_components": bool}
+COMMON_PARAMS = {"variant": str, "graphs": str, "instances": str, "k_min": int, "k_max": int,
+                 "k_le_components": bool}
 
 #: claim kind -> {key: type}, declared by the checks (:func:`declare_claim`)
 _SCHEMAS = {}

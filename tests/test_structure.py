@@ -2,6 +2,7 @@
 import argparse
 
 import pytest
+from hypothesis import given, settings
 
 import ssl_proofs
 import ssl_proofs.methods as methods_pkg
@@ -13,6 +14,7 @@ from ssl_proofs.methods.base import Method
 from ssl_proofs.theorems import _SCHEMAS, Subspace, check_theorems, declare_claim
 from ssl_proofs_cli.hyperflags import add_hyper_flags, hyper_args
 from verifiers.checks import CHECKS, Context
+from verifiers.instances import instances
 from verifiers.runner import run_theorem
 
 
@@ -102,7 +104,7 @@ def test_an_instance_builder_declares_the_keys_it_reads():
 def test_equivalences_are_declared_by_the_methods():
     # every same_subspace theorem names its other side as a Subspace in its own method's params
     same = [t for t in ssl_proofs.list_theorems() if t.claim == "same_subspace"]
-    assert len(same) == 5 and all(isinstance(t.params["same_as"], Subspace) for t in same)
+    assert len(same) >= 5 and all(isinstance(t.params["same_as"], Subspace) for t in same)
     with pytest.raises(InvalidArgument, match="same_as"):
         Theorem("planted.pair", "barlowtwins", "old string key", claim="same_subspace",
                 params={"pair": "bt_vicreg"})
@@ -119,3 +121,15 @@ def test_a_declared_equivalence_is_checked(same_as, graphs, expected):
                  params={"variant": "paper", "graphs": graphs, "same_as": same_as})
     r = run_theorem(th, examples=6, ctx=Context(device="cpu", starts=2, seed=0))
     assert r.verdict == expected, (r.verdict, r.counterexample)
+
+
+def test_k_min_bounds_the_drawn_k():
+    th = Theorem("planted.kmin", "vicreg", "k >= 2", claim="closed_form",
+                 params={"variant": "squared", "k_min": 2, "k_max": 3})
+
+    @settings(max_examples=30, database=None, deadline=None)
+    @given(instances(th, ssl_proofs.get_method("vicreg")))
+    def draws(inst):
+        assert 2 <= inst.k <= min(3, inst.G.shape[0] - 1)
+
+    draws()
