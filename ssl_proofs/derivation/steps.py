@@ -169,13 +169,13 @@ def check_step(step: Step, ctx: Optional[Notation] = None, *, exact_n=4, numeric
     if step.check == "auto":
         try:
             bad = _exact_check(step, ctx, exact_n)
-        except Unreadable:
-            bad = "unreadable"
+        except Unreadable as exc:  # the weaker numeric evidence stands, and says why
+            bad = f"exact check not possible: {exc}"
         if bad is None:
             return replace(step, evidence=Evidence.exact(exact_n, f"all N <= {exact_n}, K <= 2"))
         if isinstance(bad, Evidence):
             return replace(step, evidence=bad)
-        detail = f"|lhs - rhs| <= {_TOL_FACTOR:g} eps N^2 (sum of |terms|)"
+        detail = f"|lhs - rhs| <= {_TOL_FACTOR:g} eps N^2 (sum of |terms|); {bad}"
     else:
         detail = f"custom check, tol {step.tol:g}"
         if step.cite:
