@@ -15,8 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 import scipy.linalg as sla
@@ -29,90 +28,14 @@ from ssl_proofs.search import default_starts, global_minimise
 from ssl_proofs.theorems import check_theorems, declare_claim
 
 from . import tolerances as tols
-from .strategies import describe_graph
+# the shared objects of every check live in .core; re-exported here, where the claim modules find them
+from .core import MARGIN, MATERIAL, Context, Inapplicable, Instance, Measurement  # noqa: F401
 
-
-#: a refutation needs the error to exceed this many tolerances ...
-MARGIN = 10.0
-#: ... and this absolute size (errors are losses, Gram/projector distances, sines, counts of order 1):
-#: a 1e-8 residue at a point where a wrong formula happens to equal the right one is not a counterexample
-MATERIAL = 1e-6
-
-
-@dataclass
-class Measurement:
-    """One measured error against its tolerance.
-
-    ``ok``: within tolerance.  ``refutes``: beyond tolerance by a margin a reader can see
-    (``error >= MARGIN x tol`` and ``error >= material``) on a measurement that may refute;
-    in between the instance does not count (the runner keeps looking).  A ``crosscheck``
-    (e.g. "descent from random starts reaches the candidate's loss") never refutes: failing
-    it only says the search did not get there.
-    """
-
-    name: str
-    error: float
-    tol: float
-    reason: str = ""
-    material: float = MATERIAL
-    crosscheck: bool = False
-
-    @property
-    def ok(self):
-        return bool(np.isfinite(self.error) and self.error <= self.tol)
-
-    @property
-    def refutes(self):
-        if self.ok or self.crosscheck:
-            return False
-        if not np.isfinite(self.error):
-            return True
-        return bool(self.error >= MARGIN * self.tol and self.error >= self.material)
-
-    def line(self):
-        """``name: error E > tol T (R x tol) (reason)`` for reports."""
-        r = self.ratio
-        times = f"{r:.3g} x tol" if np.isfinite(r) else "tol 0"
-        return f"{self.name}: error {self.error:.3g} > tol {self.tol:.3g} ({times}; {self.reason})"
-
-    @property
-    def ratio(self):
-        if not np.isfinite(self.error):
-            return np.inf
-        return self.error / self.tol if self.tol > 0 else (0.0 if self.error == 0 else np.inf)
-
-
-@dataclass
-class Instance:
-    G: np.ndarray
-    k: int
-    hyper: dict
-    variant: str
-    labels: Optional[np.ndarray] = None
-    X: Optional[np.ndarray] = None
-
-    def describe(self):
-        hp = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items() if v is not None)
-        return f"{describe_graph(self.G)}; k={self.k}; variant={self.variant}; {hp}"
-
-
-@dataclass
-class Context:
-    device: str = "cpu"
-    starts: int = 3
-    seed: int = 0
-    solver: Optional[Callable] = None  # check_solver's user solver; None = method.solve
-    extra: dict = field(default_factory=dict)
-
-
-class Inapplicable(Exception):
-    """The instance is outside the claim's domain (hypothesis discards it)."""
-
-
+#: claim kind -> its check function (:func:`claim`)
 CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
-_NOT_CLAIMS = {"checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
+_NOT_CLAIMS = {"core", "checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
                "references", "references_simclr", "mutants", "threads"}
 
 
