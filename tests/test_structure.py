@@ -133,3 +133,31 @@ def test_k_min_bounds_the_drawn_k():
         assert 2 <= inst.k <= min(3, inst.G.shape[0] - 1)
 
     draws()
+
+
+# -- hyper-parameters checked once ----------------------------------------------------------------------
+
+def test_checked_hyper_parameters_pass_inward_as_they_are(hyper_validations):
+    vic = ssl_proofs.get_method("vicreg")
+    hp = vic.check_hyper("squared", {"gamma": 0.5})
+    assert hyper_validations["n"] == 1 and hp["beta"] == hp["alpha"] == 1.0 and hp["gamma"] == 0.5
+    assert vic.check_hyper("squared", dict(**hp)) == hp                        # through **hp: not again
+    assert vic.check_hyper("squared", {"gamma": hp["gamma"]}) == hp          # exactly the keys it was given
+    assert hyper_validations["n"] == 1
+    # anything else is validated again: another variant, a dropped key (back to its default), a new value
+    assert vic.check_hyper("constrained", hp) == hp
+    assert vic.check_hyper("squared", {"alpha": hp["alpha"]})["gamma"] == 1.0
+    assert vic.check_hyper("squared", {**hp, "gamma": 2.0})["gamma"] == 2.0
+    assert hyper_validations["n"] == 4
+    with pytest.raises(InvalidArgument, match="gamma"):
+        vic.check_hyper("squared", {**hp, "gamma": -1.0})
+    # a checked value is a float; arithmetic on it is a plain float, so nothing derived passes as checked
+    assert isinstance(hp["gamma"], float) and type(hp["gamma"] * 2) is float
+
+
+def test_checked_values_of_another_method_are_validated_again(hyper_validations):
+    bt = ssl_proofs.get_method("barlowtwins")
+    hp = bt.check_hyper("paper", {"alpha": 0.01})
+    with pytest.raises(InvalidArgument, match="no hyper-parameter"):
+        ssl_proofs.get_method("simclr").check_hyper("paper", hp)
+    assert hyper_validations["n"] == 2

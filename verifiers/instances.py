@@ -47,12 +47,14 @@ def instance_builder(name, params=None):
 def instances(theorem, method):
     """The strategy of :class:`Instance` s a theorem is attacked with."""
     name = theorem.params.get("instances", "graph")
-    return INSTANCE_BUILDERS[name](theorem, method).map(_checked)
+    return INSTANCE_BUILDERS[name](theorem, method).map(lambda inst: _checked(inst, method))
 
 
-def _checked(inst):
-    """Validate the drawn graph once, here: every check then receives it checked (no re-validation)."""
-    return dataclasses.replace(inst, G=check_graph(inst.G))
+def _checked(inst, method):
+    """Validate the drawn graph and hyper-parameters once, here: every check then receives them checked
+    (no re-validation).  The hyper-parameters keep the drawn keys (counterexamples print what was drawn)."""
+    hyper = method.check_hyper(inst.variant, inst.hyper)
+    return dataclasses.replace(inst, G=check_graph(inst.G), hyper={key: hyper[key] for key in inst.hyper})
 
 
 @instance_builder("graph")

@@ -98,8 +98,8 @@ class BarlowTwins(Method):
             "Pass search=True (CLI: --search) for the best point of the global search."
         )
 
-    def check_hyper(self, variant, hp):
-        out = super().check_hyper(variant, hp)
+    def validate_hyper(self, variant, hp):
+        out = super().validate_hyper(variant, hp)
         if out["alpha"] < 0:
             raise InvalidArgument(
                 f"alpha = {out['alpha']:g}: the off-diagonal weight must be >= 0 (the paper takes alpha > 0; "
