@@ -273,3 +273,26 @@ def test_stationarity_at_a_declared_kink_only_cross_checks(monkeypatch):
     (a,) = [m for m in plain if m.name.startswith("stationarity")]
     (b,) = [m for m in kinked if m.name.startswith("stationarity")]
     assert not a.crosscheck and b.crosscheck and "planted kink" in b.name and a.error == b.error
+
+
+def test_a_gram_cross_check_that_cannot_run_says_so_and_a_crash_is_not_swallowed(monkeypatch):
+    vic = ssl_proofs.get_method("vicreg")
+    th = ssl_proofs.get_theorem("vicreg.squared.closed_form")
+    inst = Instance(label_graph([0, 0, 1, 1]), 2, {"alpha": 1.0, "gamma": 1.0}, "squared")
+    Z = vic.solve(inst.G, 2, variant="squared").Z
+    ctx = Context(starts=1, solver=lambda G, k, **hp: Z)
+
+    def no_closed_form(self, *a, **kw):
+        raise ssl_proofs.NoClosedForm("planted")
+
+    monkeypatch.setattr(type(vic), "solve", no_closed_form)
+    ms = CHECKS["closed_form"](th, vic, inst, ctx)
+    (note,) = [m for m in ms if "Gram not compared" in m.name]
+    assert "planted" in note.name and note.crosscheck and not note.refutes and not any(m.refutes for m in ms)
+
+    def crash(self, *a, **kw):
+        raise RuntimeError("planted crash")
+
+    monkeypatch.setattr(type(vic), "solve", crash)
+    with pytest.raises(RuntimeError, match="planted crash"):
+        CHECKS["closed_form"](th, vic, inst, ctx)
