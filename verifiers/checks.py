@@ -122,6 +122,19 @@ def competitor_gap(method, inst, loss, params, to_Z):
     return worst
 
 
+def positive_degrees(G):
+    """The degrees of G; :class:`Inapplicable` when a node is isolated (``D_G`` singular)."""
+    d = _graphs.degrees(G)
+    if np.any(d <= 0):
+        raise Inapplicable("isolated node: D_G is singular")
+    return d
+
+
+def a_bar(G, d):
+    """``A_bar = D^-1/2 G D^-1/2`` (dense), written here independently of the solver's operator (an oracle)."""
+    return G / np.sqrt(np.outer(d, d))
+
+
 def projector(Z, *, add_constant=False, rel=1e-8):
     """Orthogonal projector onto the column span of ``Z`` (optionally plus the constant vector)."""
     if add_constant:
@@ -291,7 +304,11 @@ def _optimum_gap(sol, k):
 
 #: a direction counts in the rank when its standard deviation exceeds this
 RANK_STD_THRESHOLD = 1e-2
-#: instances with a predicted std in (0, RANK_MARGIN) sit on the rank boundary numerically and are skipped
+#: a unit column (of a scale-free method, e.g. BarlowTwins' ``D^1/2 Z`` normalised) counts in the rank when
+#: its singular value exceeds this
+RANK_SV_THRESHOLD = 1e-2
+#: instances with a predicted std (or singular value) in (0, RANK_MARGIN) sit on the rank boundary
+#: numerically and are skipped
 RANK_MARGIN = 10 * RANK_STD_THRESHOLD
 
 
