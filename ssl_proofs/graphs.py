@@ -318,6 +318,17 @@ def to_dense(G):
 
 # -- builders ---------------------------------------------------------------
 
+def pair_listing(G):
+    """The paper's pair listing of G: ``rows, cols = G.nonzero()``, an edge of weight w repeated w times.
+
+    A mini-batch loss written as a mean over its positive pairs equals its G-form on integer
+    weights through this listing (both directions of an edge are listed: the symmetrisation).
+    """
+    coo = sp.coo_matrix(G)
+    reps = np.rint(coo.data).astype(np.int64)
+    return np.repeat(coo.row, reps), np.repeat(coo.col, reps)
+
+
 def view_graph(n_samples, n_views=2, *, sparse=None):
     """The paper's augmentation graph: ``n_views`` views of ``n_samples`` originals.
 

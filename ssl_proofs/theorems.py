@@ -31,7 +31,8 @@ from .errors import InvalidArgument
 EXPECTED = ("holds", "refuted")
 
 #: keys every claim kind takes: the variant and how its instances are drawn
-COMMON_PARAMS = {"variant": str, "graphs": str, "instances": str, "k_max": int, "k_le_components": bool}
+COMMON_PARAMS = {"variant": str, "graphs": str, "instances": str, "k_min": int, "k_max": int,
+                 "k_le_components": bool}
 
 #: claim kind -> {key: type}, declared by the checks (:func:`declare_claim`)
 _SCHEMAS = {}
@@ -74,6 +75,37 @@ class Theorem:
             raise InvalidArgument(f"Theorem {self.id}: expected must be one of {EXPECTED}, got {self.expected!r}.")
         if self.claim in _SCHEMAS:
             check_params(self)
+
+
+@dataclass(frozen=True)
+class Subspace:
+    """The span of a method's closed-form optimum, named as data (``same_subspace`` claims).
+
+    A method declares what its optimum is equivalent to in its own theorems
+    (``params={"same_as": Subspace("vicreg", "constrained", with_constant=True)}``); the
+    verifiers build the two spans and compare their projectors.
+
+    Parameters
+    ----------
+    method : str
+        Registry name of the method whose closed form spans the subspace.
+    variant : str, optional
+        Its closed-form variant (default: the method's first).
+    with_constant : bool
+        Add the constant vector to the span (methods whose loss is centred drop it; their
+        span is compared with ``span{1, Z*}``, which needs K - 1 >= 1 directions of the method).
+    label : str, optional
+        Short name in the measurement (default: ``method``).
+    """
+
+    method: str
+    variant: str = None
+    with_constant: bool = False
+    label: str = None
+
+    @property
+    def name(self):
+        return self.label or self.method
 
 
 def declare_claim(kind, params=None):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import ssl_proofs.graphs
+from ssl_proofs.methods.base import Method
 
 settings.register_profile("ci", max_examples=25, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=400, deadline=None, print_blob=True,
@@ -34,4 +35,19 @@ def validations(monkeypatch):
         return inner(*args)
 
     monkeypatch.setattr(ssl_proofs.graphs, "_validate", counting)
+    return count
+
+
+@pytest.fixture
+def hyper_validations(monkeypatch):
+    """Counts the real hyper-parameter validations (``Method.validate_hyper``, which ``check_hyper``
+    calls on values it has not checked yet): ``hyper_validations["n"]``."""
+    count = {"n": 0}
+    inner = Method.validate_hyper
+
+    def counting(self, variant, hp):
+        count["n"] += 1
+        return inner(self, variant, hp)
+
+    monkeypatch.setattr(Method, "validate_hyper", counting)
     return count

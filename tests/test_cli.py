@@ -302,6 +302,24 @@ def test_solve_validates_the_graph_once(method, linear, tmp_path, monkeypatch, v
     assert validations["n"] == 1
 
 
+@pytest.mark.parametrize("method, linear, flags", [("vicreg", False, ["--gamma", "0.5"]), ("vicreg", True, []),
+                                                    ("barlowtwins", False, ["--alpha", "0.01"])])
+def test_solve_checks_the_hyper_parameters_once(method, linear, flags, tmp_path, monkeypatch, hyper_validations):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.txt").write_text(GRAPH)
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).standard_normal((4, 3)))
+    extra = ["--linear", "--data", "X.npy"] if linear else []
+    assert main(["solve", method, "--graph", "g.txt", "-k", "1", "--out", "Z.npy", *flags, *extra]) == 0
+    assert hyper_validations["n"] == 1
+
+
+def test_one_verify_example_checks_its_hyper_parameters_once(hyper_validations):
+    from verifiers import verify
+
+    (res,) = verify("vicreg.squared.closed_form", examples=1, device="cpu", starts=1)
+    assert res.examples == 1 and hyper_validations["n"] == 1
+
+
 def test_one_verify_example_validates_its_graph_once(validations):
     from verifiers import verify
 

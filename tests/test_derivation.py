@@ -7,8 +7,9 @@ import pytest
 import sympy
 
 from ssl_proofs.derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, check_step, evaluate,
-                                   from_srepr, gamma, random_sample, standard_notation)
+                                   from_srepr, gamma, i, j, random_sample, standard_notation)
 from ssl_proofs import get_method
+from ssl_proofs.derivation import steps as derivation_steps
 from ssl_proofs.derivations import vicreg
 from ssl_proofs.errors import InvalidArgument, SSLProofsError
 from ssl_proofs.tracealgebra import TraceContext, canonical_form, frob2, prove
@@ -263,3 +264,15 @@ def test_eckart_young_step_uses_the_solvers_profile(monkeypatch):
     good = vicreg.derivation(VICREG, "squared").steps[-1]
     monkeypatch.setattr(vicreg_method, "SQUARED_PROFILE", sympy.sqrt(sympy.Max(0, 1 - 2 * vicreg_method.r * vicreg_method.lam)))
     assert check_step(good, numeric_m=10).evidence.level == "refuted"
+
+
+def test_an_exact_check_that_cannot_run_says_so_in_the_numeric_evidence(monkeypatch):
+    def unreadable(*args):
+        raise derivation_steps.Unreadable("planted node")
+
+    lhs = sympy.Sum(G[i, j], (i, 0, N - 1), (j, 0, N - 1))          # sum of the weights = sum of the degrees:
+    rhs = sympy.Sum(D[i, i], (i, 0, N - 1))                          # proved exactly, not by the trace prover
+    assert check_step(Step(lhs, rhs, "degrees"), exact_n=2, numeric_m=2).evidence.level == "exact"
+    monkeypatch.setattr(derivation_steps, "exact_difference", unreadable)
+    ev = check_step(Step(lhs, rhs, "degrees"), exact_n=2, numeric_m=2).evidence
+    assert ev.level == "numeric" and "exact check not possible: planted node" in ev.detail

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import ssl_proofs.graphs as graphs_module
 from ssl_proofs.errors import InvalidArgument, InvalidGraph
 from ssl_proofs.graphs import (DenseGraph, SelfLoopWarning, SparseGraph, centering, check_graph, check_k, is_checked,
-                               label_graph, laplacian, n_components, to_dense, view_graph)
+                               label_graph, laplacian, n_components, pair_listing, to_dense, view_graph)
 
 BAD = {
     "non_symmetric": (np.array([[0, 1.0, 0], [0, 0, 1], [0, 1, 0]]), ["not symmetric", "(G + G.T) / 2"]),
@@ -244,3 +244,10 @@ def test_label_graph_sparse_form_has_the_same_edges_and_view_graph_scales():
     big = view_graph(graphs_module.MAX_DENSE_NODES, 2)  # twice the dense limit: sparse, one positive per row
     assert sp.issparse(big) and big.nnz == 2 * graphs_module.MAX_DENSE_NODES
     assert np.all(np.asarray(big.sum(axis=1)).ravel() == 1)
+
+
+def test_pair_listing_repeats_each_edge_by_its_weight_both_ways():
+    G = np.array([[0, 2, 0], [2, 0, 1], [0, 1, 0.0]])
+    for g in (G, sp.csr_matrix(G)):
+        rows, cols = pair_listing(g)
+        assert sorted(zip(rows.tolist(), cols.tolist())) == [(0, 1), (0, 1), (1, 0), (1, 0), (1, 2), (2, 1)]

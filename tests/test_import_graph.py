@@ -140,6 +140,56 @@ def test_no_private_name_crosses_a_module():
     assert not bad, "private names imported from another module:\n" + "\n".join(bad)
 
 
+class _ModuleAttributes(ast.NodeVisitor):
+    """Collect ``(module, attribute, line)`` for attributes read through a name bound to a project module
+    (``from . import runner`` then ``runner._check_run``; ``import a.b as c`` then ``c._x``)."""
+
+    def __init__(self, name, is_pkg):
+        self.package = name if is_pkg else name.rpartition(".")[0]
+        self.bound = {}
+        self.found = []
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            if alias.name in MODULES and alias.asname:
+                self.bound[alias.asname] = alias.name
+
+    def visit_ImportFrom(self, node):
+        if node.level:
+            base = self.package.split(".")
+            module = ".".join(base[: len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+        else:
+            module = node.module or ""
+        for alias in node.names:
+            if f"{module}.{alias.name}" in MODULES:
+                self.bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, ast.Name) and node.value.id in self.bound:
+            self.found.append((self.bound[node.value.id], node.attr, node.lineno))
+        self.generic_visit(node)
+
+
+def _private_attributes(name, is_pkg, src):
+    visitor = _ModuleAttributes(name, is_pkg)
+    visitor.visit(ast.parse(src))
+    return [(target, attr, line) for target, attr, line in visitor.found
+            if attr.startswith("_") and not attr.startswith("__") and target != name]
+
+
+def test_no_private_name_crosses_a_module_as_an_attribute():
+    bad = [f"{_where(name, line)}: {target}.{attr}"
+           for name, (path, is_pkg) in MODULES.items()
+           for target, attr, line in _private_attributes(name, is_pkg, path.read_text())]
+    assert not bad, "private names read through another module:\n" + "\n".join(bad)
+
+
+def test_attribute_reader_flags_a_planted_private_name():
+    src = "from . import runner\nimport verifiers.checks as c\n\nrunner._check_run(1)\nc.CHECKS\nc._x\n"
+    assert _private_attributes("verifiers.parallel", False, src) == [
+        ("verifiers.runner", "_check_run", 4), ("verifiers.checks", "_x", 6)]
+
+
 def _cycles(graph):
     """Strongly connected components with more than one node (Tarjan), each sorted."""
     index, low, stack, on, out = {}, {}, [], set(), []

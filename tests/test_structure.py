@@ -2,6 +2,7 @@
 import argparse
 
 import pytest
+from hypothesis import given, settings
 
 import ssl_proofs
 import ssl_proofs.methods as methods_pkg
@@ -10,9 +11,11 @@ from ssl_proofs import Theorem
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs.hyper import Hyper
 from ssl_proofs.methods.base import Method
-from ssl_proofs.theorems import _SCHEMAS, check_theorems, declare_claim
+from ssl_proofs.theorems import _SCHEMAS, Subspace, check_theorems, declare_claim
 from ssl_proofs_cli.hyperflags import add_hyper_flags, hyper_args
-from verifiers.checks import CHECKS
+from verifiers.checks import CHECKS, Context
+from verifiers.instances import instances
+from verifiers.runner import run_theorem
 
 
 class _Toy(Method):
@@ -94,3 +97,67 @@ def test_an_instance_builder_declares_the_keys_it_reads():
     Theorem("toy.cliques", "simclr", "t", claim="closed_form", params={"instances": "simclr_cliques", "equal": True})
     with pytest.raises(InvalidArgument, match="no parameter 'equal'"):
         Theorem("toy.graphs", "vicreg", "t", claim="closed_form", params={"equal": True})
+
+
+# -- equivalences are the methods' data -------------------------------------------------------------
+
+def test_equivalences_are_declared_by_the_methods():
+    # every same_subspace theorem names its other side as a Subspace in its own method's params
+    same = [t for t in ssl_proofs.list_theorems() if t.claim == "same_subspace"]
+    assert len(same) >= 5 and all(isinstance(t.params["same_as"], Subspace) for t in same)
+    with pytest.raises(InvalidArgument, match="same_as"):
+        Theorem("planted.pair", "barlowtwins", "old string key", claim="same_subspace",
+                params={"pair": "bt_vicreg"})
+
+
+@pytest.mark.parametrize("same_as, graphs, expected", [
+    # a new equivalence needs no verifier change: BT declares the SC span (the mirror of sc_bt)...
+    (Subspace("spectral_contrastive"), "no_isolated", "holds"),
+    # ...and a wrong one is refuted: BT's span is not constrained VICReg's without the constant
+    (Subspace("vicreg", "constrained"), "regular", "refuted"),
+])
+def test_a_declared_equivalence_is_checked(same_as, graphs, expected):
+    th = Theorem("planted.same", "barlowtwins", "planted", claim="same_subspace",
+                 params={"variant": "paper", "graphs": graphs, "same_as": same_as})
+    r = run_theorem(th, examples=6, ctx=Context(device="cpu", starts=2, seed=0))
+    assert r.verdict == expected, (r.verdict, r.counterexample)
+
+
+def test_k_min_bounds_the_drawn_k():
+    th = Theorem("planted.kmin", "vicreg", "k >= 2", claim="closed_form",
+                 params={"variant": "squared", "k_min": 2, "k_max": 3})
+
+    @settings(max_examples=30, database=None, deadline=None)
+    @given(instances(th, ssl_proofs.get_method("vicreg")))
+    def draws(inst):
+        assert 2 <= inst.k <= min(3, inst.G.shape[0] - 1)
+
+    draws()
+
+
+# -- hyper-parameters checked once ----------------------------------------------------------------------
+
+def test_checked_hyper_parameters_pass_inward_as_they_are(hyper_validations):
+    vic = ssl_proofs.get_method("vicreg")
+    hp = vic.check_hyper("squared", {"gamma": 0.5})
+    assert hyper_validations["n"] == 1 and hp["beta"] == hp["alpha"] == 1.0 and hp["gamma"] == 0.5
+    assert vic.check_hyper("squared", dict(**hp)) == hp                        # through **hp: not again
+    assert vic.check_hyper("squared", {"gamma": hp["gamma"]}) == hp          # exactly the keys it was given
+    assert hyper_validations["n"] == 1
+    # anything else is validated again: another variant, a dropped key (back to its default), a new value
+    assert vic.check_hyper("constrained", hp) == hp
+    assert vic.check_hyper("squared", {"alpha": hp["alpha"]})["gamma"] == 1.0
+    assert vic.check_hyper("squared", {**hp, "gamma": 2.0})["gamma"] == 2.0
+    assert hyper_validations["n"] == 4
+    with pytest.raises(InvalidArgument, match="gamma"):
+        vic.check_hyper("squared", {**hp, "gamma": -1.0})
+    # a checked value is a float; arithmetic on it is a plain float, so nothing derived passes as checked
+    assert isinstance(hp["gamma"], float) and type(hp["gamma"] * 2) is float
+
+
+def test_checked_values_of_another_method_are_validated_again(hyper_validations):
+    bt = ssl_proofs.get_method("barlowtwins")
+    hp = bt.check_hyper("paper", {"alpha": 0.01})
+    with pytest.raises(InvalidArgument, match="no hyper-parameter"):
+        ssl_proofs.get_method("simclr").check_hyper("paper", hp)
+    assert hyper_validations["n"] == 2

@@ -259,3 +259,40 @@ def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
     assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) < 1e-12
     p = vicreg.spectral_problem(K10, 2, variant="constrained")                         # profile 1: no switch
     assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) == np.inf
+
+
+def test_stationarity_at_a_declared_kink_only_cross_checks(monkeypatch):
+    # a method that says its loss has no derivative at Z* (e.g. a zero row under row normalisation):
+    # the autograd value there is recorded, named with the reason, and never refutes
+    vic = ssl_proofs.get_method("vicreg")
+    th = ssl_proofs.get_theorem("vicreg.squared.closed_form")
+    inst = Instance(label_graph([0, 0, 1, 1]), 2, {"alpha": 1.0, "gamma": 1.0}, "squared")
+    plain = CHECKS["closed_form"](th, vic, inst, Context(starts=1))
+    monkeypatch.setattr(type(vic), "kink", lambda self, Z, G, variant, hp: "planted kink")
+    kinked = CHECKS["closed_form"](th, vic, inst, Context(starts=1))
+    (a,) = [m for m in plain if m.name.startswith("stationarity")]
+    (b,) = [m for m in kinked if m.name.startswith("stationarity")]
+    assert not a.crosscheck and b.crosscheck and "planted kink" in b.name and a.error == b.error
+
+
+def test_a_gram_cross_check_that_cannot_run_says_so_and_a_crash_is_not_swallowed(monkeypatch):
+    vic = ssl_proofs.get_method("vicreg")
+    th = ssl_proofs.get_theorem("vicreg.squared.closed_form")
+    inst = Instance(label_graph([0, 0, 1, 1]), 2, {"alpha": 1.0, "gamma": 1.0}, "squared")
+    Z = vic.solve(inst.G, 2, variant="squared").Z
+    ctx = Context(starts=1, solver=lambda G, k, **hp: Z)
+
+    def no_closed_form(self, *a, **kw):
+        raise ssl_proofs.NoClosedForm("planted")
+
+    monkeypatch.setattr(type(vic), "solve", no_closed_form)
+    ms = CHECKS["closed_form"](th, vic, inst, ctx)
+    (note,) = [m for m in ms if "Gram not compared" in m.name]
+    assert "planted" in note.name and note.crosscheck and not note.refutes and not any(m.refutes for m in ms)
+
+    def crash(self, *a, **kw):
+        raise RuntimeError("planted crash")
+
+    monkeypatch.setattr(type(vic), "solve", crash)
+    with pytest.raises(RuntimeError, match="planted crash"):
+        CHECKS["closed_form"](th, vic, inst, ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from ssl_proofs.graphs import check_graph, n_components
@@ -46,12 +47,14 @@ def instance_builder(name, params=None):
 def instances(theorem, method):
     """The strategy of :class:`Instance` s a theorem is attacked with."""
     name = theorem.params.get("instances", "graph")
-    return INSTANCE_BUILDERS[name](theorem, method).map(_checked)
+    return INSTANCE_BUILDERS[name](theorem, method).map(lambda inst: _checked(inst, method))
 
 
-def _checked(inst):
-    """Validate the drawn graph once, here: every check then receives it checked (no re-validation)."""
-    return dataclasses.replace(inst, G=check_graph(inst.G))
+def _checked(inst, method):
+    """Validate the drawn graph and hyper-parameters once, here: every check then receives them checked
+    (no re-validation).  The hyper-parameters keep the drawn keys (counterexamples print what was drawn)."""
+    hyper = method.check_hyper(inst.variant, inst.hyper)
+    return dataclasses.replace(inst, G=check_graph(inst.G), hyper={key: hyper[key] for key in inst.hyper})
 
 
 @instance_builder("graph")
@@ -67,7 +70,9 @@ def _graph_instances(draw, theorem, method, *, max_nodes=10):
     k_max = min(n - 1, theorem.params.get("k_max", 6))
     if theorem.params.get("k_le_components"):
         k_max = min(k_max, n_components(G))
-    k = draw(st.integers(1, max(1, k_max)))
+    k_min = theorem.params.get("k_min", 1)
+    assume(k_min <= k_max)  # too few nodes for the smallest K the claim is stated for: draw another graph
+    k = draw(st.integers(k_min, max(k_min, k_max)))
     variant = theorem.params.get("variant") or method.variants[0]
     hp = draw(hyper_values(method, variant))
     return Instance(G=G, k=k, hyper=hp, variant=variant)

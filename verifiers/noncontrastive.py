@@ -1,16 +1,12 @@
-"""Claim checks for BarlowTwins, the spectral contrastive loss and the global-vs-local coincidences.
+"""Claim checks for BarlowTwins (the spectral contrastive loss: :mod:`.eckart_young`; coincidences of two
+methods' optima: :mod:`.coincidences`).
 
 Kinds registered here:
 
 ``bt_optimum``      BarlowTwins' eigen-candidate vs multi-start GD (loss, stationarity and, for
                     ``K <= #components``, that GD's columns lie in the rho = 1 eigenspace).
 ``bt_rank``         rank of the BT GD optimum vs a reading of "rank(Z) = rank(G)".
-``uncentred_rank``  rank of the spectral contrastive GD optimum (no centring: the loss is not
-                    translation invariant) vs ``#{rho_k > 0}``.
-``global_fit``      spectral contrastive: ``F F^T`` of the closed form is the Eckart--Young fit of
-                    the dense target ``A_bar`` (independent dense ``scipy.linalg.eigh`` oracle).
-``same_subspace``   two methods' optimal subspaces coincide (projectors, Davis--Kahan tolerance;
-                    ``Inapplicable`` on degenerate eigengaps).
+``closed_form_nondegenerate``  former name of the generic ``closed_form`` check.
 
 BarlowTwins is scale-invariant per column, so its optimum is never unique as a matrix: every
 comparison here uses column-normalised quantities (``W = D^{1/2} Z diag(Z^T D Z)^{-1/2}``, unit columns).
@@ -18,29 +14,13 @@ comparison here uses column-normalised quantities (``W = D^{1/2} Z diag(Z^T D Z)
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
-import ssl_proofs
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import (Inapplicable, Measurement, solve_instance, check_closed_form, claim, eckart_young_value, gradient,
-                     loss_magnitude, projector, rank_by_two_minimisations, search)
+from .checks import (RANK_SV_THRESHOLD, Inapplicable, Measurement, a_bar, check_closed_form, claim, gradient,
+                     positive_degrees, rank_by_two_minimisations, search, solve_instance)
 from .descent import DescentResult
-
-#: a unit column counts in the rank when its singular value exceeds this
-RANK_SV_THRESHOLD = 1e-2
-#: predicted singular values in (0, RANK_MARGIN) are too close to the rank boundary
-RANK_MARGIN = 0.1
-#: below this eigengap the compared subspaces are not unique enough
-SUBSPACE_MIN_GAP = 1e-3
-
-
-def _degrees_or_skip(G):
-    d = _graphs.degrees(G)
-    if np.any(d <= 0):
-        raise Inapplicable("isolated node: D_G is singular")
-    return d
 
 
 def _unit_columns(Z, d):
@@ -55,10 +35,6 @@ def _unit_columns(Z, d):
 BT_MAX_ITER = 500
 
 
-def _a_bar(G, d):
-    return G / np.sqrt(np.outer(d, d))
-
-
 # -- BarlowTwins ---------------------------------------------------------------
 
 @claim("bt_optimum", params={"alpha_min": float})
@@ -66,7 +42,7 @@ def check_bt_optimum(theorem, method, inst, ctx):
     """Eigen-candidate vs GD; for K <= c also GD's columns in the rho = 1 eigenspace."""
     G, k = inst.G, inst.k
     n = G.shape[0]
-    d = _degrees_or_skip(G)
+    d = positive_degrees(G)
     c = _graphs.n_components(G)
     within = theorem.params.get("k_le_components", theorem.params.get("graphs") == "multi_component")
     if within and k > c:
@@ -99,9 +75,9 @@ def check_bt_optimum(theorem, method, inst, ctx):
     out.append(Measurement(f"cross-check: descent from random starts reaches the candidate's loss "
                            f"({lr:.6g} vs {loss:.6g})", abs(lr - loss), tg.value, tg.reason, crosscheck=True))
     if within:
-        rho = np.linalg.eigvalsh(_a_bar(G, d))[::-1]
+        rho = np.linalg.eigvalsh(a_bar(G, d))[::-1]
         gap = float(rho[c - 1] - rho[c]) if c < n else np.inf
-        top = np.linalg.eigh(_a_bar(G, d))[1][:, ::-1][:, :c]
+        top = np.linalg.eigh(a_bar(G, d))[1][:, ::-1][:, :c]
         W = _unit_columns(gd.Z, d)
         resid = float(np.linalg.norm(W - top @ (top.T @ W), 2))
         # (1 - rho(w))^2 <= loss(GD) and 1 - rho(w) >= gap * ||(I - P) w||^2, per unit column
@@ -144,7 +120,7 @@ def check_bt_rank(theorem, method, inst, ctx):
     when K <= #components: that is the proved minimum for the "rank < predicted" direction.
     """
     G, k = inst.G, inst.k
-    _degrees_or_skip(G)
+    positive_degrees(G)
     c = _graphs.n_components(G)
     predicted = min(k, c)
     cand = method.solve(G, k, variant=inst.variant, **inst.hyper).Z
@@ -158,99 +134,6 @@ def check_bt_rank(theorem, method, inst, ctx):
                            abs(predicted - actual), 0.0,
                            f"numerical rank of C: singular value > {RANK_SV_THRESHOLD:g}", crosscheck=True))
     return out
-
-
-# -- spectral contrastive ----------------------------------------------------
-
-@claim("uncentred_rank")
-def check_uncentred_rank(theorem, method, inst, ctx):
-    """rank(F) of GD's optimum, ``F = D^{1/2} Z / sqrt(S)``, vs ``#{rho_k > 0}``."""
-    G, k = inst.G, inst.k
-    d = _degrees_or_skip(G)
-    rho = np.linalg.eigvalsh(_a_bar(G, d))[::-1][:k]
-    sv_pred = np.sqrt(np.clip(rho, 0, None))
-    if np.any((sv_pred > 0) & (sv_pred < RANK_MARGIN)):
-        raise Inapplicable(f"a predicted singular value is in (0, {RANK_MARGIN:g})")
-    predicted = method.predicted_rank(G, k, **inst.hyper)
-    Zs = solve_instance(method, inst, ctx)
-    out, free = rank_by_two_minimisations(method, inst, ctx, predicted, mag=loss_magnitude(method, inst, Zs),
-                                          candidates=(Zs,), minimum=method.optimal_value(G, k))
-    F = np.sqrt(d / d.sum())[:, None] * free.Z
-    actual = int(np.count_nonzero(np.linalg.svd(F, compute_uv=False) > RANK_SV_THRESHOLD))
-    out.append(Measurement(f"cross-check: rank(F) of the best point found {actual} vs predicted {predicted}",
-                           abs(predicted - actual), 0.0,
-                           f"singular values of F: predicted 0 or >= {RANK_MARGIN:g}, counted > {RANK_SV_THRESHOLD:g}",
-                           crosscheck=True))
-    return out
-
-
-@claim("global_fit")
-def check_global_fit(theorem, method, inst, ctx):
-    """``F F^T`` of the closed form vs the Eckart--Young fit of the dense ``A_bar`` (scipy eigh)."""
-    G, k = inst.G, inst.k
-    d = _degrees_or_skip(G)
-    A = _a_bar(G, d)
-    Z = solve_instance(method, inst, ctx)
-    F = np.sqrt(d / d.sum())[:, None] * Z
-    M = F @ F.T
-    n = G.shape[0]
-    t = tols.rounding(1.0 + np.sum(A ** 2), n * n)
-    out = [Measurement("||A_bar - FF^T||^2 - Eckart-Young value (dense eigvalsh)",
-                       abs(float(np.sum((A - M) ** 2)) - eckart_young_value(A, k)), t.value, t.reason)]
-    rho, U = sla.eigh(A)
-    rho, U = rho[::-1], U[:, ::-1]
-    pos = np.clip(rho[:k], 0, None)
-    gap = float(rho[k - 1] - rho[k]) if k < n else np.inf
-    if pos[-1] > 0 and gap < tols.MIN_GAP:
-        raise Inapplicable("degenerate eigengap at K: the best rank-K fit is not unique")
-    target = (U[:, :k] * pos) @ U[:, :k].T
-    ts = tols.subspace(1e3 * tols.EPS * np.abs(A).sum(axis=1).max(), min(gap, 1.0) if np.isfinite(gap) else 1.0)
-    out.append(Measurement("||FF^T - (A_bar)_K+||_F (target is dense N x N)",
-                           float(np.linalg.norm(M - target)), ts.value, ts.reason))
-    return out
-
-
-# -- global vs local coincidences ------------------------------------------
-
-def _directions(name, G, k, variant=None):
-    """(basis of the optimal directions, eigengap at the boundary) of a method's closed form."""
-    sol = ssl_proofs.get_method(name).solve(G, k, variant=variant).spectral
-    V = sol.vectors if sol.problem.row_weights is None else sol.problem.row_weights[:, None] * sol.vectors
-    return V, sol.gap
-
-
-def _vicreg_with_constant(G, k):
-    if k < 2:
-        raise Inapplicable("VICReg's constrained solution needs K - 1 >= 1 non-constant directions")
-    Z, gap = _directions("vicreg", G, k - 1, "constrained")
-    return np.column_stack([np.ones(G.shape[0]), Z]), gap
-
-
-#: pair name -> the two (basis, gap) builders compared
-_PAIRS = {
-    "bt_vicreg": (lambda G, k: _directions("barlowtwins", G, k), _vicreg_with_constant),
-    "sc_vicreg": (lambda G, k: _directions("spectral_contrastive", G, k), _vicreg_with_constant),
-    "sc_bt": (lambda G, k: _directions("spectral_contrastive", G, k), lambda G, k: _directions("barlowtwins", G, k)),
-}
-
-
-@claim("same_subspace", params={"pair": str})
-def check_same_subspace(theorem, method, inst, ctx):
-    """Projectors onto two methods' optimal subspaces coincide (Davis--Kahan tolerance)."""
-    G, k = inst.G, inst.k
-    _degrees_or_skip(G)
-    pair = theorem.params["pair"]
-    if "vicreg" in pair and _graphs.n_components(G) != 1:
-        raise Inapplicable("VICReg's constant direction is unique only on connected graphs")
-    if k >= G.shape[0]:
-        raise Inapplicable("K = N: both subspaces are everything")
-    (A, gap_a), (B, gap_b) = (build(G, k) for build in _PAIRS[pair])
-    gap = min(gap_a, gap_b)
-    if gap < SUBSPACE_MIN_GAP:
-        raise Inapplicable(f"degenerate eigengap {gap:.1e}: the subspaces are not unique")
-    err = float(np.linalg.norm(projector(A) - projector(B), 2))
-    t = tols.subspace(1e3 * tols.EPS * np.abs(G).sum(axis=1).max() * G.shape[0], gap)
-    return [Measurement(f"||P({pair.split('_')[0]}) - P({pair.split('_')[1]})||_2", err, t.value, t.reason)]
 
 
 @claim("closed_form_nondegenerate")

@@ -23,6 +23,7 @@ import ssl_proofs
 from ssl_proofs.errors import InvalidArgument, UnknownName
 
 from . import runner
+from .core import check_integer, check_run_options
 
 
 #: claims whose checks run several global searches per example, slowest first (measured: docs/benchmarks.md,
@@ -70,8 +71,8 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
     -------
     list of TheoremResult, in the order of ``theorems``
     """
-    examples, seed, starts = runner._check_run(examples, seed, starts)
-    workers = runner._integer("workers", workers, 1, "worker processes (--workers)")
+    examples, seed, starts = check_run_options(examples, seed, starts)
+    workers = check_integer("workers", workers, 1, "worker processes (--workers)")
     device = runner.resolve_device(device)
     if device == "cuda" and (workers > 1 or dask or scheduler):
         raise InvalidArgument("--device cuda runs in one process: use --workers 1 (and no Dask) with the GPU.")

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
-from typing import Optional
-
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, reject, seed as hseed, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -22,68 +19,13 @@ from ssl_proofs.theorems import Theorem
 
 from . import checks as _checks
 from .threads import single_threaded
-from .checks import CHECKS, Context, Inapplicable, Instance, Measurement, load_claim_modules
+from .checks import CHECKS, Context, Inapplicable, Instance, load_claim_modules
+from .core import DEFAULT_EXAMPLES, TheoremResult, check_run_options  # noqa: F401 (DEFAULT_EXAMPLES: re-exported)
 from .descent import resolve_device
 from .instances import instances
 from .strategies import graphs
 
 load_claim_modules()
-
-#: default number of hypothesis examples per theorem (``ssl-proofs verify`` and ``verify()``); ``examples`` in a
-#: result counts the distinct instances checked, fewer where the strategy draws the same instance twice
-DEFAULT_EXAMPLES = 100
-
-
-@dataclass
-class TheoremResult:
-    """Outcome of attacking one theorem.
-
-    ``verdict`` is ``"holds"`` or ``"refuted"`` (``"inconclusive"`` when no
-    instance fell in the claim's domain, ``"error"`` when the checker itself
-    crashed); ``matches`` says whether it is the verdict the theorem records.
-    """
-
-    theorem: Theorem
-    verdict: str
-    evidence: Evidence
-    examples: int
-    worst: Optional[Measurement] = None
-    counterexample: Optional[str] = None
-    failing: list = field(default_factory=list)
-    seconds: float = 0.0
-    device: str = "cpu"
-    #: the shrunk counterexample as plain data (edges, N, k, hyper, variant) for reports that draw it
-    instance: Optional[dict] = None
-    #: measurements over tolerance that did not refute (cross-checks, or inside the margin band)
-    unclear: list = field(default_factory=list)
-    #: CPU seconds of the process that checked it (``seconds`` is wall-clock, and grows with the machine's load)
-    cpu_seconds: float = 0.0
-
-    @property
-    def matches(self):
-        return self.verdict == self.theorem.expected
-
-    def to_dict(self):
-        w = self.worst
-        return {
-            "id": self.theorem.id,
-            "method": self.theorem.method,
-            "statement": self.theorem.statement,
-            "source": self.theorem.source,
-            "expected": self.theorem.expected,
-            "verdict": self.verdict,
-            "matches": self.matches,
-            "evidence": self.evidence.to_dict(),
-            "examples": self.examples,
-            "worst": None if w is None else {"check": w.name, "error": w.error, "tol": w.tol, "why": w.reason},
-            "counterexample": self.counterexample,
-            "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
-            "seconds": round(self.seconds, 3),
-            "cpu_seconds": round(self.cpu_seconds, 3),
-            "device": self.device,
-            "instance": self.instance,
-            "unclear": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.unclear],
-        }
 
 
 def instance_data(inst):
@@ -187,7 +129,7 @@ def verify(target="all", *, examples=None, seed=0, device="auto", starts=3, prog
     -------
     list of TheoremResult
     """
-    examples, seed, starts = _check_run(examples, seed, starts)
+    examples, seed, starts = check_run_options(examples, seed, starts)
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed)
     return [_timed(run_theorem, t, examples=examples, ctx=ctx, progress=progress) for t in resolve_theorems(target)]
 
@@ -334,7 +276,7 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
             f"against; check_solver works for {', '.join(with_one)}. Study {m.name} with verify({m.name!r})."
         )
     variant = m.check_variant(variant, closed_form=True)
-    examples, seed, starts = _check_run(examples, seed, starts)
+    examples, seed, starts = check_run_options(examples, seed, starts)
     claim = claim or m.solver_claim
     if claim not in CHECKS:
         raise InvalidArgument(f"claim={claim!r} is not a kind of claim the verifiers know; use one of {sorted(CHECKS)}.")
@@ -348,25 +290,6 @@ def check_solver(method, solver, *, variant=None, examples=None, seed=0, device=
                  claim=claim, params={**m.solver_params, **(params or {}), "variant": variant}, source="user")
     ctx = Context(device=resolve_device(device), starts=starts, seed=seed, solver=_guarded(solver))
     return _timed(run_theorem, th, examples=examples, ctx=ctx, progress=progress)
-
-
-# -- input checks of verify / check_solver (every input is checked here, before the work) --
-
-def _check_run(examples, seed, starts):
-    """Validate the run options once, before any work."""
-    examples = DEFAULT_EXAMPLES if examples is None else _integer(
-        "examples", examples, 1, "hypothesis examples per theorem (--examples)")
-    seed = _integer("seed", seed, 0, "the random seed (--seed) of hypothesis and the descent starts")
-    starts = _integer("starts", starts, 1, "random starts of each gradient-descent cross-check (--starts, default 3)")
-    return examples, seed, starts
-
-
-def _integer(name, value, low, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgument(f"{name} must be an integer, got {value!r}: it is {what}.")
-    if not low <= value < 2 ** 63:
-        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low}.")
-    return int(value)
 
 
 def _internal(run, theorem, **kwargs):

@@ -58,7 +58,7 @@ from ..hyper import Hyper
 from ..errors import InvalidArgument
 from ..linear import solve_kernel, solve_linear
 from ..spectral import SpectralProblem, lam
-from ..theorems import Theorem
+from ..theorems import Subspace, Theorem
 from . import register
 from .base import Method
 
@@ -98,8 +98,8 @@ class BarlowTwins(Method):
             "Pass search=True (CLI: --search) for the best point of the global search."
         )
 
-    def check_hyper(self, variant, hp):
-        out = super().check_hyper(variant, hp)
+    def validate_hyper(self, variant, hp):
+        out = super().validate_hyper(variant, hp)
         if out["alpha"] < 0:
             raise InvalidArgument(
                 f"alpha = {out['alpha']:g}: the off-diagonal weight must be >= 0 (the paper takes alpha > 0; "
@@ -162,6 +162,9 @@ class BarlowTwins(Method):
         return BT_THEOREMS + BT_LINEAR_THEOREMS
 
 
+#: the span the optimum is claimed to equal on regular graphs: constrained VICReg's Z* plus the constant
+VICREG_SPAN = Subspace("vicreg", "constrained", with_constant=True)
+
 BT_THEOREMS = [
     Theorem("barlowtwins.derivation", "barlowtwins",
             "C = diag(Z^T D_G Z)^{-1/2} Z^T G Z diag(Z^T D_G Z)^{-1/2}; loss = ||C - I||^2 on the diagonal "
@@ -191,12 +194,12 @@ BT_THEOREMS = [
             source="paper §1 (iii); refuted on graphs with positive non-top rho"),
     Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
             "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",
-            claim="same_subspace", params={"variant": "paper", "graphs": "regular", "pair": "bt_vicreg"},
+            claim="same_subspace", params={"variant": "paper", "graphs": "regular", "same_as": VICREG_SPAN},
             source="paper Thm 7 (as summarised), notes §3.3 [D]"),
     Theorem("barlowtwins.irregular.recovers_vicreg", "barlowtwins",
             "on every graph, span of BT's non-constant eigen-directions = constrained VICReg's span",
             claim="same_subspace", expected="refuted",
-            params={"variant": "paper", "graphs": "irregular", "pair": "bt_vicreg"},
+            params={"variant": "paper", "graphs": "irregular", "same_as": VICREG_SPAN},
             source="reading of paper Thm 7 without regularity; refuted (D_G vs H normalisation)"),
 ]
 

@@ -17,7 +17,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm, NotProvided
-from ..hyper import Hyper
+from ..hyper import Hyper, checked_set, mark_checked
 from ..linear import solve_linear as _solve_linear
 from ..search import global_minimise
 from ..spectral import SpectralSolution, solve_spectral
@@ -157,8 +157,29 @@ class Method:
         """Map a free torch tensor Y to a feasible Z (identity if unconstrained)."""
         return Y
 
+    def kink(self, Z, G, variant, hp):
+        """Why the loss has no derivative at ``Z`` (e.g. a zero row under row normalisation), or ``""``.
+
+        Checks then measure stationarity at ``Z`` as a cross-check only (a gradient at a kink proves
+        nothing); optimality is still judged by strictly lower losses.  Default: differentiable everywhere.
+        """
+        return ""
+
     def check_hyper(self, variant, hp):
-        """Validate hyper-parameters; return the full dict with defaults filled in."""
+        """Validate hyper-parameters once; return the full dict with defaults filled in.
+
+        The values returned are :class:`~ssl_proofs.hyper.CheckedValue` s (drop-in floats) marked with
+        this validation: passed back in (all of them, or exactly the keys given here, e.g. through
+        ``**hp``) for the same method and variant they are returned as they are, not validated again.
+        Subclasses add their own rules in :meth:`validate_hyper`.
+        """
+        checked = checked_set(hp, self.name, variant)
+        if checked is not None:
+            return checked
+        return mark_checked(self.name, variant, hp, self.validate_hyper(variant, dict(hp)))
+
+    def validate_hyper(self, variant, hp):
+        """The validation itself (called by :meth:`check_hyper` on values not checked yet)."""
         unknown = set(hp) - set(self.defaults)
         if unknown:
             raise InvalidArgument(

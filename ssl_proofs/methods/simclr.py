@@ -88,8 +88,8 @@ class SimCLR(Method):
     closed_form_variants = ()
 
     # -- hyper-parameters ----------------------------------------------
-    def check_hyper(self, variant, hp):
-        out = super().check_hyper(variant, hp)
+    def validate_hyper(self, variant, hp):
+        out = super().validate_hyper(variant, hp)
         if out["tau"] <= 0:
             raise InvalidArgument(
                 f"tau = {out['tau']:g}: the temperature must be > 0 (cos/tau is undefined at 0 and "

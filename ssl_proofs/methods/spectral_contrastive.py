@@ -42,7 +42,7 @@ from .. import graphs as _graphs
 from ..derivations.spectral_contrastive import derivation as _derivation
 from ..duality import derivation as duality_derivation
 from ..spectral import SpectralProblem, lam
-from ..theorems import Theorem
+from ..theorems import Subspace, Theorem
 from . import register
 from .base import Method
 
@@ -131,6 +131,9 @@ class SpectralContrastive(Method):
         return SC_THEOREMS + SC_LINEAR_THEOREMS
 
 
+#: the span the optimum is claimed to equal on regular graphs: constrained VICReg's Z* plus the constant
+VICREG_SPAN = Subspace("vicreg", "constrained", with_constant=True)
+
 SC_THEOREMS = [
     Theorem("spectral_contrastive.derivation", "spectral_contrastive",
             "L = -(2/S)Tr(Z^T G Z) + ||Z^T D Z||^2/S^2 = ||A_bar - FF^T||_F^2 - ||A_bar||_F^2, F = D^{1/2}Z/sqrt(S); "
@@ -151,16 +154,16 @@ SC_THEOREMS = [
             source="notes §2 (MDS = Eckart-Young on a dense kernel), §6"),
     Theorem("spectral_contrastive.regular.same_as_vicreg", "spectral_contrastive",
             "regular G: span(Z*) = span{1, constrained VICReg's Z*} (global and local coincide)",
-            claim="same_subspace", params={"variant": "population", "graphs": "regular", "pair": "sc_vicreg"},
+            claim="same_subspace", params={"variant": "population", "graphs": "regular", "same_as": VICREG_SPAN},
             source="notes §4 [D]; paper Fig. 1 ('settings where methods provably coincide')"),
     Theorem("spectral_contrastive.irregular.same_as_vicreg", "spectral_contrastive",
             "on every graph, span(Z*) = span{1, constrained VICReg's Z*}",
             claim="same_subspace", expected="refuted",
-            params={"variant": "population", "graphs": "irregular", "pair": "sc_vicreg"},
+            params={"variant": "population", "graphs": "irregular", "same_as": VICREG_SPAN},
             source="reading of 'contrastive = non-contrastive' without regularity; refuted"),
     Theorem("spectral_contrastive.any.same_as_barlowtwins", "spectral_contrastive",
             "on every graph, span(Z*) = span of BT's eigen-candidate (both use G u = rho D_G u)",
-            claim="same_subspace", params={"variant": "population", "graphs": "no_isolated", "pair": "sc_bt"},
+            claim="same_subspace", params={"variant": "population", "graphs": "no_isolated", "same_as": Subspace("barlowtwins")},
             source="ours: D^{-1/2} eigvecs of A_bar = generalized eigvecs of (G, D_G)"),
     Theorem("spectral_contrastive.duality", "spectral_contrastive",
             "Garrido et al. Thm 3.3: L_nc + sum_j ||K_j.||^4 = L_c + sum_i ||K_.i||^4 (each step checked)",

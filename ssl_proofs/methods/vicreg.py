@@ -65,11 +65,11 @@ class VICReg(Method):
     constrained_variants = ("constrained",)
 
     # -- hyper-parameters ----------------------------------------------
-    def check_hyper(self, variant, hp):
+    def validate_hyper(self, variant, hp):
         hp = dict(hp)
         if hp.get("beta") is None:
             hp["beta"] = hp.get("alpha", self.defaults["alpha"])  # beta defaults to alpha
-        out = super().check_hyper(variant, hp)
+        out = super().validate_hyper(variant, hp)
         if out["alpha"] <= 0:
             raise InvalidArgument(
                 f"alpha = {out['alpha']:g}: the variance weight must be > 0 (with alpha <= 0 the loss is "
