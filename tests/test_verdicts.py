@@ -58,15 +58,50 @@ def test_a_refutation_needs_a_visible_margin():
     assert MARGIN >= 10
 
 
-def test_wrong_formula_equal_to_the_truth_on_the_instance_is_not_a_counterexample():
-    """Finding 9: a factor-2 error in gamma/alpha gives exactly Z* = 0 at N = 2, alpha = gamma = 1."""
-    def doubled_ratio(G, k, *, variant, alpha, gamma, **_):
-        return vicreg.solve(G, k, variant=variant, alpha=alpha, gamma=2 * gamma).Z
+def _vicreg_slipped(slip):
+    """Squared VICReg written from the math (orthonormal basis of 1-perp by QR, as in the mutation
+    catalogue) with one of finding 9's slips in the ratio ``r`` of ``sqrt((1 - r lambda)_+)``."""
+    def solver(G, k, *, variant, alpha, gamma, **_):
+        n = G.shape[0]
+        r = {"halved": gamma / (2 * alpha),            # factor 2 in gamma/alpha
+             "inverted": alpha / gamma,                # (alpha/gamma) lambda instead of (gamma/alpha) lambda
+             "n_minus_1": gamma / alpha * (n - 1) / n}[slip]   # ratio x (N - 1)/N
+        Q = np.linalg.qr(np.column_stack([np.ones(n), np.eye(n)[:, :n - 1]]))[0][:, 1:]
+        lam, V = np.linalg.eigh(Q.T @ (np.diag(G.sum(axis=1)) - G) @ Q)
+        return np.sqrt(n) * (Q @ V[:, :k]) * np.sqrt(np.clip(1 - r * lam[:k], 0, None))[None, :]
+    solver.__name__ = slip
+    return solver
 
-    inst = Instance(G=_edge(), k=1, hyper={"alpha": 1.0, "gamma": 1.0}, variant="squared")
-    assert np.allclose(doubled_ratio(inst.G, 1, variant="squared", alpha=1.0, gamma=1.0), 0)
-    r = _run_on(inst, vicreg, "closed_form", solver=doubled_ratio)
+
+#: finding 9's instances: N = 2, one edge (lambda = 2), K = 1, where the true optimum is Z* = 0
+#: ((gamma/alpha) lambda >= 1) and the slipped formula lands exactly on its own threshold r lambda = 1, so it
+#: returns Z* = 0 plus the rounding residue sqrt(eps) ~ 1.5e-8 -- the old checks "refuted" it on that residue
+_RESIDUE = [("halved", 1.0, 1.0), ("inverted", 1.0, 2.0), ("n_minus_1", 1.0, 1.0)]
+
+
+@pytest.mark.parametrize("slip, alpha, gamma", _RESIDUE)
+def test_wrong_formula_equal_to_the_truth_on_the_instance_is_not_a_counterexample(slip, alpha, gamma):
+    """Finding 9 at instance level: no refutation where the wrong formula gives the true optimum (fails on
+    the code before the margin rule, 546b97c^, which refutes each of these three by the residue)."""
+    solver = _vicreg_slipped(slip)
+    inst = Instance(G=_edge(), k=1, hyper={"alpha": alpha, "gamma": gamma}, variant="squared")
+    Z = solver(inst.G, 1, variant="squared", alpha=alpha, gamma=gamma)
+    assert np.abs(Z).max() < 1e-7                       # = the true Z* = 0 up to rounding
+    assert np.allclose(vicreg.solve(inst.G, 1, variant="squared", alpha=alpha, gamma=gamma).Z, 0)
+    r = _run_on(inst, vicreg, "closed_form", solver=solver, key=f"residue-{slip}")
     assert r.verdict == "holds", r.counterexample
+
+
+@pytest.mark.parametrize("slip", ["halved", "inverted", "n_minus_1"])
+def test_finding9_slips_are_still_refuted_where_they_are_wrong(slip):
+    """The same slips on the same graph where they change Z* (alpha = 1, gamma = 1/4: true (1 - 0.5)_+, halved
+    and N - 1 (1 - 0.25)_+, inverted (1 - 8)_+ = 0) are refuted by a strictly lower loss, by a visible margin."""
+    inst = Instance(G=_edge(), k=1, hyper={"alpha": 1.0, "gamma": 0.25}, variant="squared")
+    r = _run_on(inst, vicreg, "closed_form", solver=_vicreg_slipped(slip), key=f"wrong-{slip}")
+    assert r.verdict == "refuted"
+    loss = [m for m in r.failing if m.name.startswith("optimality")]
+    assert loss and loss[0].refutes and loss[0].error >= 1e-2, [m.line() for m in r.failing]
+    assert " vs best found " in loss[0].name                 # both losses named
 
 
 # -- boundary instances (findings 6 and 7) ---------------------------------------------
