@@ -1,10 +1,12 @@
 """Soak the true theorems: many examples, 0 refutations expected (issue 8; outside CI).
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 5 python -m benchmarks.soak \\
-        [--examples 1000] [--seed 2] [--workers 2] [--regime nonlinear|linear|all] [--json soak.json] [ids ...]
+        [--examples 1000] [--slow-examples 300] [--seed 2] [--workers 2] [--regime nonlinear|linear|all]
+        [--json soak.json] [ids ...]
 
-Attacks every theorem recorded as *holding* (or the ids given) with ``--examples`` hypothesis examples at
-``--seed``, exactly as ``ssl-proofs verify THEOREM --examples N --seed S --device cpu`` does, theorems in
+Attacks every theorem recorded as *holding* (or the ids given) with ``--examples`` hypothesis examples
+(``--slow-examples`` for the slow ones: over ``SLOW`` CPU seconds per example in the recorded run
+docs/results/verify.json) at ``--seed``, exactly as ``ssl-proofs verify THEOREM --examples N --seed S --device cpu`` does, theorems in
 parallel over ``--workers`` processes. ``--regime nonlinear`` (default) leaves out the linear theorems (ids
 with ``.linear.``, soaked separately in docs/mutants.md). Prints, per theorem, the distinct instances checked
 (hypothesis draws some instances twice; each is checked once), its verdict and CPU seconds, then the total,
@@ -22,6 +24,17 @@ import time
 import ssl_proofs
 from verifiers import parallel
 
+RECORDED = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "results", "verify.json")
+#: CPU seconds per example above which a theorem is soaked with --slow-examples
+SLOW = 0.1
+
+
+def slow_ids():
+    """Theorems whose recorded run took more than ``SLOW`` CPU seconds per distinct example."""
+    with open(RECORDED) as f:
+        run = json.load(f)["results"]
+    return {r["id"] for r in run if r["examples"] and r["cpu_seconds"] / r["examples"] > SLOW}
+
 
 def true_theorems(regime, ids=()):
     """The theorems recorded as holding, of the regime asked for (or exactly ``ids``)."""
@@ -38,6 +51,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ids", nargs="*", help="theorem ids (default: every true theorem of --regime)")
     p.add_argument("--examples", type=int, default=1000)
+    p.add_argument("--slow-examples", type=int, default=None,
+                   help=f"examples for the theorems over {SLOW} CPU s per example in the recorded run (default: --examples)")
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--regime", choices=("nonlinear", "linear", "all"), default="nonlinear")
@@ -52,16 +67,25 @@ def main(argv=None):
               f"{res.cpu_seconds:.0f} CPU s, {time.perf_counter() - t0:.0f} s since start)", file=sys.stderr,
               flush=True)
 
-    results = parallel.run_theorems(theorems, examples=args.examples, seed=args.seed, device="cpu",
-                                    workers=args.workers, done=done)
+    slow = slow_ids() if args.slow_examples is not None else set()
+    groups = [([t for t in theorems if t.id not in slow], args.examples),
+              ([t for t in theorems if t.id in slow], args.slow_examples)]
+    by_id = {}
+    for group, examples in groups:
+        if group:
+            for r in parallel.run_theorems(group, examples=examples, seed=args.seed, device="cpu",
+                                           workers=args.workers, done=done):
+                by_id[r.theorem.id] = (r, examples)
+    results = [by_id[t.id][0] for t in theorems]
     wall, load1 = time.perf_counter() - t0, os.getloadavg()
     bad = [r for r in results if r.verdict != "holds"]
     total = sum(r.examples for r in results)
-    print(f"soak ({args.regime}): {len(results)} true theorems, {args.examples} examples each, seed {args.seed}, "
+    print(f"soak ({args.regime}): {len(results)} true theorems, {args.examples} examples each "
+          f"({args.slow_examples} for the {len(slow & {t.id for t in theorems})} slow ones), seed {args.seed}, "
           f"{args.workers} workers")
-    print(f"  {'distinct':>8} {'CPU s':>7}  verdict   theorem")
+    print(f"  {'drawn':>5} {'distinct':>8} {'CPU s':>7}  verdict   theorem")
     for r in results:
-        print(f"  {r.examples:8} {r.cpu_seconds:7.1f}  {r.verdict:8}  {r.theorem.id}")
+        print(f"  {by_id[r.theorem.id][1]:5} {r.examples:8} {r.cpu_seconds:7.1f}  {r.verdict:8}  {r.theorem.id}")
     print(f"  total {total} distinct instances; wall {wall:.0f} s, CPU in the checks "
           f"{sum(r.cpu_seconds for r in results):.0f} s; load average {load0[0]:.1f} -> {load1[0]:.1f} "
           f"(15 min: {load1[2]:.1f}) on {os.cpu_count()} cores; {len(bad)} not holding")
@@ -70,9 +94,10 @@ def main(argv=None):
               "\n    ".join(m.line() for m in r.failing))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"regime": args.regime, "examples": args.examples, "seed": args.seed, "workers": args.workers,
+            json.dump({"regime": args.regime, "examples": args.examples, "slow_examples": args.slow_examples,
+                       "slow": sorted(slow), "seed": args.seed, "workers": args.workers,
                        "wall_seconds": round(wall, 1), "load_average": [load0, load1], "distinct_instances": total,
-                       "results": [r.to_dict() for r in results]}, f, indent=1)
+                       "results": [{**r.to_dict(), "drawn": by_id[r.theorem.id][1]} for r in results]}, f, indent=1)
     return 1 if bad else 0
 
 

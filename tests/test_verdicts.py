@@ -16,6 +16,7 @@ from ssl_proofs.search import global_minimise
 from ssl_proofs.theorems import Theorem
 from verifiers import check_solver
 from verifiers.checks import CHECKS, MARGIN, Context, Instance, Measurement
+from verifiers.contrastive import top_eigenspace, unit_rows_in
 from verifiers.instances import instance_builder
 from verifiers.runner import run_theorem
 
@@ -278,6 +279,56 @@ def test_simclr_simplex_is_refuted_only_by_a_lower_loss_and_names_both_losses():
     assert bad[0].error > 0.05                      # docs/simclr.md: 9.37022 (simplex) vs 9.27185
     equal = Instance(G=label_graph(np.repeat(np.arange(3), [2, 2, 2])), k=2, hyper={"tau": 1.0}, variant="paper")
     assert not [m.line() for m in CHECKS["simclr_simplex"](th, simclr, equal, ctx) if m.refutes]
+
+
+def _graph(n, edges):
+    G = np.zeros((n, n))
+    for a, b in edges:
+        G[a, b] = G[b, a] = 1.0
+    return G
+
+
+#: the recorded counterexample of simclr.alignment.any_graph (docs/simclr.md): a star with two long arms
+_STAR9 = _graph(9, [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6), (1, 7), (2, 8)])
+
+
+def _alignment(G, k, **params):
+    th = Theorem("t", "simclr", "t", claim="simclr_alignment", params=params)
+    return CHECKS["simclr_alignment"](th, simclr, Instance(G=G, k=k, hyper={"tau": 1.0}, variant="paper"),
+                                      Context(device="cpu", starts=2, seed=0))
+
+
+@pytest.mark.parametrize("sizes, k", [([3, 3, 3], 2), ([2, 2], 2), ([2, 2, 2, 2], 3)])
+def test_simclr_alignment_holds_on_label_graphs_by_two_minimisations(sizes, k):
+    """The true claim: on equal cliques span{1, Zt*} = top-c eigenspace (the class indicators); the structure
+    is imposed exactly (Z = U_S A stays in S after row normalisation) and reaches the free best."""
+    ms = _alignment(label_graph(np.repeat(np.arange(len(sizes)), sizes)), k)
+    assert not [m.line() for m in ms if m.refutes]
+    two = [m for m in ms if "Z = U_S A (exact" in m.name]
+    assert len(two) == 1 and two[0].ok and " vs with it " in two[0].name, [m.name for m in ms]
+
+
+def _rolled_top(G, m):
+    """A planted wrong alignment claim: G's top-m eigenspace with its rows shifted by one node."""
+    U, gap = top_eigenspace(G, m)
+    return np.roll(U, 1, axis=0), gap
+
+
+def test_simclr_alignment_planted_wrong_subspace_is_refuted_by_a_lower_loss():
+    ms = _alignment(label_graph(np.repeat(np.arange(3), 3)), 2, subspace=_rolled_top)
+    bad = [m for m in ms if m.refutes]
+    assert len(bad) == 1 and "without the structure" in bad[0].name and " vs with it " in bad[0].name, \
+        [m.line() for m in ms]
+    assert bad[0].error >= MARGIN * bad[0].tol and bad[0].error > 0.1     # a class split across two directions
+
+
+def test_simclr_alignment_on_an_irregular_graph_is_refuted_because_no_unit_rows_fit_in_S():
+    c, tol = unit_rows_in(top_eigenspace(_STAR9, 3)[0], 1e-14)
+    assert c > 0.05 and c > 1e6 * tol    # 9 equations u_i^T M u_i = 1 in the 6 entries of M: no solution, |M| <= N
+    c, tol = unit_rows_in(top_eigenspace(label_graph(np.repeat(np.arange(3), 3)), 3)[0], 1e-14)
+    assert c <= tol                       # class-constant unit rows exist: no certificate
+    bad = [m for m in _alignment(_STAR9, 2) if m.refutes]
+    assert len(bad) == 1 and "+inf vs without it" in bad[0].name and bad[0].error > 0.1, [m.line() for m in bad]
 
 
 def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
