@@ -345,3 +345,20 @@ def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
     assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) < 1e-12
     p = vicreg.spectral_problem(K10, 2, variant="constrained")                         # profile 1: no switch
     assert tols.boundary_distance(p, solve_spectral(p).eigenvalues) == np.inf
+
+
+# -- soak finding: a rank refutation by a free point that is no minimiser ----------------------
+
+def test_collapse_rank_is_not_refuted_by_a_free_point_above_the_proved_minimum():
+    """Soak, seed 2: simsiam.collapse.optimal was refuted on C5, K = 2, by a free best of -0.809 against a
+    rank-1 best of -0.6, while the proved minimum -1 is reached by the collapse (rank 1). Fails before the fix."""
+    simsiam = ssl_proofs.get_method("simsiam")
+    C5 = _graph(5, [(0, 1), (0, 3), (1, 4), (2, 3), (2, 4)])
+    th = ssl_proofs.get_theorem("simsiam.collapse.optimal")
+    inst = Instance(G=C5, k=2, hyper={}, variant="predictor")
+    ms = CHECKS["collapse_rank"](th, simsiam, inst, Context(device="cpu", starts=3, seed=2))
+    assert not [m.line() for m in ms if m.refutes]
+    first = ms[0]
+    if first.error > first.tol:          # this search did not reach -1: the comparison no longer refutes
+        assert first.crosscheck and "not a minimiser" in first.name
+    assert simsiam.loss(np.ones((5, 2)), C5, variant="predictor") == pytest.approx(-1.0)   # the collapse
