@@ -80,9 +80,9 @@ def main(argv=None):
     wall, load1 = time.perf_counter() - t0, os.getloadavg()
     bad = [r for r in results if r.verdict != "holds"]
     total = sum(r.examples for r in results)
-    print(f"soak ({args.regime}): {len(results)} true theorems, {args.examples} examples each "
-          f"({args.slow_examples} for the {len(slow & {t.id for t in theorems})} slow ones), seed {args.seed}, "
-          f"{args.workers} workers")
+    slow_note = f" ({args.slow_examples} for the {len(slow & {t.id for t in theorems})} slow ones)" if slow else ""
+    print(f"soak ({args.regime}): {len(results)} true theorems, {args.examples} examples each{slow_note}, "
+          f"seed {args.seed}, {args.workers} workers")
     print(f"  {'drawn':>5} {'distinct':>8} {'CPU s':>7}  verdict   theorem")
     for r in results:
         print(f"  {by_id[r.theorem.id][1]:5} {r.examples:8} {r.cpu_seconds:7.1f}  {r.verdict:8}  {r.theorem.id}")
