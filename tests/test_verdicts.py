@@ -16,6 +16,7 @@ from ssl_proofs.search import global_minimise
 from ssl_proofs.theorems import Theorem
 from verifiers import check_solver
 from verifiers.checks import CHECKS, MARGIN, Context, Instance, Measurement
+from verifiers.contrastive import top_eigenspace, unit_rows_in
 from verifiers.instances import instance_builder
 from verifiers.runner import run_theorem
 
@@ -58,15 +59,50 @@ def test_a_refutation_needs_a_visible_margin():
     assert MARGIN >= 10
 
 
-def test_wrong_formula_equal_to_the_truth_on_the_instance_is_not_a_counterexample():
-    """Finding 9: a factor-2 error in gamma/alpha gives exactly Z* = 0 at N = 2, alpha = gamma = 1."""
-    def doubled_ratio(G, k, *, variant, alpha, gamma, **_):
-        return vicreg.solve(G, k, variant=variant, alpha=alpha, gamma=2 * gamma).Z
+def _vicreg_slipped(slip):
+    """Squared VICReg written from the math (orthonormal basis of 1-perp by QR, as in the mutation
+    catalogue) with one of finding 9's slips in the ratio ``r`` of ``sqrt((1 - r lambda)_+)``."""
+    def solver(G, k, *, variant, alpha, gamma, **_):
+        n = G.shape[0]
+        r = {"halved": gamma / (2 * alpha),            # factor 2 in gamma/alpha
+             "inverted": alpha / gamma,                # (alpha/gamma) lambda instead of (gamma/alpha) lambda
+             "n_minus_1": gamma / alpha * (n - 1) / n}[slip]   # ratio x (N - 1)/N
+        Q = np.linalg.qr(np.column_stack([np.ones(n), np.eye(n)[:, :n - 1]]))[0][:, 1:]
+        lam, V = np.linalg.eigh(Q.T @ (np.diag(G.sum(axis=1)) - G) @ Q)
+        return np.sqrt(n) * (Q @ V[:, :k]) * np.sqrt(np.clip(1 - r * lam[:k], 0, None))[None, :]
+    solver.__name__ = slip
+    return solver
 
-    inst = Instance(G=_edge(), k=1, hyper={"alpha": 1.0, "gamma": 1.0}, variant="squared")
-    assert np.allclose(doubled_ratio(inst.G, 1, variant="squared", alpha=1.0, gamma=1.0), 0)
-    r = _run_on(inst, vicreg, "closed_form", solver=doubled_ratio)
+
+#: finding 9's instances: N = 2, one edge (lambda = 2), K = 1, where the true optimum is Z* = 0
+#: ((gamma/alpha) lambda >= 1) and the slipped formula lands exactly on its own threshold r lambda = 1, so it
+#: returns Z* = 0 plus the rounding residue sqrt(eps) ~ 1.5e-8 -- the old checks "refuted" it on that residue
+_RESIDUE = [("halved", 1.0, 1.0), ("inverted", 1.0, 2.0), ("n_minus_1", 1.0, 1.0)]
+
+
+@pytest.mark.parametrize("slip, alpha, gamma", _RESIDUE)
+def test_wrong_formula_equal_to_the_truth_on_the_instance_is_not_a_counterexample(slip, alpha, gamma):
+    """Finding 9 at instance level: no refutation where the wrong formula gives the true optimum (fails on
+    the code before the margin rule, 546b97c^, which refutes each of these three by the residue)."""
+    solver = _vicreg_slipped(slip)
+    inst = Instance(G=_edge(), k=1, hyper={"alpha": alpha, "gamma": gamma}, variant="squared")
+    Z = solver(inst.G, 1, variant="squared", alpha=alpha, gamma=gamma)
+    assert np.abs(Z).max() < 1e-7                       # = the true Z* = 0 up to rounding
+    assert np.allclose(vicreg.solve(inst.G, 1, variant="squared", alpha=alpha, gamma=gamma).Z, 0)
+    r = _run_on(inst, vicreg, "closed_form", solver=solver, key=f"residue-{slip}")
     assert r.verdict == "holds", r.counterexample
+
+
+@pytest.mark.parametrize("slip", ["halved", "inverted", "n_minus_1"])
+def test_finding9_slips_are_still_refuted_where_they_are_wrong(slip):
+    """The same slips on the same graph where they change Z* (alpha = 1, gamma = 1/4: true (1 - 0.5)_+, halved
+    and N - 1 (1 - 0.25)_+, inverted (1 - 8)_+ = 0) are refuted by a strictly lower loss, by a visible margin."""
+    inst = Instance(G=_edge(), k=1, hyper={"alpha": 1.0, "gamma": 0.25}, variant="squared")
+    r = _run_on(inst, vicreg, "closed_form", solver=_vicreg_slipped(slip), key=f"wrong-{slip}")
+    assert r.verdict == "refuted"
+    loss = [m for m in r.failing if m.name.startswith("optimality")]
+    assert loss and loss[0].refutes and loss[0].error >= 1e-2, [m.line() for m in r.failing]
+    assert " vs best found " in loss[0].name                 # both losses named
 
 
 # -- boundary instances (findings 6 and 7) ---------------------------------------------
@@ -245,6 +281,56 @@ def test_simclr_simplex_is_refuted_only_by_a_lower_loss_and_names_both_losses():
     assert not [m.line() for m in CHECKS["simclr_simplex"](th, simclr, equal, ctx) if m.refutes]
 
 
+def _graph(n, edges):
+    G = np.zeros((n, n))
+    for a, b in edges:
+        G[a, b] = G[b, a] = 1.0
+    return G
+
+
+#: the recorded counterexample of simclr.alignment.any_graph (docs/simclr.md): a star with two long arms
+_STAR9 = _graph(9, [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6), (1, 7), (2, 8)])
+
+
+def _alignment(G, k, **params):
+    th = Theorem("t", "simclr", "t", claim="simclr_alignment", params=params)
+    return CHECKS["simclr_alignment"](th, simclr, Instance(G=G, k=k, hyper={"tau": 1.0}, variant="paper"),
+                                      Context(device="cpu", starts=2, seed=0))
+
+
+@pytest.mark.parametrize("sizes, k", [([3, 3, 3], 2), ([2, 2], 2), ([2, 2, 2, 2], 3)])
+def test_simclr_alignment_holds_on_label_graphs_by_two_minimisations(sizes, k):
+    """The true claim: on equal cliques span{1, Zt*} = top-c eigenspace (the class indicators); the structure
+    is imposed exactly (Z = U_S A stays in S after row normalisation) and reaches the free best."""
+    ms = _alignment(label_graph(np.repeat(np.arange(len(sizes)), sizes)), k)
+    assert not [m.line() for m in ms if m.refutes]
+    two = [m for m in ms if "Z = U_S A (exact" in m.name]
+    assert len(two) == 1 and two[0].ok and " vs with it " in two[0].name, [m.name for m in ms]
+
+
+def _rolled_top(G, m):
+    """A planted wrong alignment claim: G's top-m eigenspace with its rows shifted by one node."""
+    U, gap = top_eigenspace(G, m)
+    return np.roll(U, 1, axis=0), gap
+
+
+def test_simclr_alignment_planted_wrong_subspace_is_refuted_by_a_lower_loss():
+    ms = _alignment(label_graph(np.repeat(np.arange(3), 3)), 2, subspace=_rolled_top)
+    bad = [m for m in ms if m.refutes]
+    assert len(bad) == 1 and "without the structure" in bad[0].name and " vs with it " in bad[0].name, \
+        [m.line() for m in ms]
+    assert bad[0].error >= MARGIN * bad[0].tol and bad[0].error > 0.1     # a class split across two directions
+
+
+def test_simclr_alignment_on_an_irregular_graph_is_refuted_because_no_unit_rows_fit_in_S():
+    c, tol = unit_rows_in(top_eigenspace(_STAR9, 3)[0], 1e-14)
+    assert c > 0.05 and c > 1e6 * tol    # 9 equations u_i^T M u_i = 1 in the 6 entries of M: no solution, |M| <= N
+    c, tol = unit_rows_in(top_eigenspace(label_graph(np.repeat(np.arange(3), 3)), 3)[0], 1e-14)
+    assert c <= tol                       # class-constant unit rows exist: no certificate
+    bad = [m for m in _alignment(_STAR9, 2) if m.refutes]
+    assert len(bad) == 1 and "+inf vs without it" in bad[0].name and bad[0].error > 0.1, [m.line() for m in bad]
+
+
 def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
     from ssl_proofs.spectral import solve_spectral
     from verifiers import tolerances as tols
@@ -296,3 +382,18 @@ def test_a_gram_cross_check_that_cannot_run_says_so_and_a_crash_is_not_swallowed
     monkeypatch.setattr(type(vic), "solve", crash)
     with pytest.raises(RuntimeError, match="planted crash"):
         CHECKS["closed_form"](th, vic, inst, ctx)
+
+
+# -- soak finding: a rank refutation by a free point that is no minimiser ----------------------
+
+def test_collapse_rank_is_not_refuted_by_a_stalled_rank_one_search():
+    """Soak, seed 2: simsiam.collapse.optimal was refuted on C5, K = 2, by a free best of -0.809 against a rank-1
+    best of -0.6 (a sign pattern), while the collapse (rank 1) reaches the proved minimum -1. Fails before the fix."""
+    simsiam = ssl_proofs.get_method("simsiam")
+    C5 = _graph(5, [(0, 1), (0, 3), (1, 4), (2, 3), (2, 4)])
+    assert simsiam.loss(np.ones((5, 2)), C5, variant="predictor") == pytest.approx(-1.0)   # the collapse
+    th = ssl_proofs.get_theorem("simsiam.collapse.optimal")
+    ms = CHECKS["collapse_rank"](th, simsiam, Instance(G=C5, k=2, hyper={}, variant="predictor"),
+                                 Context(device="cpu", starts=3, seed=2))
+    assert not [m.line() for m in ms if m.refutes]
+    assert ms[0].name.startswith("rank(Z*) <= 1") and " with rank <= 1 (Z = AB^T) -1" in ms[0].name, ms[0].name

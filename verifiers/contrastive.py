@@ -265,9 +265,54 @@ def check_simplex(theorem, method, inst, ctx):
     return out
 
 
-@claim("simclr_alignment")
+def unit_rows_in(U, dU=0.0):
+    """Certificate that no matrix with unit rows has its columns in ``S = col(U)`` (``U`` N x m orthonormal).
+
+    Such a matrix is ``U A`` with ``u_i^T M u_i = 1`` for every row ``u_i`` of ``U``, ``M = A A^T``: a linear
+    system ``Psi x = 1`` in the entries ``x`` of ``M``, and ``||x|| <= ||M||_F <= tr M = ||U A||_F^2 = N``.
+    For any ``y``, a solution gives ``y^T 1 = (Psi^T y)^T x <= ||Psi^T y|| N``; with ``Psi`` known to ``e``
+    (``U`` within ``dU`` of an orthonormal basis of the exact S: ``e = 2 sqrt(2 m) dU`` plus rounding) no
+    solution exists when ``y^T 1 / (N ||y||) > ||Psi^T y|| / ||y|| + e``. ``y`` is the least-squares
+    residual of ``Psi x = 1`` (none when that residual is at rounding level). Returns ``(y^T 1 / (N ||y||), ||Psi^T y|| / ||y|| + e)``: the first
+    beyond the second proves it (the claim's structured minimum is then ``+inf``).
+    """
+    n, m = U.shape
+    a, b = np.triu_indices(m)
+    Psi = U[:, a] * U[:, b] * np.where(a == b, 1.0, 2.0)
+    x, *_ = np.linalg.lstsq(Psi, np.ones(n), rcond=None)
+    y = 1.0 - Psi @ x
+    ny = float(np.linalg.norm(y))
+    e = 2 * np.sqrt(2 * m) * dU + tols.rounding(1.0, n * m * m).value
+    if ny <= 64 * np.sqrt(n) * e * (1.0 + float(np.linalg.norm(x))):
+        return 0.0, e                     # residual at rounding level: the system is consistent, no certificate
+    return float(y.sum() / (n * ny)), float(np.linalg.norm(Psi.T @ y) / ny + e)
+
+
+def _is_indicator_span(U, tol):
+    """``S = col(U)`` is spanned by the indicators of a partition (the groups of equal rows of ``U``)."""
+    groups = np.unique(np.round(U / tol), axis=0, return_inverse=True)[1].ravel()
+    return len(np.unique(groups)) == U.shape[1]
+
+
+@claim("simclr_alignment", params={"subspace": Callable})
 def check_alignment(theorem, method, inst, ctx):
-    """``span{1, Zt*}`` = span of the top-(r+1) eigenvectors of G, r = rank(Zt*)."""
+    """``span{1, Zt*}`` = the top-m eigenspace S of G (m = dim span{1, Zt} of the best point found), as two
+    minimisations: the best loss with the columns of ``Zt`` in S vs the free best (docs/simclr.md).
+
+    * When no unit-row matrix has its columns in S (:func:`unit_rows_in`: a certificate from a linear
+      system, valid up to the stated rounding) the structured minimum is ``+inf``: refuted, whatever
+      the search.
+    * Otherwise ``Z = U A`` (``U`` an orthonormal basis of S, ``A`` m x K) against the free search. The
+      loss normalises rows; when S is spanned by the indicators of a partition (label graphs) the
+      normalised ``Zt`` stays in S and this is the structure exactly, otherwise it is a relaxation
+      (rows of ``Zt`` are positive multiples of rows in S), whose minimum is at most the literal one:
+      a refutation still refutes the claim. Refuted when the free best beats the structured best by the
+      margin, both losses named; tolerance: the rounding of the two loss evaluations (both are losses
+      of points actually found).
+    * Cross-checks: the best point's subspace angle to S.
+
+    ``params["subspace"]``: ``(G, m) -> (U, eigengap)`` predicting S (default :func:`top_eigenspace`).
+    """
     opt = gd_optimum(method, inst, ctx)
     Zt, delta, r = opt["Z"], opt["delta"], opt["rank"]
     n = len(Zt)
@@ -276,13 +321,32 @@ def check_alignment(theorem, method, inst, ctx):
     m = int(np.count_nonzero(sb > delta))
     if m >= n:
         raise Inapplicable("span{1, Zt*} is the whole space: nothing to align")
-    U, gap = top_eigenspace(inst.G, m)
+    predict = theorem.params.get("subspace", top_eigenspace)
+    U, gap = predict(inst.G, m)
     if gap < tols.MIN_GAP:
         raise Inapplicable("degenerate eigengap of G at the span's dimension")
+    U = np.ascontiguousarray(U)
+    what = (f"span{{1, Zt*}} = S (top-{m} eigenspace of G)" if predict is top_eigenspace
+            else f"span{{1, Zt*}} = S ({getattr(predict, '__name__', 'predicted')}(G, {m}))")
+    # U from eigh is within sqrt(2) 64 eps N ||G|| / eigengap of a basis of the exact eigenspace (backward
+    # stability + Davis-Kahan)
+    res, t_res = unit_rows_in(U, np.sqrt(2) * tols.rounding(np.abs(inst.G).sum(axis=1).max(), n).value / gap)
+    out = [Measurement(f"{what}: no unit-row Z has its columns in S (certificate y of u_i^T M u_i = 1, ||M|| <= N), "
+                       f"so the best loss with the structure is +inf vs without it {opt['loss']:.6g}", res, t_res,
+                       f"||Psi^T y|| / ||y|| + e, Psi within e of exact (U within 64 eps N ||G|| / eigengap {gap:.2g})")]
+    if out[0].ok:
+        exact = _is_indicator_span(U, 1e-8)
+        Ut = torch.as_tensor(U)
+        structured, _ = structure_gap(method, inst, ctx, lambda A: Ut.to(A.device) @ A, (m, inst.k),
+                                      free=opt["gd"], mag=_magnitude(inst, opt["loss"]),
+                                      what=f"{what}, Z = U_S A ({'exact: S is an indicator span' if exact else 'relaxed: rows up to scale'})",
+                                      candidates=(U.T @ Zt,))
+        out.append(structured)
     s = float(np.sin(sla.subspace_angles(Ub[:, :m], U).max()))
-    t = delta / sb[m - 1] + delta / gap
-    return [Measurement(f"sin angle(span{{1, Zt*}} (dim {m}, rank Zt*={r}), top-{m} eigvecs of G)", s, t,
-                        f"delta / sigma_min + delta / eigengap {gap:.2g}; {opt['reason']}")]
+    out.append(Measurement(f"cross-check: sin angle(span{{1, Zt*}} (dim {m}, rank Zt*={r}) of the best point "
+                           "found, S)", s, delta / sb[m - 1] + delta / gap,
+                           f"delta / sigma_min + delta / eigengap {gap:.2g}; {opt['reason']}", crosscheck=True))
+    return out
 
 
 def _random_Z(inst, ctx):
