@@ -67,9 +67,9 @@ CHECK_EVERY = 25
 DENSE_COARSE = 500
 #: rows of a candidate AMG level formed to estimate its density before building it
 SAMPLED_ROWS = 256
-#: LOBPCG runs in single precision until the backward error is below this, then in double
-#: (float32 LOBPCG converges at the double-precision rate down to ~1e-5: docs/benchmarks.md)
-SINGLE_PRECISION_ABOVE = 1e-4
+#: LOBPCG runs in single precision until the backward error is below this (or stops falling),
+#: then in double (float32 LOBPCG reached 8e-6 at the double-precision rate: docs/benchmarks.md)
+SINGLE_PRECISION_ABOVE = 3e-5
 #: default limit on the total number of LOBPCG iterations
 MAX_ITERATIONS = 1500
 SOLVERS = ("auto", "dense", "shift-invert", "lobpcg")
@@ -552,7 +552,7 @@ class BlockVCycle(LinearOperator):
         self.levels = []
         while A.shape[0] > DENSE_COARSE:
             P = _prolongator(A, theta)
-            if P is None or _galerkin_nnz_estimate(A, P) > coarse_sweeps * A.nnz:
+            if P is None or not _worth_a_level(A, P, coarse_sweeps):
                 break
             R = P.T.tocsr()
             self.levels.append((A, P, R))
@@ -608,14 +608,18 @@ def _prolongator(A, theta):
     return sp.csr_matrix(P)
 
 
-def _galerkin_nnz_estimate(A, P):
-    """nnz of ``P^T A P`` estimated from :data:`SAMPLED_ROWS` random rows (exact if fewer coarse rows)."""
+def _worth_a_level(A, P, coarse_sweeps):
+    """Whether ``P^T A P`` has at most ``coarse_sweeps * nnz(A)`` non-zeros.
+
+    Estimated from :data:`SAMPLED_ROWS` random rows (exact when there are fewer coarse rows),
+    so that a level that would fill in is never formed.
+    """
     nc = P.shape[1]
     if nc <= SAMPLED_ROWS:
-        return (P.T @ A @ P).nnz
+        return (P.T @ A @ P).nnz <= coarse_sweeps * A.nnz
     cols = np.random.default_rng(0).choice(nc, SAMPLED_ROWS, replace=False)
     rows = (sp.csr_matrix(P[:, cols].T) @ A) @ P
-    return rows.nnz * nc / SAMPLED_ROWS
+    return rows.nnz * nc / SAMPLED_ROWS <= coarse_sweeps * A.nnz
 
 
 def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check, wanted=None):
@@ -710,10 +714,17 @@ def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
         return np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm))
 
     # single precision while the backward error is above SINGLE_PRECISION_ABOVE (half the
-    # memory traffic and flops per iteration), then double precision to the target
+    # memory traffic and flops per iteration) and still falls, then double precision to the target
     switch = max(0.5 * tol, SINGLE_PRECISION_ABOVE)
+    reached = [np.inf]
+
+    def single_done(X):
+        err, last = error(X), reached[-1]
+        reached.append(err)
+        return err <= switch or err > 0.7 * last    # there, or rounding in float32 stalls it
+
     X, iterations = _lobpcg_iterate(_single(Ab), _single(B), _single(M), _single(Y), X.astype(np.float32),
-                                    switch * norm / np.sqrt(bmax), maxiter, lambda X: error(X) <= switch, k)
+                                    switch * norm / np.sqrt(bmax), maxiter, single_done, k)
     X = X.astype(float)
     if switch > 0.5 * tol and iterations < maxiter and not error(X) <= 0.5 * tol:
         X, more = _lobpcg_iterate(Ab, B, M, Y, X, 0.5 * tol * norm / np.sqrt(bmax), maxiter - iterations,
