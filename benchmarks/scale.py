@@ -92,7 +92,7 @@ def run_one(solver, graph_file, k, target, budget):
             vicreg = ssl_proofs.get_method("vicreg")
             prob = vicreg.spectral_problem(ssl_proofs.graphs.check_graph(G), k, variant="constrained")
             try:
-                sol = spectral.solve_spectral(prob, on_unconverged="warn", **opts)
+                sol = spectral.solve_spectral(prob, on_unconverged="warn", progress=_progress, **opts)
             except spectral.NotConverged as exc:  # pragma: no cover - on_unconverged="warn"
                 sol = exc.solution
             V, iterations = sol.vectors, sol.iterations
@@ -120,6 +120,10 @@ def run_one(solver, graph_file, k, target, budget):
             raise SystemExit(f"unknown solver {solver}")
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "peak_mb": _rss_mb(), "extra_mb": _rss_mb() - base, "iterations": iterations}, V
+
+
+def _progress(message):
+    print(f"    {message}", end="\r", file=sys.stderr, flush=True)
 
 
 def child(args):
@@ -240,9 +244,10 @@ def main(argv=None):
                            "--budget", repr(args.timeout)]
                     row = {"family": fam, "n": n, "k": k, "solver": solver, "nnz": int(G.nnz)}
                     try:
-                        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout + 60)
+                        # the child's stderr (its progress line, any traceback) goes straight to ours
+                        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=args.timeout + 60)
                         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-                        res = json.loads(lines[-1][7:]) if lines else {"error": proc.stderr.strip().splitlines()[-1:]}
+                        res = json.loads(lines[-1][7:]) if lines else {"error": f"exit {proc.returncode}, see stderr"}
                     except subprocess.TimeoutExpired:
                         res = {"timeout": True}
                     row.update(res)

@@ -268,7 +268,7 @@ def factorisation_is_cheap(M):
 
 def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX_ITERATIONS, solver="auto",
                    preconditioner="amg", start="random", x0=None,
-                   on_unconverged="raise") -> SpectralSolution:
+                   on_unconverged="raise", progress=None) -> SpectralSolution:
     """Solve a :class:`SpectralProblem` (the project's only eigen-solver).
 
     Parameters
@@ -288,6 +288,9 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         (measured: no fewer iterations on the benchmark graphs, see docs/benchmarks.md).
     x0 : (N, j) array, optional
         Warm start for LOBPCG (e.g. a previous solution); overrides ``start``.
+    progress : callable, optional
+        ``progress(message)`` after every measurement of the backward error on the LOBPCG
+        path (iterations so far, error reached, target): a live line for long solves.
     on_unconverged : {"raise", "warn"}
         Above ``tol``: raise :class:`NotConverged` (default) or warn with
         :class:`NotConvergedWarning`; the solution carries its ``residual`` either way.
@@ -330,7 +333,8 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
     elif path == "shift-invert":
         vals, vecs, spectrum, gap = _solve_shift_invert(problem)
     else:
-        vals, vecs, spectrum, gap, iterations = _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0)
+        vals, vecs, spectrum, gap, iterations = _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0,
+                                                              progress)
     residual = float(np.max(backward_error(A, vecs, vals, metric=problem.metric, deflate=problem.deflate)))
     scales = problem.profile_values(vals)
     Z = problem.scale * vecs * scales[None, :]
@@ -622,16 +626,18 @@ def _worth_a_level(A, P, coarse_sweeps):
     return rows.nnz * nc / SAMPLED_ROWS <= coarse_sweeps * A.nnz
 
 
-def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check, wanted=None):
+def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check, wanted=None, progress=None, before=0,
+                    first=CHECK_EVERY):
     """LOBPCG in rounds until ``check(X)`` holds or ``maxiter``.
 
     Each round restarts scipy's LOBPCG (its search directions are lost), so after a first
-    round of :data:`CHECK_EVERY` iterations the next one is as long as the residual norms of
+    round of ``first`` iterations the next one is as long as the residual norms of
     the ``wanted`` smallest pairs need to reach ``tol`` at the rate of their last 5
     iterations (at most :data:`CHECK_EVERY`): the guard vectors, which need not converge,
-    would otherwise keep LOBPCG going.
+    would otherwise keep LOBPCG going.  Returns the block, the iterations done and the
+    residual-norm history of the last round.
     """
-    done, rounds = 0, CHECK_EVERY
+    done, rounds = 0, first
     while done < maxiter:
         rounds = min(rounds, maxiter - done)
         with warnings.catch_warnings():
@@ -639,10 +645,13 @@ def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check, wanted=None):
             _, X, hist = lobpcg(Ab, X, B=B, M=M, Y=Y, tol=tol, maxiter=rounds, largest=False,
                                 retResidualNormsHistory=True)
         done += max(len(hist) - 1, 1)
-        if check(X):
+        done_check = check(X)
+        if progress is not None:
+            progress(before + done)
+        if done_check:
             break
         rounds = _round_length(hist, X.shape[1] if wanted is None else wanted, tol)
-    return X, done
+    return X, done, hist
 
 
 def _round_length(hist, wanted, tol):
@@ -685,11 +694,11 @@ def _multilevel_start(Ab, B, Y, m, preconditioner):
         vals, U = _ritz(Ac, Bc, X)
         return np.max(backward_error(Ac, U, vals, metric=Bc, norm=normc)) < 1e-3
 
-    Xc, _ = _lobpcg_iterate(Ac, Bc, _preconditioner(Ac, Bc, preconditioner), Yc, Xc, 1e-3 * normc, 200, loose)
+    Xc, _, _ = _lobpcg_iterate(Ac, Bc, _preconditioner(Ac, Bc, preconditioner), Yc, Xc, 1e-3 * normc, 200, loose)
     return T @ Xc
 
 
-def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
+def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0, progress=None):
     Ab, B, c = _bottom_form(problem)
     A = sp.csr_matrix(problem.operator, dtype=float)
     n, k = A.shape[0], problem.k
@@ -708,10 +717,17 @@ def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
     norm = operator_norm(A)
     bmax = 1.0 if B is None else float(B.diagonal().max())
 
+    errors = []
+
     def error(X):
         vals, U = _ritz(A, B, np.asarray(X, dtype=float))
         vals, U, _, _ = _select(problem, vals, U)
-        return np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm))
+        errors.append(np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm)))
+        return errors[-1]
+
+    def report(done):
+        if progress is not None:
+            progress(f"LOBPCG, {done} iterations: backward error {errors[-1]:.1e} (target {tol:.0e})")
 
     # single precision while the backward error is above SINGLE_PRECISION_ABOVE (half the
     # memory traffic and flops per iteration) and still falls, then double precision to the target
@@ -723,12 +739,13 @@ def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
         reached.append(err)
         return err <= switch or err > 0.7 * last    # there, or rounding in float32 stalls it
 
-    X, iterations = _lobpcg_iterate(_single(Ab), _single(B), _single(M), _single(Y), X.astype(np.float32),
-                                    switch * norm / np.sqrt(bmax), maxiter, single_done, k)
+    X, iterations, hist = _lobpcg_iterate(_single(Ab), _single(B), _single(M), _single(Y), X.astype(np.float32),
+                                    switch * norm / np.sqrt(bmax), maxiter, single_done, k, report)
     X = X.astype(float)
     if switch > 0.5 * tol and iterations < maxiter and not error(X) <= 0.5 * tol:
-        X, more = _lobpcg_iterate(Ab, B, M, Y, X, 0.5 * tol * norm / np.sqrt(bmax), maxiter - iterations,
-                                  lambda X: error(X) <= 0.5 * tol, k)
+        target = 0.5 * tol * norm / np.sqrt(bmax)
+        X, more, _ = _lobpcg_iterate(Ab, B, M, Y, X, target, maxiter - iterations, lambda X: error(X) <= 0.5 * tol,
+                                     k, report, iterations, first=_round_length(hist, k, target))
         iterations += more
     vals, U = _ritz(A, B, X)
     return (*_select(problem, vals, U), iterations)
