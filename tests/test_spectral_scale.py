@@ -223,6 +223,15 @@ def test_loose_target_stays_in_single_precision_and_is_measured_in_double():
     np.testing.assert_allclose(sol.eigenvalues, vals, rtol=0, atol=2 * tol * normA)
 
 
+def test_progress_reports_what_the_solver_measured():
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), 6, variant="constrained")
+    lines = []
+    sol = solve_spectral(prob, progress=lines.append)
+    assert lines and all(line.startswith("LOBPCG, ") for line in lines)
+    # the last line is the last measurement: the error of what was returned, at its iteration count
+    assert lines[-1] == f"LOBPCG, {sol.iterations} iterations: backward error {sol.residual:.1e} (target 1e-05)"
+
+
 # -- the residual reported is the residual measured --------------------------------------------------
 
 @pytest.mark.parametrize("solver", ["dense", "lobpcg", "shift-invert"])
