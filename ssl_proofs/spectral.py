@@ -19,9 +19,10 @@ only eigen-solver in the project.  It picks one of three paths:
   reverse Cuthill-McKee ordering is at most :data:`CHEAP_FILL` times nnz) or
   the metric is not diagonal;
 * ``"lobpcg"``: block LOBPCG with the excluded vectors as constraints, an
-  algebraic-multigrid (pyamg smoothed aggregation) or Jacobi preconditioner,
-  a few guard vectors, and a check of the backward error every
-  :data:`CHECK_EVERY` iterations.
+  algebraic-multigrid (pyamg smoothed aggregation, levels kept by a cost rule) or
+  Jacobi preconditioner, a few guard vectors, single precision until the backward
+  error is below :data:`SINGLE_PRECISION_ABOVE`, and a check of the backward error
+  after rounds sized by the residual rate.
 
 Whatever the path, the backward error of what is returned,
 ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` (:func:`backward_error`,
@@ -282,7 +283,8 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         ``"auto"``: dense up to :data:`DENSE_LIMIT` nodes or for dense input; shift-invert
         when :func:`factorisation_is_cheap` or the metric is not diagonal; LOBPCG otherwise.
     preconditioner : {"amg", "jacobi", None}
-        LOBPCG preconditioner: pyamg smoothed aggregation on the (shifted) operator, or its diagonal.
+        LOBPCG preconditioner: a block V-cycle of smoothed aggregation on the (shifted) operator
+        (:class:`BlockVCycle`), or its diagonal.
     start : {"random", "multilevel"}
         LOBPCG start: random (seeded), or the problem solved on AMG aggregates and prolongated
         (measured: no fewer iterations on the benchmark graphs, see docs/benchmarks.md).
