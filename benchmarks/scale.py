@@ -61,8 +61,8 @@ from ssl_proofs import spectral  # noqa: E402
 
 SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "ours@sklearn", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg",
            "shift-invert")
-DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "ours@sklearn", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg",
-           "shift-invert")
+DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "ours@sklearn", "sklearn-amg",
+                   "scipy+pyamg", "shift-invert")
 
 
 class _Timeout(Exception):
