@@ -11,6 +11,8 @@ Solvers, each in its own process (its peak memory is its own; a hard timeout kil
 * ``ours``            ``vicreg.solve`` path (default: LOBPCG + block V-cycle AMG, random start, target 1e-5)
 * ``ours-jacobi``     the same with the Jacobi preconditioner
 * ``ours-multilevel`` the same from the multilevel start (coarse problem on AMG aggregates, prolongated)
+* ``ours@sklearn``    ``ours`` asked only for the backward error ``sklearn-lobpcg`` reached on the same graph
+  (run ``sklearn-lobpcg`` before it): the time ours takes to what scikit-learn returns
 * ``sklearn-lobpcg``  ``sklearn.manifold.spectral_embedding(eigen_solver="lobpcg", norm_laplacian=False)``
 * ``sklearn-amg``     the same with ``eigen_solver="amg"``
 * ``scipy+pyamg``     ``scipy.sparse.linalg.lobpcg`` preconditioned by ``pyamg.smoothed_aggregation_solver``
@@ -57,8 +59,10 @@ import graphs as families  # noqa: E402  (benchmarks/graphs.py)
 import ssl_proofs  # noqa: E402
 from ssl_proofs import spectral  # noqa: E402
 
-SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
-DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg", "shift-invert")
+SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "ours@sklearn", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg",
+           "shift-invert")
+DEFAULT_SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "sklearn-lobpcg", "ours@sklearn", "sklearn-amg",
+                   "scipy+pyamg", "shift-invert")
 
 
 class _Timeout(Exception):
@@ -84,11 +88,11 @@ def run_one(solver, graph_file, k, target, budget):
         warnings.simplefilter("ignore")
         if solver.startswith("ours") or solver == "shift-invert":
             opts = {"ours": {}, "ours-jacobi": {"preconditioner": "jacobi"}, "ours-multilevel": {"start": "multilevel"},
-                    "shift-invert": {"solver": "shift-invert"}}[solver]
+                    "ours@sklearn": {"tol": target}, "shift-invert": {"solver": "shift-invert"}}[solver]
             vicreg = ssl_proofs.get_method("vicreg")
             prob = vicreg.spectral_problem(ssl_proofs.graphs.check_graph(G), k, variant="constrained")
             try:
-                sol = spectral.solve_spectral(prob, on_unconverged="warn", **opts)
+                sol = spectral.solve_spectral(prob, on_unconverged="warn", progress=_progress, **opts)
             except spectral.NotConverged as exc:  # pragma: no cover - on_unconverged="warn"
                 sol = exc.solution
             V, iterations = sol.vectors, sol.iterations
@@ -116,6 +120,10 @@ def run_one(solver, graph_file, k, target, budget):
             raise SystemExit(f"unknown solver {solver}")
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "peak_mb": _rss_mb(), "extra_mb": _rss_mb() - base, "iterations": iterations}, V
+
+
+def _progress(message):
+    print(f"    {message}", end="\r", file=sys.stderr, flush=True)
 
 
 def child(args):
@@ -222,41 +230,58 @@ def main(argv=None):
             sp.save_npz(gfile, G)
             norm = spectral.operator_norm(_laplacian(G))
             for k in args.k:
-                ours_t, ours_err, ours_lam = None, None, None
+                ours_t, ours_err, ours_lam, sk_err, group = None, None, None, None, []
                 for solver in args.solvers:
                     if solver == "shift-invert" and n > 10_000:
                         continue
-                    if solver == "scipy+pyamg" and ours_err is None:
+                    if (solver == "scipy+pyamg" and ours_err is None) or (solver == "ours@sklearn" and sk_err is None):
                         continue
                     print(f"  {fam} N={n} k={k}: {solver} ...", end="\r", file=sys.stderr, flush=True)
                     vfile = os.path.join(tmp, "V.npy")
-                    target = args.target if solver != "scipy+pyamg" else ours_err
+                    target = {"scipy+pyamg": ours_err, "ours@sklearn": sk_err}.get(solver, args.target)
                     cmd = [sys.executable, os.path.abspath(__file__), "--child", solver, "--graph", gfile,
                            "--vectors", vfile, "--k-one", str(k), "--target", repr(target),
                            "--budget", repr(args.timeout)]
                     row = {"family": fam, "n": n, "k": k, "solver": solver, "nnz": int(G.nnz)}
                     try:
-                        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout + 60)
+                        # the child's stderr (its progress line, any traceback) goes straight to ours
+                        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=args.timeout + 60)
                         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-                        res = json.loads(lines[-1][7:]) if lines else {"error": proc.stderr.strip().splitlines()[-1:]}
+                        res = json.loads(lines[-1][7:]) if lines else {"error": f"exit {proc.returncode}, see stderr"}
                     except subprocess.TimeoutExpired:
                         res = {"timeout": True}
                     row.update(res)
                     if "seconds" in res:
                         row["error"], lam = measure(G, norm, np.load(vfile))
+                        row["lam"] = lam[-k:] if solver.startswith("sklearn") else lam[:k]
                         if solver == "ours":
-                            ours_t, ours_err, ours_lam = res["seconds"], row["error"], lam
-                        if ours_lam is not None:
-                            lam_k = lam[-k:] if solver.startswith("sklearn") else lam[:k]
-                            row["lam_err"] = float(abs(lam_k[-1] - ours_lam[-1]) / abs(ours_lam[-1]))
-                        if ours_t:
-                            row["ratio"] = res["seconds"] / ours_t
+                            ours_t, ours_err, ours_lam = res["seconds"], row["error"], row["lam"]
+                        if solver == "sklearn-lobpcg":
+                            sk_err = row["error"]
+                    if solver == "ours" and "seconds" not in res:
+                        ours_t = None
                     rows.append(row)
+                    group.append(row)
+                    _compare(group, ours_t, ours_lam)
                     _print_row(row, args.timeout)
                     if args.json:  # after every row: a run stopped early keeps what it measured
                         with open(args.json, "w") as fh:
-                            json.dump(rows, fh, indent=1)
+                            json.dump(rows, fh, indent=1, default=lambda a: np.asarray(a).tolist())
+                for r in group[:next((i for i, g in enumerate(group) if g["solver"] == "ours"), 0)]:
+                    if "ratio" not in r:
+                        continue
+                    # rows measured before ours: their ratios now
+                    print(f"{r['family']:>6} {r['n']:>8} {r['k']:>3} {r['solver']:>15} ratio to ours {r['ratio']:.2f}, "
+                          f"lam_k err {r['lam_err']:.1e}", flush=True)
     return 0
+
+
+def _compare(group, ours_t, ours_lam):
+    """Ratio to ``ours`` and relative error of the k-th Rayleigh quotient, for every row of a group."""
+    for r in group:
+        if "seconds" in r and ours_t:
+            r["ratio"] = r["seconds"] / ours_t
+            r["lam_err"] = float(abs(r["lam"][-1] - ours_lam[-1]) / abs(ours_lam[-1]))
 
 
 def _print_row(r, timeout):

@@ -19,9 +19,10 @@ only eigen-solver in the project.  It picks one of three paths:
   reverse Cuthill-McKee ordering is at most :data:`CHEAP_FILL` times nnz) or
   the metric is not diagonal;
 * ``"lobpcg"``: block LOBPCG with the excluded vectors as constraints, an
-  algebraic-multigrid (pyamg smoothed aggregation) or Jacobi preconditioner,
-  a few guard vectors, and a check of the backward error every
-  :data:`CHECK_EVERY` iterations.
+  algebraic-multigrid (pyamg smoothed aggregation, levels kept by a cost rule) or
+  Jacobi preconditioner, a few guard vectors, single precision until the backward
+  error is below :data:`SINGLE_PRECISION_ABOVE`, and a check of the backward error
+  after rounds sized by the residual rate.
 
 Whatever the path, the backward error of what is returned,
 ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` (:func:`backward_error`,
@@ -63,6 +64,13 @@ TARGET_RESIDUAL = 1e-5
 CHEAP_FILL = 20
 #: LOBPCG iterations between two measurements of the backward error
 CHECK_EVERY = 25
+#: AMG levels with at most this many rows are solved exactly (dense pseudo-inverse)
+DENSE_COARSE = 500
+#: rows of a candidate AMG level formed to estimate its density before building it
+SAMPLED_ROWS = 256
+#: LOBPCG runs in single precision until the backward error is below this (or stops falling),
+#: then in double (float32 LOBPCG reached 8e-6 at the double-precision rate: docs/benchmarks.md)
+SINGLE_PRECISION_ABOVE = 3e-5
 #: default limit on the total number of LOBPCG iterations
 MAX_ITERATIONS = 1500
 SOLVERS = ("auto", "dense", "shift-invert", "lobpcg")
@@ -261,7 +269,7 @@ def factorisation_is_cheap(M):
 
 def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX_ITERATIONS, solver="auto",
                    preconditioner="amg", start="random", x0=None,
-                   on_unconverged="raise") -> SpectralSolution:
+                   on_unconverged="raise", progress=None) -> SpectralSolution:
     """Solve a :class:`SpectralProblem` (the project's only eigen-solver).
 
     Parameters
@@ -275,12 +283,16 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         ``"auto"``: dense up to :data:`DENSE_LIMIT` nodes or for dense input; shift-invert
         when :func:`factorisation_is_cheap` or the metric is not diagonal; LOBPCG otherwise.
     preconditioner : {"amg", "jacobi", None}
-        LOBPCG preconditioner: pyamg smoothed aggregation on the (shifted) operator, or its diagonal.
+        LOBPCG preconditioner: a block V-cycle of smoothed aggregation on the (shifted) operator
+        (:class:`BlockVCycle`), or its diagonal.
     start : {"random", "multilevel"}
         LOBPCG start: random (seeded), or the problem solved on AMG aggregates and prolongated
         (measured: no fewer iterations on the benchmark graphs, see docs/benchmarks.md).
     x0 : (N, j) array, optional
         Warm start for LOBPCG (e.g. a previous solution); overrides ``start``.
+    progress : callable, optional
+        ``progress(message)`` after every measurement of the backward error on the LOBPCG
+        path (iterations so far, error reached, target): a live line for long solves.
     on_unconverged : {"raise", "warn"}
         Above ``tol``: raise :class:`NotConverged` (default) or warn with
         :class:`NotConvergedWarning`; the solution carries its ``residual`` either way.
@@ -323,7 +335,8 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
     elif path == "shift-invert":
         vals, vecs, spectrum, gap = _solve_shift_invert(problem)
     else:
-        vals, vecs, spectrum, gap, iterations = _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0)
+        vals, vecs, spectrum, gap, iterations = _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0,
+                                                              progress)
     residual = float(np.max(backward_error(A, vecs, vals, metric=problem.metric, deflate=problem.deflate)))
     scales = problem.profile_values(vals)
     Z = problem.scale * vecs * scales[None, :]
@@ -516,69 +529,141 @@ def _preconditioner(Ab, B, kind):
 class BlockVCycle(LinearOperator):
     """One V-cycle of smoothed-aggregation AMG applied to a whole block of vectors at once.
 
-    The hierarchy is pyamg's, built with the prolongator smoothed on the strength-filtered
-    operator (``filter_entries``: weak edges, e.g. augmentation noise, do not spread P and
-    fill the coarse grids); the cycle itself (weighted-Jacobi smoothing, same sweeps before
-    and after, so the preconditioner is symmetric) works on (n, m) blocks with sparse x dense
-    products instead of pyamg's vector-at-a-time loop.
+    The hierarchy is built one level at a time from pyamg's pieces (symmetric strength of
+    connection, standard aggregation, the prolongator smoothed on the strength-filtered
+    operator: weak edges, e.g. augmentation noise, do not spread it).  A coarser level is
+    kept only while applying it costs no more than the ``coarse_sweeps`` Jacobi sweeps on the
+    level above that would replace it (its Galerkin operator has at most ``coarse_sweeps``
+    times as many non-zeros, estimated from :data:`SAMPLED_ROWS` sampled rows before it is
+    formed): graphs with random long-range edges are expanders, whose Galerkin operators
+    fill in (``view`` at N = 10^6: a 30,193-node level with 1.4e8 non-zeros, 24 times the
+    fine operator, which made one cycle cost 9 s).  The last level is solved exactly when it
+    has at most :data:`DENSE_COARSE` rows, else smoothed by ``coarse_sweeps`` weighted-Jacobi
+    sweeps from zero (a polynomial in ``D^-1 A`` that is positive on its spectrum: the cycle
+    stays symmetric positive definite).  Weighted-Jacobi smoothing, the same sweeps before
+    and after each coarse correction, CSR x dense blocks instead of pyamg's vector-at-a-time
+    loop.
 
     Parameters
     ----------
     A : sparse SPD matrix (a Laplacian-like operator, shifted to be definite)
     theta : float   strength threshold (pyamg "symmetric" strength of connection)
     sweeps : int    Jacobi sweeps before and after each coarse correction
+    coarse_sweeps : int  Jacobi sweeps on a last level too large to solve exactly
     """
 
-    def __init__(self, A, theta=0.05, sweeps=1, omega=2.0 / 3.0):
-        ml = pyamg.smoothed_aggregation_solver(
-            A, strength=("symmetric", {"theta": theta}), smooth=("jacobi", {"filter_entries": True}),
-            max_coarse=500)
-        # pyamg stores block-size-1 BSR matrices; CSR x dense blocks is several times faster
-        self.levels = [(sp.csr_matrix(lv.A), sp.csr_matrix(lv.P), sp.csr_matrix(lv.R)) if i < len(ml.levels) - 1
-                       else (sp.csr_matrix(lv.A), None, None) for i, lv in enumerate(ml.levels)]
-        self.sweeps, self.omega = sweeps, omega
+    def __init__(self, A, theta=0.05, sweeps=1, omega=2.0 / 3.0, coarse_sweeps=4):
+        A = sp.csr_matrix(A)
+        shape = A.shape
+        self.levels = []
+        while A.shape[0] > DENSE_COARSE:
+            P = _prolongator(A, theta)
+            if P is None or not _worth_a_level(A, P, coarse_sweeps):
+                break
+            R = P.T.tocsr()
+            self.levels.append((A, P, R))
+            A = (R @ A @ P).tocsr()
+        self.levels.append((A, None, None))
+        # single precision: the cycle only approximates an inverse, and halves the memory traffic
+        self.levels = [tuple(None if M is None else M.astype(np.float32) for M in lv) for lv in self.levels]
+        self.sweeps, self.omega, self.coarse_sweeps = sweeps, omega, coarse_sweeps
         self.dinv = []
-        for A_l, _, _ in self.levels[:-1]:
+        for A_l, _, _ in self.levels:
             diag = A_l.diagonal()
-            self.dinv.append(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)[:, None])
-        self.coarse = sla.pinvh(self.levels[-1][0].toarray())
-        super().__init__(dtype=float, shape=A.shape)
+            self.dinv.append(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)[:, None].astype(np.float32))
+        last = self.levels[-1][0]
+        self.coarse = (sla.pinvh(last.toarray().astype(float)).astype(np.float32) if last.shape[0] <= DENSE_COARSE
+                       else None)
+        super().__init__(dtype=float, shape=shape)
 
     def _matmat(self, X):
-        return self._cycle(0, np.asarray(X, dtype=float))
+        X = np.asarray(X)
+        return self._cycle(0, X.astype(np.float32, copy=False)).astype(X.dtype, copy=False)
 
     def _matvec(self, x):
-        return self._cycle(0, np.asarray(x, dtype=float).reshape(-1, 1)).ravel()
+        return self._matmat(np.reshape(x, (-1, 1))).ravel()
 
     def _adjoint(self):
         return self
 
     def _cycle(self, i, b):
-        if i == len(self.levels) - 1:
-            return self.coarse @ b
-        (A, P, R), dinv, w = self.levels[i], self.dinv[i], self.omega
-        x = w * dinv * b
-        for _ in range(self.sweeps - 1):
-            x += w * dinv * (b - A @ x)
+        A, P, R = self.levels[i]
+        dinv, w = self.dinv[i], np.float32(self.omega)
+        if P is None:
+            if self.coarse is not None:
+                return self.coarse @ b
+            return self._jacobi(A, dinv, b, w * dinv * b, self.coarse_sweeps - 1)
+        x = self._jacobi(A, dinv, b, w * dinv * b, self.sweeps - 1)
         x += P @ self._cycle(i + 1, R @ (b - A @ x))
-        for _ in range(self.sweeps):
-            x += w * dinv * (b - A @ x)
+        return self._jacobi(A, dinv, b, x, self.sweeps)
+
+    def _jacobi(self, A, dinv, b, x, sweeps):
+        for _ in range(sweeps):
+            x += np.float32(self.omega) * dinv * (b - A @ x)
         return x
 
 
-def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check):
-    """LOBPCG in rounds of :data:`CHECK_EVERY` iterations until ``check(X)`` holds or ``maxiter``."""
-    done = 0
+def _prolongator(A, theta):
+    """pyamg's smoothed-aggregation prolongator for ``A`` (constant near-null vector), or None."""
+    C = pyamg.strength.symmetric_strength_of_connection(A, theta)
+    agg = pyamg.aggregation.standard_aggregation(C)[0]
+    if agg.shape[1] == 0 or agg.shape[1] >= A.shape[0]:
+        return None
+    T, Bc = pyamg.aggregation.fit_candidates(agg, np.ones((A.shape[0], 1)))
+    P = pyamg.aggregation.jacobi_prolongation_smoother(A, T, C, Bc, filter_entries=True)
+    return sp.csr_matrix(P)
+
+
+def _worth_a_level(A, P, coarse_sweeps):
+    """Whether ``P^T A P`` has at most ``coarse_sweeps * nnz(A)`` non-zeros.
+
+    Estimated from :data:`SAMPLED_ROWS` random rows (exact when there are fewer coarse rows),
+    so that a level that would fill in is never formed.
+    """
+    nc = P.shape[1]
+    if nc <= SAMPLED_ROWS:
+        return (P.T @ A @ P).nnz <= coarse_sweeps * A.nnz
+    cols = np.random.default_rng(0).choice(nc, SAMPLED_ROWS, replace=False)
+    rows = (sp.csr_matrix(P[:, cols].T) @ A) @ P
+    return rows.nnz * nc / SAMPLED_ROWS <= coarse_sweeps * A.nnz
+
+
+def _lobpcg_iterate(Ab, B, M, Y, X, tol, maxiter, check, wanted=None, progress=None, before=0,
+                    first=CHECK_EVERY):
+    """LOBPCG in rounds until ``check(X)`` holds or ``maxiter``.
+
+    Each round restarts scipy's LOBPCG (its search directions are lost), so after a first
+    round of ``first`` iterations the next one is as long as the residual norms of
+    the ``wanted`` smallest pairs need to reach ``tol`` at the rate of their last 5
+    iterations (at most :data:`CHECK_EVERY`): the guard vectors, which need not converge,
+    would otherwise keep LOBPCG going.  Returns the block, the iterations done and the
+    residual-norm history of the last round.
+    """
+    done, rounds = 0, first
     while done < maxiter:
-        rounds = min(CHECK_EVERY, maxiter - done)
+        rounds = min(rounds, maxiter - done)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "not reaching the requested tolerance": checked below
             _, X, hist = lobpcg(Ab, X, B=B, M=M, Y=Y, tol=tol, maxiter=rounds, largest=False,
                                 retResidualNormsHistory=True)
         done += max(len(hist) - 1, 1)
-        if check(X):
+        done_check = check(X)
+        if progress is not None:
+            progress(before + done)
+        if done_check:
             break
-    return X, done
+        rounds = _round_length(hist, X.shape[1] if wanted is None else wanted, tol)
+    return X, done, hist
+
+
+def _round_length(hist, wanted, tol):
+    """LOBPCG iterations until the ``wanted`` first residual norms reach ``tol``, extrapolated."""
+    h = np.array([np.max(np.asarray(r)[:wanted]) for r in hist])
+    if len(h) < 6 or not 0 < h[-1] < h[-6]:
+        return CHECK_EVERY
+    rate = (h[-1] / h[-6]) ** (1 / 5)
+    need = np.log(tol / h[-1]) / np.log(rate) if h[-1] > tol else 0
+    return int(np.clip(np.ceil(need) + 2, 3, CHECK_EVERY))
 
 
 def _multilevel_start(Ab, B, Y, m, preconditioner):
@@ -611,11 +696,11 @@ def _multilevel_start(Ab, B, Y, m, preconditioner):
         vals, U = _ritz(Ac, Bc, X)
         return np.max(backward_error(Ac, U, vals, metric=Bc, norm=normc)) < 1e-3
 
-    Xc, _ = _lobpcg_iterate(Ac, Bc, _preconditioner(Ac, Bc, preconditioner), Yc, Xc, 1e-3 * normc, 200, loose)
+    Xc, _, _ = _lobpcg_iterate(Ac, Bc, _preconditioner(Ac, Bc, preconditioner), Yc, Xc, 1e-3 * normc, 200, loose)
     return T @ Xc
 
 
-def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
+def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0, progress=None):
     Ab, B, c = _bottom_form(problem)
     A = sp.csr_matrix(problem.operator, dtype=float)
     n, k = A.shape[0], problem.k
@@ -634,11 +719,42 @@ def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0):
     norm = operator_norm(A)
     bmax = 1.0 if B is None else float(B.diagonal().max())
 
-    def converged(X):
-        vals, U = _ritz(A, B, X)
-        vals, U, _, _ = _select(problem, vals, U)
-        return np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm)) <= 0.5 * tol
+    errors = []
 
-    X, iterations = _lobpcg_iterate(Ab, B, M, Y, X, 0.5 * tol * norm / np.sqrt(bmax), maxiter, converged)
+    def error(X):
+        vals, U = _ritz(A, B, np.asarray(X, dtype=float))
+        vals, U, _, _ = _select(problem, vals, U)
+        errors.append(np.max(backward_error(A, U, vals, metric=B, deflate=problem.deflate, norm=norm)))
+        return errors[-1]
+
+    def report(done):
+        if progress is not None:
+            progress(f"LOBPCG, {done} iterations: backward error {errors[-1]:.1e} (target {tol:.0e})")
+
+    # single precision while the backward error is above SINGLE_PRECISION_ABOVE (half the
+    # memory traffic and flops per iteration) and still falls, then double precision to the target
+    switch = max(0.5 * tol, SINGLE_PRECISION_ABOVE)
+    reached = [np.inf]
+
+    def single_done(X):
+        err, last = error(X), reached[-1]
+        reached.append(err)
+        return err <= switch or err > 0.7 * last    # there, or rounding in float32 stalls it
+
+    X, iterations, hist = _lobpcg_iterate(_single(Ab), _single(B), _single(M), _single(Y), X.astype(np.float32),
+                                    switch * norm / np.sqrt(bmax), maxiter, single_done, k, report)
+    X = X.astype(float)
+    if switch > 0.5 * tol and iterations < maxiter and not error(X) <= 0.5 * tol:
+        target = 0.5 * tol * norm / np.sqrt(bmax)
+        X, more, _ = _lobpcg_iterate(Ab, B, M, Y, X, target, maxiter - iterations, lambda X: error(X) <= 0.5 * tol,
+                                     k, report, iterations, first=_round_length(hist, k, target))
+        iterations += more
     vals, U = _ritz(A, B, X)
     return (*_select(problem, vals, U), iterations)
+
+
+def _single(M):
+    """``M`` in single precision (a :class:`BlockVCycle` keeps its input's precision itself)."""
+    if M is None or isinstance(M, BlockVCycle):
+        return M
+    return M.astype(np.float32)

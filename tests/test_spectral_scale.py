@@ -19,10 +19,11 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 import ssl_proofs
-from benchmarks.graphs import view_graph
+from ssl_proofs import spectral
+from benchmarks.graphs import sbm_graph, view_graph
 from ssl_proofs import graphs
-from ssl_proofs.spectral import (NotConverged, NotConvergedWarning, SpectralProblem, backward_error,
-                                 factorisation_is_cheap, lam, solve_spectral)
+from ssl_proofs.spectral import (SINGLE_PRECISION_ABOVE, BlockVCycle, NotConverged, NotConvergedWarning,
+                                 SpectralProblem, backward_error, factorisation_is_cheap, lam, solve_spectral)
 
 TOL = 1e-5
 
@@ -160,6 +161,77 @@ def test_jacobi_and_random_start_agree_with_amg_multilevel():
         np.testing.assert_allclose(s.eigenvalues, a.eigenvalues, rtol=0, atol=4 * TOL * 4)
 
 
+# -- the AMG hierarchy stops where coarsening fills in; mixed precision ------------------------------
+
+def laplacian(G):
+    return (sp.diags(graphs.degrees(G)) - G).tocsr()
+
+
+def shifted(L):
+    return (L + 1e-5 * sp.identity(L.shape[0])).tocsr()
+
+
+def test_amg_hierarchy_keeps_only_levels_cheaper_than_the_sweeps_they_replace():
+    for L in (laplacian(view_graph(6000)), laplacian(sbm_graph(3000))):
+        M = BlockVCycle(shifted(L))
+        nnz = [A.nnz for A, _, _ in M.levels]
+        assert len(nnz) >= 2                  # the views of a sample merge; small SBM levels are cheap
+        assert all(b <= M.coarse_sweeps * a for a, b in zip(nnz, nnz[1:]))
+    # a 40,000-node SBM is an expander: its first Galerkin level would have ~6 times the fine
+    # non-zeros (pyamg builds it), so the cycle is Jacobi sweeps on the fine level alone
+    big = shifted(laplacian(sbm_graph(40_000)))
+    assert len(BlockVCycle(big).levels) == 1
+
+
+def jacobi_only(L):
+    """The cycle with every coarse level refused (as on a large expander), on a small graph."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(spectral, "_worth_a_level", lambda *args: False)
+        return BlockVCycle(shifted(L))
+
+
+@pytest.mark.parametrize("M", [BlockVCycle(shifted(laplacian(view_graph(6000)))),
+                               jacobi_only(laplacian(sbm_graph(3000)))], ids=["hierarchy", "jacobi-only"])
+def test_block_vcycle_is_symmetric_positive_definite(M):
+    # LOBPCG needs an SPD preconditioner; float32 inside, so symmetric to float32 rounding
+    X = np.random.default_rng(5).standard_normal((M.shape[0], 6))
+    S = X.T @ (M @ X)
+    assert np.abs(S - S.T).max() <= 1e-5 * np.abs(S).max()
+    assert np.linalg.eigvalsh((S + S.T) / 2).min() > 0
+    np.testing.assert_allclose(M @ X[:, 0], (M @ X)[:, 0], rtol=1e-6, atol=0)
+
+
+def test_jacobi_only_cycle_matches_dense(monkeypatch):
+    G = sbm_graph(1500, seed=1)
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G), 6, variant="constrained")
+    monkeypatch.setattr(spectral, "_worth_a_level", lambda *args: False)
+    sol = solve_spectral(prob, solver="lobpcg")
+    check_against_oracle(sol, laplacian(G), 6, "smallest", deflate=np.ones((1500, 1)))
+    assert sol.residual <= TOL
+
+
+def test_loose_target_stays_in_single_precision_and_is_measured_in_double():
+    # tol above SINGLE_PRECISION_ABOVE: the float32 phase alone must reach it, and the reported
+    # residual is the float64 backward error of what is returned
+    tol = 10 * SINGLE_PRECISION_ABOVE
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), 6, variant="constrained")
+    sol = solve_spectral(prob, tol=tol)
+    assert sol.vectors.dtype == np.float64
+    measured = backward_error(prob.operator, sol.vectors, sol.eigenvalues, deflate=prob.deflate)
+    assert np.max(measured) == pytest.approx(sol.residual, rel=1e-2) and sol.residual <= tol
+    vals, _, gap, normA = dense_oracle(laplacian(G_TEST), 6, "smallest", deflate=np.ones((G_TEST.shape[0], 1)))
+    np.testing.assert_allclose(sol.eigenvalues, vals, rtol=0, atol=2 * tol * normA)
+
+
+def test_progress_reports_what_the_solver_measured():
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), 6, variant="constrained")
+    lines = []
+    sol = solve_spectral(prob, progress=lines.append)
+    assert lines and all(line.startswith("LOBPCG, ") for line in lines)
+    # the last line is the last measurement: the error of what was returned, at its iteration count
+    assert lines[-1] == f"LOBPCG, {sol.iterations} iterations: backward error {sol.residual:.1e} (target 1e-05)"
+
+
 # -- the residual reported is the residual measured --------------------------------------------------
 
 @pytest.mark.parametrize("solver", ["dense", "lobpcg", "shift-invert"])
@@ -245,9 +317,11 @@ def test_factorisation_rule_separates_meshes_from_long_range_graphs():
 # -- a million nodes ------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_million_node_view_graph():
+@pytest.mark.parametrize("k", [8, 32])
+def test_million_node_view_graph(k):
+    # k = 32: 283 s and 5.1 GB on the 2-core machine (docs/benchmarks.md)
     G = noisy_view_graph(500_000)
-    sol = ssl_proofs.get_method("vicreg").solve(G, 8, variant="constrained")
+    sol = ssl_proofs.get_method("vicreg").solve(G, k, variant="constrained")
     assert sol.spectral.solver == "lobpcg"
     assert sol.residual <= TOL
     assert np.all(np.diff(sol.eigenvalues) >= -TOL * 4)
