@@ -223,6 +223,45 @@ def test_loose_target_stays_in_single_precision_and_is_measured_in_double():
     np.testing.assert_allclose(sol.eigenvalues, vals, rtol=0, atol=2 * tol * normA)
 
 
+
+@pytest.mark.parametrize("tol", [6e-3, 1e-3])
+def test_loose_target_is_the_single_precision_target_and_is_honest(tol):
+    # a target >= 2 * SINGLE_PRECISION_ABOVE is the float32 phase's own stopping rule (not half of it):
+    # what is returned must still be a basis with backward error <= tol in float64 against dense eigh
+    k = 32
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), k, variant="constrained")
+    sol = solve_spectral(prob, tol=tol)
+    assert sol.solver == "lobpcg" and sol.residual <= tol
+    L = laplacian(G_TEST).toarray()
+    n = L.shape[0]
+    Q = sla.null_space(np.ones((1, n)))               # the deflated problem, densely
+    spectrum = sla.eigvalsh(Q.T @ L @ Q)
+    normA = float(np.max(np.abs(sla.eigvalsh(L))))
+    U = sol.vectors
+    R = L @ U - U * sol.eigenvalues[None, :]
+    R -= np.outer(np.ones(n) / n, np.ones(n) @ R)     # the constant direction projected out
+    measured = np.max(np.linalg.norm(R, axis=0) / np.linalg.norm(U, axis=0)) / normA
+    # reported with a Lanczos ||A||_2 (never above the true one, within 1e-3 of it)
+    assert measured - 1e-13 <= sol.residual <= measured * 1.01 + 1e-13
+    # Ritz values interlace from above (Courant-Fischer): theta_i >= lambda_i, up to rounding
+    assert np.all(sol.eigenvalues >= spectrum[:k] - 1e-12 * normA)
+    # and each is within its residual norm (<= tol * ||A||_2, vectors B-orthonormal) of the spectrum
+    dist = np.min(np.abs(sol.eigenvalues[:, None] - spectrum[None, :]), axis=1)
+    assert np.all(dist <= tol * normA * 1.001)
+    # the loose target stops earlier than the default one (else the loose path did nothing)
+    assert sol.iterations < solve_spectral(prob).iterations
+
+
+def test_loose_target_above_reach_still_raises():
+    # two iterations, no preconditioner, k = 8: far above 1e-4 (>= 2 * SINGLE_PRECISION_ABOVE: loose)
+    prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), 8, variant="constrained")
+    with pytest.raises(NotConverged) as info:
+        solve_spectral(prob, tol=1e-4, maxiter=2, preconditioner=None)
+    sol = info.value.solution
+    assert sol.residual > 1e-4
+    assert np.max(backward_error(prob.operator, sol.vectors, sol.eigenvalues, deflate=prob.deflate)) == \
+        pytest.approx(sol.residual, rel=1e-2)
+
 def test_progress_reports_what_the_solver_measured():
     prob = ssl_proofs.get_method("vicreg").spectral_problem(graphs.check_graph(G_TEST), 6, variant="constrained")
     lines = []
