@@ -21,8 +21,9 @@ only eigen-solver in the project.  It picks one of three paths:
 * ``"lobpcg"``: block LOBPCG with the excluded vectors as constraints, an
   algebraic-multigrid (pyamg smoothed aggregation, levels kept by a cost rule) or
   Jacobi preconditioner, a few guard vectors, single precision until the backward
-  error is below :data:`SINGLE_PRECISION_ABOVE`, and a check of the backward error
-  after rounds sized by the residual rate.
+  error is below :data:`SINGLE_PRECISION_ABOVE` (a target of twice that or more is the
+  single-precision phase's own), and a check of the backward error after rounds sized by
+  the residual rate.
 
 Whatever the path, the backward error of what is returned,
 ``max_i ||A u_i - lambda_i B u_i|| / (||A||_2 ||u_i||)`` (:func:`backward_error`,
