@@ -756,12 +756,38 @@ def _solve_lobpcg(problem, tol, maxiter, preconditioner, start, x0, progress=Non
     X = X.astype(float)
     if not loose and iterations < maxiter and not error(X) <= 0.5 * tol:
         target = 0.5 * tol * norm / np.sqrt(bmax)
-        X, more, _ = _lobpcg_iterate(Ab, B, M, Y, X, target, maxiter - iterations, lambda X: error(X) <= 0.5 * tol,
+        start = len(errors)
+
+        def double_done(X):
+            error(X)
+            return reached_target(errors[start:], tol)
+
+        X, more, _ = _lobpcg_iterate(Ab, B, M, Y, X, target, maxiter - iterations, double_done,
                                      k, report, iterations, first=_round_length(hist, k, target))
         iterations += more
     # the Rayleigh-Ritz of the last check, unless LOBPCG moved X since
     vals, U = checked["ritz"] if np.array_equal(checked.get("X"), X) else _ritz(A, B, X)
     return (*_select(problem, vals, U), iterations, norm)
+
+
+#: checks without a 10% fall after which a backward error already within the target is final
+STAGNATION_CHECKS = 3
+
+
+def reached_target(errors, tol):
+    """Whether the double-precision phase may stop, given its backward errors so far.
+
+    It aims at half the target (margin for the final measurement); once the error is within the
+    target but stops falling -- no 10% fall over :data:`STAGNATION_CHECKS` checks -- more
+    iterations buy nothing (the `sbm` graph at N = 10^6, k = 8 sat at 7.6e-6 for 20 iterations
+    against a target of 1e-5 before this rule) and what was reached is returned, measured.
+    """
+    err = errors[-1]
+    if err <= 0.5 * tol:
+        return True
+    if err > tol or len(errors) <= STAGNATION_CHECKS:
+        return False
+    return bool(err > 0.9 * min(errors[-1 - STAGNATION_CHECKS:-1]))
 
 
 def _single(M):

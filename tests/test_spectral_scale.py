@@ -23,7 +23,8 @@ from ssl_proofs import spectral
 from benchmarks.graphs import sbm_graph, view_graph
 from ssl_proofs import graphs
 from ssl_proofs.spectral import (SINGLE_PRECISION_ABOVE, BlockVCycle, NotConverged, NotConvergedWarning,
-                                 SpectralProblem, backward_error, factorisation_is_cheap, lam, solve_spectral)
+                                 SpectralProblem, backward_error, factorisation_is_cheap, lam, reached_target,
+                                 solve_spectral)
 
 TOL = 1e-5
 
@@ -364,3 +365,17 @@ def test_million_node_view_graph(k):
     assert sol.spectral.solver == "lobpcg"
     assert sol.residual <= TOL
     assert np.all(np.diff(sol.eigenvalues) >= -TOL * 4)
+
+
+
+@pytest.mark.parametrize("errors, stop", [
+    ([4e-6], True),                              # below half the target: done
+    ([3e-5, 2e-5, 1.2e-5, 7.6e-6], False),       # within the target and still falling fast: go on
+    ([9e-6, 8e-6, 7e-6, 6e-6], False),           # falling by more than 10% over the last checks: go on
+    ([9e-6, 7.6e-6, 7.6e-6, 7.6e-6, 7.6e-6], True),  # within the target and stagnant (sbm, N = 10^6): stop
+    ([2e-5] * 8, False),                         # stagnant above the target: never accepted by this rule
+    ([7.6e-6, 7.6e-6], False),                   # too few checks to call it stagnant
+])
+def test_double_precision_phase_stops_on_stagnation_within_the_target(errors, stop):
+    assert reached_target(errors, TOL) is stop
+
