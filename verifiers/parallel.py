@@ -131,11 +131,16 @@ def _run_pool(ids, options, workers, done):
     ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
     with ProcessPoolExecutor(max_workers=min(workers, len(ids)), mp_context=ctx) as pool:
         futures = [pool.submit(run_one, t, options) for t in ids]
-        results = []
-        for fut in as_completed(futures):
-            res = fut.result()
-            _finished(res, by_id, done)
-            results.append(res)
+        return _gather(as_completed(futures), by_id, done)
+
+
+def _gather(completed, by_id, done):
+    """Results of futures in the order they finish, each reported to ``done`` as it arrives."""
+    results = []
+    for fut in completed:
+        res = fut.result()
+        _finished(res, by_id, done)
+        results.append(res)
     return results
 
 
@@ -168,12 +173,7 @@ def _run_dask(ids, options, workers, scheduler, done):
         from distributed import as_completed as dask_completed  # noqa: PLC0415 -- optional, present (dask_client)
 
         futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False) for t in ids]
-        results = []
-        for fut in dask_completed(futures):
-            res = fut.result()
-            _finished(res, by_id, done)
-            results.append(res)
-    return results
+        return _gather(dask_completed(futures), by_id, done)
 
 
 def _connect(Client, address):
