@@ -5,7 +5,7 @@
 
 On one graph of a family of the scale benchmark (``benchmarks/graphs.py``; default: the view graph
 with weak random edges, N = 65,536 nodes) it computes VICReg's closed form (squared variant, K = 64)
-with the sparse solver, then runs :func:`verifiers.scale_check.cross_check_at_scale` -- L-BFGS on
+with the sparse solver, then runs :func:`ssl_proofs_verifiers.scale_check.cross_check_at_scale` -- L-BFGS on
 the loss from one random start, on the device, until the loss is within ``--rel-gap`` of the closed
 form's -- on each device from the same start, and prints time, iterations, the gap reached, the
 peak device memory and the GPU/CPU ratios (time to the gap, and time per iteration).
@@ -25,7 +25,7 @@ import torch
 
 import ssl_proofs
 from ssl_proofs.errors import SSLProofsError
-from verifiers.scale_check import cross_check_at_scale
+from ssl_proofs_verifiers.scale_check import cross_check_at_scale
 
 from graphs import FAMILIES, make
 

@@ -78,7 +78,7 @@ def main(argv=None):
     # the GD cross-check, CPU vs GPU
     import torch
 
-    from verifiers.descent import minimise
+    from ssl_proofs_verifiers.descent import minimise
 
     G = ssl_proofs.graphs.view_graph(64, 2)
     hp = vicreg.check_hyper("squared", {"gamma": 0.3})

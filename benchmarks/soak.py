@@ -22,7 +22,7 @@ import sys
 import time
 
 import ssl_proofs
-from verifiers import parallel
+from ssl_proofs_verifiers import parallel
 
 RECORDED = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "results", "verify.json")
 #: CPU seconds per example above which a theorem is soaked with --slow-examples

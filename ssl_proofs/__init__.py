@@ -1,8 +1,8 @@
 """ssl-proofs: the theory of Balestriero & LeCun (2022) as checkable code.
 
 ``ssl_proofs`` holds the theory (losses, derivations, spectral problems,
-closed forms, theorems); the sibling package ``verifiers`` attacks it.  This
-package never imports ``verifiers``.
+closed forms, theorems); the sibling package ``ssl_proofs_verifiers`` attacks it.  This
+package never imports ``ssl_proofs_verifiers``.
 """
 from .errors import (SSLProofsError, InvalidGraph, InvalidArgument, GraphFileError,
                      NoClosedForm, UnknownName)

@@ -39,7 +39,7 @@ class UnknownName(SSLProofsError, KeyError):
 
 
 class SolverFailed(SSLProofsError, RuntimeError):
-    """The solver under test (``verifiers.check_solver``) raised, or returned no finite (N, K) array."""
+    """The solver under test (``ssl_proofs_verifiers.check_solver``) raised, or returned no finite (N, K) array."""
 
 
 class InternalError(Exception):

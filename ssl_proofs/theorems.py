@@ -3,7 +3,7 @@
 A :class:`Theorem` is a claim of the paper (or of our reconstruction of it)
 stated precisely enough for a verifier to attack it.  The theory side says
 *what* is claimed (``claim`` names the kind of claim, ``params`` holds its
-data: a variant, a predictor function, ...); the ``verifiers`` package says
+data: a variant, a predictor function, ...); the ``ssl_proofs_verifiers`` package says
 *how* to attack each kind of claim.  ``expected`` records the verdict our
 analysis predicts: ``"holds"``, or ``"refuted"`` for a claim of the paper
 that the checks disprove (a result, not a failure).
@@ -12,7 +12,7 @@ Parameters have a schema
 ------------------------
 Each claim kind declares the keys its ``params`` may hold and their types,
 where the kind is registered: the verifiers' ``@claim(kind, params={...})``
-calls :func:`declare_claim` (this package never imports ``verifiers``, so the
+calls :func:`declare_claim` (this package never imports ``ssl_proofs_verifiers``, so the
 schemas are *filled in* from there).  A theorem is checked against its kind's
 schema when it is built (once the kind is declared) and again, together with
 the claim kind itself, when the verifiers load their claim modules

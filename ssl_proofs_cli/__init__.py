@@ -1,5 +1,5 @@
 """The ``ssl-proofs`` command line: the one place where the theory (``ssl_proofs``)
-and what attacks it (``verifiers``) meet.
+and what attacks it (``ssl_proofs_verifiers``) meet.
 
 Each command lives in its own module under :mod:`ssl_proofs_cli.commands` and
 exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> exit code``;

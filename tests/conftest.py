@@ -20,7 +20,7 @@ settings.load_profile(os.environ.get("SSL_PROOFS_PROFILE", "ci"))
 
 @pytest.fixture
 def budget():
-    """Examples per theorem for tests that call ``verifiers.verify``: scales with the profile."""
+    """Examples per theorem for tests that call ``ssl_proofs_verifiers.verify``: scales with the profile."""
     return max(5, settings().max_examples // 3)
 
 

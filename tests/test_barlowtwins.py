@@ -12,10 +12,10 @@ from ssl_proofs import InvalidArgument, InvalidGraph
 from ssl_proofs.derivations.barlowtwins import bt_loss_gform
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs.theorems import Theorem
-from verifiers import verify
-from verifiers.checks import Context
-from verifiers.descent import minimise
-from verifiers.runner import run_theorem
+from ssl_proofs_verifiers import verify
+from ssl_proofs_verifiers.checks import Context
+from ssl_proofs_verifiers.descent import minimise
+from ssl_proofs_verifiers.runner import run_theorem
 
 bt = ssl_proofs.get_method("barlowtwins")
 RNG = np.random.default_rng(0)

@@ -16,8 +16,8 @@ from ssl_proofs.claims import (CLAIMS, VERDICTS, ClaimVerdict, classical_mds, ge
 from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs_cli import main
-from verifiers.experiments import Cache, experiment_for_claim, get_experiment, list_experiments
-from verifiers.experiments import alignment, data, fit
+from ssl_proofs_verifiers.experiments import Cache, experiment_for_claim, get_experiment, list_experiments
+from ssl_proofs_verifiers.experiments import alignment, data, fit
 
 Y3 = np.repeat([0, 1, 2], 4)
 
@@ -212,14 +212,14 @@ def _lowdata_records(high, low, spread=0.01):
 @pytest.mark.parametrize("high, low, verdict", [(0.9, 0.5, "holds"), (0.5, 0.505, "refuted"),
                                                 (0.5, 0.9, "refuted")])
 def test_low_data_verdict_follows_the_measurements(high, low, verdict):
-    from verifiers.experiments import lowdata
+    from ssl_proofs_verifiers.experiments import lowdata
 
     v = lowdata._verdict(_lowdata_records(high, low), {"n_per_class": [1], "ks": [32], "k": 32})
     assert v.verdict == verdict
 
 
 def test_simclr_isomap_verdict_is_decided_by_the_cka_comparison():
-    from verifiers.experiments import simclr_mds
+    from ssl_proofs_verifiers.experiments import simclr_mds
 
     def rec(g, iso, le):
         return {"graph": g, "tau": 0.5, "cka": {"isomap": iso, "laplacian_eigenmaps": le},
@@ -280,7 +280,7 @@ def test_hinge_rank_is_two_minimisations_and_full_where_the_candidate_is_full_ra
     hinge charges alpha = 1 for, and at gamma = 0.01 the invariance term has little to give back (the
     search measured a gap of 0.84): rank <= K - 1 must lose by a wide margin (asserted: > 0.5).
     """
-    from verifiers.experiments import hinge
+    from ssl_proofs_verifiers.experiments import hinge
 
     P = {"n_samples": 4, "views": 2, "k": 5, "alpha": 1.0, "starts": 2, "rank_starts": 1, "max_iter": 200}
     out = hinge._cell(P, 1.0, 0.01, seed=0)

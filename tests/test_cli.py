@@ -109,7 +109,7 @@ def test_unreadable_graph_file(tmp_path, capsys):
 
 def test_no_argument_runs_verify_all(monkeypatch):
     called = {}
-    import verifiers.runner as runner
+    import ssl_proofs_verifiers.runner as runner
 
     def fake_resolve(target):
         called["target"] = target
@@ -135,7 +135,7 @@ def test_plot_writes_a_png_whose_curves_follow_the_rank_formula(tmp_path):
 
 
 def test_a_crashing_check_is_reported_as_error_not_a_traceback(monkeypatch, capsys):
-    import verifiers.checks as checks
+    import ssl_proofs_verifiers.checks as checks
 
     def boom(theorem, method, inst, ctx):
         raise ZeroDivisionError("planted bug")
@@ -163,7 +163,7 @@ GRAPH = "0 1\n1 2\n2 3\n"
 @pytest.fixture
 def no_work(monkeypatch):
     """Fails the test if a command starts its work (reads the graph, verifies) before refusing its output path."""
-    import verifiers.runner as runner
+    import ssl_proofs_verifiers.runner as runner
     from ssl_proofs_cli.commands import plot as plot_cmd, solve as solve_cmd
 
     def work(*args, **kwargs):
@@ -271,7 +271,7 @@ def test_a_bug_in_a_command_exits_3_and_says_internal_error(monkeypatch, capsys)
 
 
 def test_a_project_error_raised_inside_a_check_is_internal_not_bad_input(monkeypatch, capsys):
-    import verifiers.checks as checks
+    import ssl_proofs_verifiers.checks as checks
     from ssl_proofs.errors import InvalidArgument
 
     def misused(theorem, method, inst, ctx):
@@ -314,14 +314,14 @@ def test_solve_checks_the_hyper_parameters_once(method, linear, flags, tmp_path,
 
 
 def test_one_verify_example_checks_its_hyper_parameters_once(hyper_validations):
-    from verifiers import verify
+    from ssl_proofs_verifiers import verify
 
     (res,) = verify("vicreg.squared.closed_form", examples=1, device="cpu", starts=1)
     assert res.examples == 1 and hyper_validations["n"] == 1
 
 
 def test_one_verify_example_validates_its_graph_once(validations):
-    from verifiers import verify
+    from ssl_proofs_verifiers import verify
 
     (res,) = verify("vicreg.squared.closed_form", examples=1, device="cpu", starts=1)
     assert res.examples == 1 and validations["n"] == 1

@@ -19,7 +19,7 @@ from ssl_proofs.diagnose import diagnose, hinge_candidate
 from ssl_proofs.errors import InvalidArgument, InvalidGraph, NoClosedForm
 from ssl_proofs.graphs import laplacian, view_graph
 from ssl_proofs_cli import main
-from verifiers.experiments import data
+from ssl_proofs_verifiers.experiments import data
 
 
 def _path(n):

@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 import ssl_proofs
 from ssl_proofs.duality import (DualityDerivation, derivation, dimension_contrastive, duality_gap,
                                 prove_diag_split, sample_contrastive)
-from verifiers import verify
+from ssl_proofs_verifiers import verify
 
 
 def test_evidence_levels_and_lemma():

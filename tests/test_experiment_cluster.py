@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ssl_proofs_cli import main
-from verifiers.experiments import hinge
+from ssl_proofs_verifiers.experiments import hinge
 
 TINY = {"n_samples": 4, "views": 2, "k": 5, "alpha": 1.0, "betas": [1.0], "ratios": [1.0, 10.0],
         "starts": 2, "rank_starts": 1, "max_iter": 200}

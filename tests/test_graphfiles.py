@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from ssl_proofs.errors import GraphFileError, InvalidGraph, SSLProofsError
 from ssl_proofs.graphfiles import read_graph, write_edge_list, write_graph
 from ssl_proofs.graphs import SelfLoopWarning, is_checked
-from verifiers import strategies as S
+from ssl_proofs_verifiers import strategies as S
 
 G3 = np.array([[0, 1, 0], [1, 0, 2.5], [0, 2.5, 0]])
 

@@ -6,8 +6,8 @@ happens to load the modules in an order that works.
 
 Rules (docs/adding_a_method.md, "Structure"):
 
-* ``ssl_proofs`` (theory) never imports ``verifiers`` nor ``ssl_proofs_cli``;
-  ``verifiers`` never imports ``ssl_proofs_cli``;
+* ``ssl_proofs`` (theory) never imports ``ssl_proofs_verifiers`` nor ``ssl_proofs_cli``;
+  ``ssl_proofs_verifiers`` never imports ``ssl_proofs_cli``;
 * no cycle between modules (an edge ``a -> b`` is ``a`` importing ``b``; importing a
   submodule does not count as importing its parent packages, as in import-linter);
 * every project-internal import sits at module level, none inside a function;
@@ -21,16 +21,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ssl_proofs", "verifiers", "ssl_proofs_cli")
+#: import name -> folder in the repository (the numeric side lives in verifiers/ and installs as
+#: ``ssl_proofs_verifiers``: a top-level ``verifiers`` belongs to another PyPI distribution)
+PACKAGES = {"ssl_proofs": "ssl_proofs", "ssl_proofs_verifiers": "verifiers",
+            "ssl_proofs_cli": "ssl_proofs_cli"}
 #: layer order: a package may import only packages listed before it
-LAYERS = {"ssl_proofs": 0, "verifiers": 1, "ssl_proofs_cli": 2}
+LAYERS = {"ssl_proofs": 0, "ssl_proofs_verifiers": 1, "ssl_proofs_cli": 2}
 
 
 def _modules():
     out = {}
-    for pkg in PACKAGES:
-        for path in sorted((ROOT / pkg).rglob("*.py")):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for pkg, folder in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = [pkg] + list(path.relative_to(ROOT / folder).with_suffix("").parts)
             is_pkg = parts[-1] == "__init__"
             if is_pkg:
                 parts = parts[:-1]
@@ -104,16 +107,16 @@ def test_the_graph_is_read():
     assert len(MODULES) > 40
     targets = {t for t, *_ in IMPORTS["ssl_proofs.methods.base"]}
     assert {"ssl_proofs.graphs", "ssl_proofs.spectral", "ssl_proofs.errors"} <= targets
-    assert "ssl_proofs.linear" in {t for t, *_ in IMPORTS["verifiers.linear_checks"]}
+    assert "ssl_proofs.linear" in {t for t, *_ in IMPORTS["ssl_proofs_verifiers.linear_checks"]}
 
 
 def test_reader_flags_planted_violations(tmp_path):
     """A function-level import and an upward import are both seen (the reader can fail)."""
-    src = "from ..linear import solve_linear\n\ndef f():\n    from verifiers import checks\n"
+    src = "from ..linear import solve_linear\n\ndef f():\n    from ssl_proofs_verifiers import checks\n"
     visitor = _Imports("ssl_proofs.methods.fake", False)
     visitor.visit(ast.parse(src))
     assert ("ssl_proofs.linear", 1, False, ("solve_linear",)) in visitor.found
-    assert ("verifiers.checks", 4, True, ()) in visitor.found
+    assert ("ssl_proofs_verifiers.checks", 4, True, ()) in visitor.found
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -185,9 +188,9 @@ def test_no_private_name_crosses_a_module_as_an_attribute():
 
 
 def test_attribute_reader_flags_a_planted_private_name():
-    src = "from . import runner\nimport verifiers.checks as c\n\nrunner._check_run(1)\nc.CHECKS\nc._x\n"
-    assert _private_attributes("verifiers.parallel", False, src) == [
-        ("verifiers.runner", "_check_run", 4), ("verifiers.checks", "_x", 6)]
+    src = "from . import runner\nimport ssl_proofs_verifiers.checks as c\n\nrunner._check_run(1)\nc.CHECKS\nc._x\n"
+    assert _private_attributes("ssl_proofs_verifiers.parallel", False, src) == [
+        ("ssl_proofs_verifiers.runner", "_check_run", 4), ("ssl_proofs_verifiers.checks", "_x", 6)]
 
 
 def _cycles(graph):

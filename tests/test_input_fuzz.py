@@ -29,7 +29,7 @@ from ssl_proofs.graphfiles import read_graph
 from ssl_proofs.graphs import check_graph, is_checked, view_graph
 from ssl_proofs.linear import check_data
 from ssl_proofs_cli import main
-from verifiers import check_solver
+from ssl_proofs_verifiers import check_solver
 
 ROOT = Path(__file__).resolve().parents[1]
 #: examples per property in CI; FUZZ_EXAMPLES=2000 for a longer hunt

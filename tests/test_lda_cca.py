@@ -10,8 +10,8 @@ from ssl_proofs import get_method
 from ssl_proofs.graphs import label_graph, laplacian, view_graph
 from ssl_proofs.linear import class_scatters, solve_linear
 from ssl_proofs.methods.barlowtwins import solve_barlowtwins_linear
-from verifiers import linear_checks as lc
-from verifiers.checks import Context, Inapplicable
+from ssl_proofs_verifiers import linear_checks as lc
+from ssl_proofs_verifiers.checks import Context, Inapplicable
 
 
 def _proj(M):
@@ -125,7 +125,7 @@ def test_squared_variant_spans_lda_subspace_when_directions_survive():
 @pytest.mark.parametrize("tid", ["vicreg.linear.lda_balanced", "vicreg.linear.lda_size_weighted",
                                  "vicreg.linear.lda_normalised_graph", "vicreg.linear.lda_unbalanced"])
 def test_lda_theorem_verdicts(tid):
-    from verifiers.runner import run_theorem
+    from ssl_proofs_verifiers.runner import run_theorem
 
     th = next(t for t in get_method("vicreg").theorems() if t.id == tid)
     r = run_theorem(th, examples=15, ctx=Context(starts=1))

@@ -9,8 +9,8 @@ from ssl_proofs.errors import InvalidArgument, SSLProofsError
 from ssl_proofs.graphs import centering, label_graph, laplacian
 from ssl_proofs.linear import LinearSolution, linear_problem, solve_kernel, solve_linear
 from ssl_proofs.methods.vicreg import SQUARED_PROFILE, CONSTRAINED_PROFILE
-from verifiers.checks import Context, centred_gram
-from verifiers import linear_checks as lc
+from ssl_proofs_verifiers.checks import Context, centred_gram
+from ssl_proofs_verifiers import linear_checks as lc
 
 VIC = get_method("vicreg")
 
@@ -227,7 +227,7 @@ def test_derivation_refutes_wrong_substitution():
     "vicreg.linear.wide_equals_nonlinear", "vicreg.linear.kernel_linear", "vicreg.linear.derivation",
 ])
 def test_theorem_verdicts(tid):
-    from verifiers.runner import run_theorem
+    from ssl_proofs_verifiers.runner import run_theorem
 
     th = next(t for t in get_method("vicreg").theorems() if t.id == tid)
     r = run_theorem(th, examples=6, ctx=Context(starts=2, seed=0))

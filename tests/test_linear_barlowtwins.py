@@ -6,9 +6,9 @@ from ssl_proofs import Theorem, get_method
 from ssl_proofs.linear import linear_problem, solve_linear
 from ssl_proofs.methods.barlowtwins import solve_barlowtwins_linear
 from ssl_proofs.methods.barlowtwins import BT_PROFILE
-from verifiers import linear_checks as lc
-from verifiers.checks import Context, Inapplicable
-from verifiers.descent import DescentResult
+from ssl_proofs_verifiers import linear_checks as lc
+from ssl_proofs_verifiers.checks import Context, Inapplicable
+from ssl_proofs_verifiers.descent import DescentResult
 
 BT = get_method("barlowtwins")
 

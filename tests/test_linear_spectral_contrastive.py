@@ -12,7 +12,7 @@ from ssl_proofs import get_method
 from ssl_proofs.errors import InvalidArgument, InvalidGraph, NoClosedForm
 from ssl_proofs.linear import linear_problem, solve_linear
 from ssl_proofs.methods.spectral_contrastive import EY_PROFILE
-from verifiers import linear_checks as lc
+from ssl_proofs_verifiers import linear_checks as lc
 
 SC = get_method("spectral_contrastive")
 EPS = np.finfo(float).eps

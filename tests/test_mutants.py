@@ -9,7 +9,7 @@ from ssl_proofs import get_method
 from ssl_proofs.graphs import label_graph
 from ssl_proofs.linear import solve_linear
 from ssl_proofs_cli import main
-from verifiers import mutants as M
+from ssl_proofs_verifiers import mutants as M
 
 
 def _gram(Z, centre):

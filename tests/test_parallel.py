@@ -10,7 +10,7 @@ import pytest
 import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs_cli import main
-from verifiers import parallel, runner
+from ssl_proofs_verifiers import parallel, runner
 
 FAST = ["simclr.forms.one_positive", "simclr.forms.any_graph", "vicreg.constrained.le_any_graph",
         "spectral_contrastive.irregular.same_as_vicreg"]

@@ -19,7 +19,7 @@ import torch
 
 import ssl_proofs
 from ssl_proofs.graphs import view_graph
-from verifiers.references import barlowtwins_official, vicreg_official, vicreg_pml
+from ssl_proofs_verifiers.references import barlowtwins_official, vicreg_official, vicreg_pml
 
 vic = ssl_proofs.get_method("vicreg")
 bt = ssl_proofs.get_method("barlowtwins")

@@ -29,8 +29,8 @@ from ssl_proofs.spectral import SpectralProblem, lam  # noqa: E402
 from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
 from ssl_proofs_cli.report import content, drawing  # noqa: E402
-from verifiers.checks import Instance  # noqa: E402
-from verifiers.runner import instance_data  # noqa: E402
+from ssl_proofs_verifiers.checks import Instance  # noqa: E402
+from ssl_proofs_verifiers.runner import instance_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "docs" / "results" / "verify.json"

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
-from verifiers.scale_check import cross_check_at_scale
+from ssl_proofs_verifiers.scale_check import cross_check_at_scale
 
 VICREG = ssl_proofs.get_method("vicreg")
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-import verifiers
+import ssl_proofs_verifiers
 from ssl_proofs import get_method
 from ssl_proofs.derivations import simclr as dsim
 from ssl_proofs.errors import InvalidArgument, NoClosedForm, SSLProofsError
@@ -109,7 +109,7 @@ def test_forms_agree_on_two_views_and_part_with_more(rng):
 
 def test_pytorch_metric_learning_and_google_reference(rng):
     pytest.importorskip("pytorch_metric_learning")
-    from verifiers import references_simclr as refs
+    from ssl_proofs_verifiers import references_simclr as refs
 
     for n, tau in ((2, 0.5), (5, 0.07), (6, 1.0)):
         Z = rng.normal(size=(2 * n, 4))
@@ -159,7 +159,7 @@ def test_meanshift_graph(rng):
 # -- verdicts -----------------------------------------------------------------------------------
 
 def test_verify_gives_recorded_verdicts():
-    results = verifiers.verify("simclr", examples=3, seed=0, device="cpu")
+    results = ssl_proofs_verifiers.verify("simclr", examples=3, seed=0, device="cpu")
     assert len(results) == len(M.theorems())
     bad = [(r.theorem.id, r.verdict, r.theorem.expected) for r in results if not r.matches]
     assert not bad, bad

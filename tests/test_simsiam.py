@@ -19,9 +19,9 @@ from ssl_proofs.graphs import view_graph
 from ssl_proofs.methods.base import Method
 from ssl_proofs.methods.simsiam import n_components, sides
 from ssl_proofs.theorems import Theorem
-from verifiers.checks import Context
-from verifiers.descent import minimise
-from verifiers.runner import run_theorem
+from ssl_proofs_verifiers.checks import Context
+from ssl_proofs_verifiers.descent import minimise
+from ssl_proofs_verifiers.runner import run_theorem
 
 ss = ssl_proofs.get_method("simsiam")
 RNG = np.random.default_rng(0)

@@ -7,10 +7,10 @@ from ssl_proofs import InvalidGraph
 from ssl_proofs.derivations.spectral_contrastive import population_formula
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs.theorems import Theorem
-from verifiers import verify
-from verifiers.checks import Context
-from verifiers.runner import run_theorem
-from verifiers.descent import minimise
+from ssl_proofs_verifiers import verify
+from ssl_proofs_verifiers.checks import Context
+from ssl_proofs_verifiers.runner import run_theorem
+from ssl_proofs_verifiers.descent import minimise
 
 sc = ssl_proofs.get_method("spectral_contrastive")
 RNG = np.random.default_rng(1)

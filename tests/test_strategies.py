@@ -10,7 +10,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs.graphs import check_graph, label_graph
-from verifiers import strategies as S
+from ssl_proofs_verifiers import strategies as S
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

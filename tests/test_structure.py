@@ -6,16 +6,16 @@ from hypothesis import given, settings
 
 import ssl_proofs
 import ssl_proofs.methods as methods_pkg
-import verifiers.runner  # noqa: F401  (loads the claim modules: every claim kind declares its schema)
+import ssl_proofs_verifiers.runner  # noqa: F401  (loads the claim modules: every claim kind declares its schema)
 from ssl_proofs import Theorem
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs.hyper import Hyper
 from ssl_proofs.methods.base import Method
 from ssl_proofs.theorems import _SCHEMAS, Subspace, check_theorems, declare_claim
 from ssl_proofs_cli.hyperflags import add_hyper_flags, hyper_args
-from verifiers.checks import CHECKS, Context
-from verifiers.instances import instances
-from verifiers.runner import run_theorem
+from ssl_proofs_verifiers.checks import CHECKS, Context
+from ssl_proofs_verifiers.instances import instances
+from ssl_proofs_verifiers.runner import run_theorem
 
 
 class _Toy(Method):

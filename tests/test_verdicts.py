@@ -14,11 +14,11 @@ import ssl_proofs
 from ssl_proofs.graphs import label_graph
 from ssl_proofs.search import global_minimise
 from ssl_proofs.theorems import Theorem
-from verifiers import check_solver
-from verifiers.checks import CHECKS, MARGIN, Context, Instance, Measurement
-from verifiers.contrastive import top_eigenspace, unit_rows_in
-from verifiers.instances import instance_builder
-from verifiers.runner import run_theorem
+from ssl_proofs_verifiers import check_solver
+from ssl_proofs_verifiers.checks import CHECKS, MARGIN, Context, Instance, Measurement
+from ssl_proofs_verifiers.contrastive import top_eigenspace, unit_rows_in
+from ssl_proofs_verifiers.instances import instance_builder
+from ssl_proofs_verifiers.runner import run_theorem
 
 vicreg = ssl_proofs.get_method("vicreg")
 sc = ssl_proofs.get_method("spectral_contrastive")
@@ -333,7 +333,7 @@ def test_simclr_alignment_on_an_irregular_graph_is_refuted_because_no_unit_rows_
 
 def test_profile_boundary_is_found_the_same_way_for_every_switching_profile():
     from ssl_proofs.spectral import solve_spectral
-    from verifiers import tolerances as tols
+    from ssl_proofs_verifiers import tolerances as tols
 
     K10 = np.ones((10, 10)) - np.eye(10)
     on = vicreg.spectral_problem(K10, 1, variant="squared", alpha=0.1, gamma=0.01)      # 1 - 0.1 x 10 = 0

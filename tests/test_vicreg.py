@@ -12,7 +12,7 @@ import ssl_proofs
 from ssl_proofs import InvalidArgument, InvalidGraph, NoClosedForm
 from ssl_proofs.graphs import label_graph, laplacian, view_graph
 from ssl_proofs.spectral import complement_basis
-from verifiers import check_solver, verify
+from ssl_proofs_verifiers import check_solver, verify
 
 vicreg = ssl_proofs.get_method("vicreg")
 RNG = np.random.default_rng(0)

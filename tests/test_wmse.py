@@ -16,9 +16,9 @@ from ssl_proofs import InvalidArgument
 from ssl_proofs.graphs import check_graph, laplacian, to_dense, view_graph
 from ssl_proofs.search import global_minimise
 from ssl_proofs.theorems import Subspace, Theorem
-from verifiers import check_solver
-from verifiers.checks import CHECKS, Context, Instance
-from verifiers.runner import run_theorem
+from ssl_proofs_verifiers import check_solver
+from ssl_proofs_verifiers.checks import CHECKS, Context, Instance
+from ssl_proofs_verifiers.runner import run_theorem
 
 WMSE = ssl_proofs.get_method("wmse")
 CTX = dict(device="cpu", starts=2, seed=0)

@@ -41,7 +41,7 @@ _NOT_CLAIMS = {"core", "checks", "runner", "parallel", "descent", "tolerances", 
 
 
 def load_claim_modules():
-    """Import every module of ``verifiers`` that registers claim checks with :func:`claim`."""
+    """Import every module of ``ssl_proofs_verifiers`` that registers claim checks with :func:`claim`."""
     # the package folder, not ``import verifiers`` (which would import this module's parent back)
     for info in pkgutil.iter_modules([os.path.dirname(__file__)]):
         if info.name not in _NOT_CLAIMS and not info.name.startswith("_"):

@@ -3,7 +3,7 @@
 Kinds registered here:
 
 ``collapse_rank``  "rank ``params["predict"](G, K)`` is enough and no lower rank is" as two
-                   minimisations each way (:func:`verifiers.checks.rank_by_two_minimisations`):
+                   minimisations each way (:func:`ssl_proofs_verifiers.checks.rank_by_two_minimisations`):
                    the free best vs the best with ``Z = A B^T`` (inner dimension = the prediction),
                    and the best with one dimension less vs the proved minimum
                    ``params["minimum"](G, K)``.  No closed form is used: the searches start from

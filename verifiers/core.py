@@ -5,7 +5,7 @@
 * :class:`Measurement` (an error, its tolerance and why) comes out, or :class:`Inapplicable` when the
   instance is outside the claim's domain;
 * the margin rule: a measurement refutes only beyond :data:`MARGIN` tolerances and :data:`MATERIAL`
-  (tolerances themselves: :mod:`verifiers.tolerances`);
+  (tolerances themselves: :mod:`ssl_proofs_verifiers.tolerances`);
 * :class:`TheoremResult`, the outcome of attacking one theorem;
 * the run options (:func:`check_run_options`), checked once at the boundary of every runner.
 """
@@ -160,7 +160,7 @@ class TheoremResult:
 # -- run options (every input is checked once, before the work) ------------------------------
 
 def check_run_options(examples, seed, starts):
-    """Validate the run options of :func:`~verifiers.runner.verify` / ``check_solver`` / the parallel runner
+    """Validate the run options of :func:`~ssl_proofs_verifiers.runner.verify` / ``check_solver`` / the parallel runner
     once, before any work; returns ``(examples, seed, starts)`` (``examples=None``: :data:`DEFAULT_EXAMPLES`)."""
     examples = DEFAULT_EXAMPLES if examples is None else check_integer(
         "examples", examples, 1, "hypothesis examples per theorem (--examples)")

@@ -6,7 +6,7 @@ features alternating in sign from node to node (``X^T G X`` negative on paths)
 and planted-label data whose clusters are aligned or misaligned with ``G``.
 
 Optimality is judged against the one gradient-descent loop
-(:func:`verifiers.descent.minimise`) run on the *weights*: a method adapter
+(:func:`ssl_proofs_verifiers.descent.minimise`) run on the *weights*: a method adapter
 maps free ``Y`` (D x k) to ``Z = feasible(X Y)``.  LDA is judged against
 scikit-learn's ``LinearDiscriminantAnalysis`` (closed-form ``eigen`` solver);
 CCA against a direct SVD of ``Sigma_aa^{-1/2} Sigma_ab Sigma_bb^{-1/2}``

@@ -5,7 +5,7 @@ The catalogue (:data:`CATALOGUE`) is data: each :class:`Mutant` names the method
 scipy, never :meth:`Method.solve`), what it attacks, and the theorem whose claim and instances
 it is run against.  Three kinds:
 
-``"solver"``  ``solver(G, k, *, variant, **hyper) -> Z``, run by :func:`verifiers.runner.check_solver`
+``"solver"``  ``solver(G, k, *, variant, **hyper) -> Z``, run by :func:`ssl_proofs_verifiers.runner.check_solver`
               with the target theorem's claim and parameters (the user-facing entry point);
 ``"linear"``  ``solver(X, G, k, *, variant, **hyper) -> W``, run by the target's linear claim
               (``linear_closed_form``) with the solver in the context;

@@ -54,7 +54,7 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
     ----------
     theorems : list of Theorem
     examples, seed, device, starts
-        As for :func:`verifiers.runner.verify` (checked here, before any work).
+        As for :func:`ssl_proofs_verifiers.runner.verify` (checked here, before any work).
     workers : int
         Processes: 1 runs in this process; more use a local process pool, or, with Dask, the
         number of workers of the :class:`distributed.LocalCluster` started.

@@ -1,7 +1,7 @@
 """One thread per verification: the instances hypothesis draws are tiny (N up to a few dozen nodes).
 
 On such sizes torch's intra-op threads and the BLAS thread pool cost far more than they save, and
-parallel workers (``verifiers.parallel``) would oversubscribe the cores. Measured on the 2-core
+parallel workers (``ssl_proofs_verifiers.parallel``) would oversubscribe the cores. Measured on the 2-core
 machine: one SimSiam theorem (``simsiam.predictor.minimisers.components``, 100 examples) took 37 s
 with the default threads and 5.3 s with one.
 """

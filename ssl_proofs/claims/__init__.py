@@ -1,7 +1,7 @@
 """The paper's downstream claims: the registry (data) and the quantities they are stated in.
 
 ``ssl_proofs.claims`` holds the theory side only; the experiments that measure
-each verdict live in ``verifiers.experiments`` and the command line
+each verdict live in ``ssl_proofs_verifiers.experiments`` and the command line
 (``ssl-proofs claims``, ``ssl-proofs experiment``) joins the two.
 """
 from .registry import CLAIMS, VERDICTS, Claim, ClaimVerdict, get_claim, list_claims

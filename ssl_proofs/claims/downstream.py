@@ -3,7 +3,7 @@
 Everything here is a function of a representation ``Z`` (rows = samples), the
 labels ``y`` or the graph ``G``; none of it fits a model.  The claims registry
 (:mod:`ssl_proofs.claims.registry`) states its formalisations with these
-functions, the experiments in ``verifiers.experiments`` measure them, and
+functions, the experiments in ``ssl_proofs_verifiers.experiments`` measure them, and
 :mod:`ssl_proofs.diagnose` reports some of them for a trained network.
 """
 from __future__ import annotations

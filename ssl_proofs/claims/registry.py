@@ -3,7 +3,7 @@
 A :class:`Claim` says *what* is claimed (the paper's words, per source and arXiv
 version, notes §4) and *exactly what we check* (``statement``).  The verdict is
 not stored here: it is measured by the experiment named in ``experiment``
-(``verifiers.experiments``) and returned as a :class:`ClaimVerdict`.
+(``ssl_proofs_verifiers.experiments``) and returned as a :class:`ClaimVerdict`.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class Claim:
     statement : str
         The exact statement the experiment checks (our formalisation).
     experiment : str
-        Name of the experiment (``verifiers.experiments``) that measures the verdict.
+        Name of the experiment (``ssl_proofs_verifiers.experiments``) that measures the verdict.
     decision : str
         How the measurements map to a verdict (written before running it).
     source : str

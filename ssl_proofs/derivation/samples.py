@@ -13,7 +13,7 @@ from .notation import Notation, standard_notation
 class Sample:
     """One concrete (float) sample of the symbols: sizes, graph, embedding, hyper-parameters.
 
-    (``verifiers.checks.Instance`` is a different thing: a claim's test case.)
+    (``ssl_proofs_verifiers.checks.Instance`` is a different thing: a claim's test case.)
     """
 
     N: int

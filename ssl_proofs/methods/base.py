@@ -111,10 +111,10 @@ class Method:
     domain: dict = {}
     #: whether the loss ignores the mean of Z (then optima are compared through centred Grams HZZ^TH)
     translation_invariant: bool = True
-    #: graph family the loss is defined on (``verifiers.strategies.graphs``): instances of its claims
+    #: graph family the loss is defined on (``ssl_proofs_verifiers.strategies.graphs``): instances of its claims
     #: and of ``check_solver`` are drawn from it unless a theorem names another
     graphs: str = "any"
-    #: how ``verifiers.check_solver`` attacks a user's closed form by default: the claim kind and the
+    #: how ``ssl_proofs_verifiers.check_solver`` attacks a user's closed form by default: the claim kind and the
     #: instance parameters of the range where this method's own closed form is proved
     solver_claim: str = "closed_form"
     solver_params: dict = {}

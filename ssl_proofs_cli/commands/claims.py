@@ -5,8 +5,8 @@ import json
 import sys
 
 from ssl_proofs.claims import list_claims
-from verifiers.experiments import experiment_for_claim, line_progress, no_progress
-from verifiers.experiments.cache import rounded
+from ssl_proofs_verifiers.experiments import experiment_for_claim, line_progress, no_progress
+from ssl_proofs_verifiers.experiments.cache import rounded
 
 from .experiment import add_run_arguments, cell_cache
 

@@ -6,9 +6,9 @@ import json
 import sys
 
 from ssl_proofs.errors import InvalidArgument
-from verifiers import parallel
-from verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress, list_experiments
-from verifiers.experiments.cluster import dask_runner, pool_runner
+from ssl_proofs_verifiers import parallel
+from ssl_proofs_verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress, list_experiments
+from ssl_proofs_verifiers.experiments.cluster import dask_runner, pool_runner
 
 NAME = "experiment"
 HELP = "run one claim experiment (" + ", ".join(list_experiments()) + ")"

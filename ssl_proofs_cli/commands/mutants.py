@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from verifiers import mutants as _mutants
+from ssl_proofs_verifiers import mutants as _mutants
 
 NAME = "mutants"
 HELP = "mutation campaign: kill rate on planted wrong closed forms, false refutations of correct ones"

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from ssl_proofs.errors import InvalidArgument
-from verifiers import runner
-from verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress
+from ssl_proofs_verifiers import runner
+from ssl_proofs_verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress
 
 from .. import report as _report
 from ..progress import Live

@@ -1,7 +1,7 @@
 """``ssl-proofs verify``: attack theorems and print a verdict table."""
 from __future__ import annotations
 
-from verifiers import parallel, runner
+from ssl_proofs_verifiers import parallel, runner
 
 from ..io import output_path, save_json
 from ..progress import Live

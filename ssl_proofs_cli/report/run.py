@@ -1,7 +1,7 @@
 """A verification run as plain data: recorded now, or loaded from ``verify --json``.
 
 A *run* is the dict ``ssl-proofs verify --json`` writes (``seed``, ``examples``,
-``results``: one :meth:`~verifiers.runner.TheoremResult.to_dict` per theorem),
+``results``: one :meth:`~ssl_proofs_verifiers.runner.TheoremResult.to_dict` per theorem),
 optionally extended with ``environment`` (package versions, git commit, device,
 hypothesis settings) and ``wall_seconds`` when the report command recorded it.
 Reports are rendered from this dict only, so a recorded run and a fresh one give
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ssl_proofs.claims import VERDICTS, list_claims
 from ssl_proofs.errors import InvalidArgument
-from verifiers import parallel, runner
+from ssl_proofs_verifiers import parallel, runner
 
 #: distributions whose versions make a run reproducible
 PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
@@ -54,7 +54,7 @@ def git_commit(root=REPO_ROOT):
 
 
 def hypothesis_settings(examples, seed):
-    """The hypothesis settings :func:`verifiers.runner.run_theorem` attacks each theorem with."""
+    """The hypothesis settings :func:`ssl_proofs_verifiers.runner.run_theorem` attacks each theorem with."""
     return {"max_examples": int(examples), "seed": int(seed), "database": None, "deadline": None,
             "phases": ["explicit", "generate", "shrink"], "shrink_budget_checks": runner.SHRINK_STEPS}
 
@@ -72,7 +72,7 @@ def record_run(target="all", *, examples=None, seed=0, device="auto", starts=3, 
     ----------
     target : "all", a method name or a theorem id
     examples, seed, device, starts
-        As for :func:`verifiers.runner.verify`.
+        As for :func:`ssl_proofs_verifiers.runner.verify`.
     progress : object, optional
         With ``start(theorem)``, ``tick(theorem, n)``, ``done(result)`` (the CLI's live line).
 

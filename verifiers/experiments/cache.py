@@ -8,7 +8,7 @@ change of budget or code version never reads a stale value.
 An experiment hands its cells to :meth:`Cache.cells` as one batch: the cached ones
 are read, the others computed by the cache's runner -- in this process
 (:func:`serial`, the default) or on Dask workers
-(:func:`verifiers.experiments.cluster.dask_runner`) -- each single-threaded and
+(:func:`ssl_proofs_verifiers.experiments.cluster.dask_runner`) -- each single-threaded and
 rounded where it runs, so the values, and the JSON, do not depend on where.
 """
 from __future__ import annotations

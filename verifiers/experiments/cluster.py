@@ -1,6 +1,6 @@
-"""Experiment cells in parallel: runners for :class:`~verifiers.experiments.cache.Cache`.
+"""Experiment cells in parallel: runners for :class:`~ssl_proofs_verifiers.experiments.cache.Cache`.
 
-Each cell is computed by :func:`~verifiers.experiments.cache.compute_cell` where it runs (one thread,
+Each cell is computed by :func:`~ssl_proofs_verifiers.experiments.cache.compute_cell` where it runs (one thread,
 rounded there, as in a serial run), so local worker processes or a Dask cluster give the serial run's
 JSON.  Dask workers must import ssl-proofs (a ``LocalCluster`` started here does; a remote scheduler's
 workers need it installed).
