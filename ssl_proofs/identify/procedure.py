@@ -14,20 +14,22 @@ from .lifting import Lifted, value
 from .matching import registry_match, regular_graph
 from .moments import moment_test
 from .tolerances import PREDICTED
-from .verification import margin, search, verify_closed_form
+from .verification import margin, verify_closed_form
+from .verification import search as run_search
 
 #: structure checks (rank by two minimisations) run up to this many entries of Z
 STRUCTURE_MAX_ENTRIES = 400
 
 
 def probe_graph():
-    """The default graph: 9 nodes, connected, irregular (degrees 1 to 4), integer weights.
+    """The default graph: 12 nodes, connected, irregular (degrees 1 to 5), one edge of weight 2.
 
     On it the pair listing's degree-weighted statistics differ from node-level centring, so an
-    answer says which one the loss uses.
+    answer says which one the loss uses; with K = 2 the moment test has power >= 6.
     """
-    edges = [(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 5), (5, 3), (5, 6), (6, 7), (7, 8), (8, 6), (1, 4)]
-    G = np.zeros((9, 9))
+    edges = [(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 5), (5, 3), (5, 6), (6, 7), (7, 8), (8, 6), (1, 4),
+             (8, 9), (9, 10), (10, 11), (11, 9), (6, 9)]
+    G = np.zeros((12, 12))
     for i, j in edges:
         G[i, j] = G[j, i] = 1.0
     G[0, 1] = G[1, 0] = 2.0
@@ -39,7 +41,7 @@ def _note(progress, what):
         progress(what)
 
 
-def identify(loss, *, form="views", graph=None, k=None, seed=0, search_budget=None, structure=None,
+def identify(loss, *, form="views", graph=None, k=None, seed=0, search=True, search_budget=None, structure=None,
              check_registry=True, progress=None):
     """Identify a loss: its spectral form, its closed-form optimum and a verdict, or why there is none.
 
@@ -50,11 +52,14 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search_budget=No
         ``form="graph"``: ``loss(Z, G)``.
     form : {"views", "graph"}
     graph : (N, N) array or sparse matrix, optional
-        The positive-pair graph (default :func:`probe_graph`, irregular, 9 nodes).
+        The positive-pair graph (default :func:`probe_graph`, irregular, 12 nodes).
     k : int, optional
         Embedding dimension K (default 2).
     seed : int
         Seeds every random probe and the search.
+    search : bool
+        Without a closed form, run the global search for the returned Z (default); ``False`` skips it
+        (then ``Z``, ``loss`` and ``certificate`` are None): a quick verdict.
     search_budget : int, optional
         Random starts of the global search (default: ``global_minimise``'s).
     structure : bool, optional
@@ -135,9 +140,11 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search_budget=No
             out.form, out.operator, out.metric = _form(template), template.operator, template.metric or None
             out.constants = template.constants
     if template is not None:
-        _closed_form(out, template, lifted, Gd, k, seed, structure, progress)
+        _closed_form(out, template, lifted, Gd, k, seed, structure, progress, search_budget)
+    elif search:
+        _registry_or_search(out, lifted, Gd, k, seed, same, progress, search_budget)
     else:
-        _registry_or_search(out, lifted, Gd, k, seed, same, progress)
+        out.evidence.append("no closed form and search=False: no Z returned")
     out.derivation = ([("L(Z) = " + ("loss(Z[rows], Z[cols])" if form == "views" else "loss(Z, G)"),
                         lifted.description, "definition")] + (template.steps if template is not None else []))
     return out
@@ -173,7 +180,7 @@ def _same_as(lifted, loss, form, G, k, seed):
     return other
 
 
-def _closed_form(out, t, lifted, G, k, seed, structure, progress):
+def _closed_form(out, t, lifted, G, k, seed, structure, progress, starts):
     _note(progress, "solving the spectral problem")
     sol = solve_spectral(t.problem)
     Z = sol.Z if not t.pad else np.hstack([sol.Z, np.zeros((G.shape[0], t.pad))])
@@ -188,7 +195,8 @@ def _closed_form(out, t, lifted, G, k, seed, structure, progress):
                                 f"error {sol.residual:.1e} ({sol.solver})"))
     out.problem = t.problem
     _note(progress, "verifying the closed form (global search)")
-    tests, evidence, sr = verify_closed_form(lifted, G, k, Z, seed=seed, structure=structure and t.kind != "trace_ratio")
+    tests, evidence, sr = verify_closed_form(lifted, G, k, Z, seed=seed, structure=structure and t.kind != "trace_ratio",
+                                             starts=starts)
     out.tests.extend(tests)
     out.evidence.extend(evidence)
     refuted = sr.loss < L - margin(L)
@@ -208,7 +216,7 @@ def _closed_form(out, t, lifted, G, k, seed, structure, progress):
                            f"certificate {out.certificate}")
 
 
-def _registry_or_search(out, lifted, G, k, seed, same, progress):
+def _registry_or_search(out, lifted, G, k, seed, same, progress, starts):
     candidates = ()
     reg = None
     if same is not None and same["graphs"] == "this graph":
@@ -220,9 +228,11 @@ def _registry_or_search(out, lifted, G, k, seed, same, progress):
             except SSLProofsError as exc:
                 out.evidence.append(f"registry's closed form not available here: {exc}")
         else:
-            out.evidence.append(f"registry: {same['method']} ({same['variant']}) has no closed form")
+            note = f"the registry has no closed form for {same['method']} ({same['variant']}): {method.title}"
+            out.evidence.append(note)
+            out.reason = (out.reason + "; " if out.reason else "") + note
     _note(progress, "global search")
-    sr = search(lifted, G, k, candidates=candidates, seed=seed)
+    sr = run_search(lifted, G, k, candidates=candidates, seed=seed, starts=starts)
     out.evidence.append(sr.evidence)
     if reg is not None:
         L = value(lifted, reg.Z)

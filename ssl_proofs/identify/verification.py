@@ -46,18 +46,18 @@ def stationarity(lifted, Z):
                              "max |grad L(Z*)| / max(1, |L(Z*)|) (autograd)")
 
 
-def search(lifted, G, k, candidates=(), *, seed=0, rank=None):
+def search(lifted, G, k, candidates=(), *, seed=0, rank=None, starts=None):
     """The project's global search (:func:`ssl_proofs.search.global_minimise`) on the lifted loss."""
-    return global_minimise(LiftedMethod(lifted), G, k, seed=seed, candidates=candidates, rank=rank)
+    return global_minimise(LiftedMethod(lifted), G, k, seed=seed, candidates=candidates, rank=rank, starts=starts)
 
 
-def verify_closed_form(lifted, G, k, Z, *, seed=0, structure=True):
+def verify_closed_form(lifted, G, k, Z, *, seed=0, structure=True, starts=None):
     """Attack ``Z``: stationarity, a global search from it and from random starts, and its rank.
 
     Returns ``(tests, evidence, search_result)``.
     """
     value, stat = stationarity(lifted, Z)
-    sr = search(lifted, G, k, candidates=(Z,), seed=seed)
+    sr = search(lifted, G, k, candidates=(Z,), seed=seed, starts=starts)
     gap = value - sr.loss
     m = margin(value)
     tests = [stat, TestResult("verify.search", max(gap, 0.0) / max(1.0, abs(value)), m / max(1.0, abs(value)),
@@ -69,7 +69,7 @@ def verify_closed_form(lifted, G, k, Z, *, seed=0, structure=True):
     if structure:
         r = int(np.linalg.matrix_rank(Z, tol=1e-8 * max(1.0, float(np.abs(Z).max()))))
         if r >= 1:
-            low = search(lifted, G, k, seed=seed, rank=r - 1)
+            low = search(lifted, G, k, seed=seed, rank=r - 1, starts=starts)
             higher = low.loss - value
             tests.append(TestResult(
                 "verify.rank", 0.0 if higher > m else 1.0, 0.5, bool(higher > m),
