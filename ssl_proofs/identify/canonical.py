@@ -143,18 +143,28 @@ def _only_constant(V, n):
     return abs(abs(v @ np.ones(n)) / np.sqrt(n) - 1.0) < 1e-8
 
 
+def _safe(f, Z):
+    """``f(Z)``, or NaN where the loss is undefined (a log-det or a Cholesky at Z = 0): the fit then fails."""
+    try:
+        with torch.no_grad():
+            return float(f(torch.as_tensor(Z, dtype=torch.float64)))
+    except Exception:  # user code: an undefined point is a failed fit, not an error
+        return float("nan")
+
+
 def homogeneous_parts(f, Z):
     """``(c, q2(Z), q4(Z))`` of an even polynomial of degree <= 4: from ``f(0)``, ``f(Z)``, ``f(2Z)``."""
-    with torch.no_grad():
-        c = float(f(torch.zeros(Z.shape, dtype=torch.float64)))
-        f1 = float(f(torch.as_tensor(Z))) - c
-        f2 = float(f(torch.as_tensor(2.0 * Z))) - c
+    c = _safe(f, np.zeros(Z.shape))
+    f1 = _safe(f, Z) - c
+    f2 = _safe(f, 2.0 * Z) - c
     q4 = (f2 - 4.0 * f1) / 12.0
     return c, f1 - q4, q4
 
 
 def _quadratic_form_fit(Xs, Zs, y, Zte, yte):
     """Fit ``y = sum_i w_i Tr(Z^T X_i Z)`` (unique: the X_i are independent); held-out relative error."""
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(yte))):
+        return np.zeros(len(Xs)), float("inf")
     feats = [[float(np.sum(Z * (X @ Z))) for X in Xs] for Z in Zs]
     coef, *_ = np.linalg.lstsq(np.array(feats), np.asarray(y), rcond=None)
     pred = np.array([[float(np.sum(Z * (X @ Z))) for X in Xs] for Z in Zte]) @ coef
@@ -190,11 +200,17 @@ def fit_eckart_young(f, named, G, k, *, shift_invariant, seed=0):
     if quartic_scale <= FIT * total_scale:
         B, b = np.zeros_like(C), 0.0
     else:
+        if not np.all(np.isfinite(q4r)):
+            q4r = np.nan_to_num(q4r, nan=0.0, posinf=0.0, neginf=0.0)
         b = 1.0 if np.median(q4r) > 0 else -1.0
         root = np.sqrt(np.clip(b * q4r, 0, None))
         beta, _ = _quadratic_form_fit(Xs, zs[:count], root[:count], zs[count:], root[count:])
         B = sum(bi * X for bi, X in zip(beta, Xs))
     Zte2 = _random_Z(rng, n, k, 12, HELD_OUT_SCALES)
+    if not np.isfinite(c):
+        t.tests.append(TestResult("fit.eckart_young", float("inf"), FIT, False,
+                                  "the loss is not finite at Z = 0: not a polynomial in Z"))
+        return t
     pred = np.array([c + float(np.sum(Z * (C @ Z))) + b * float(np.sum((Z.T @ B @ Z) ** 2)) for Z in Zte2])
     y = _values(f, Zte2)
     res = float(np.max(np.abs(pred - y)) / max(np.max(np.abs(y)), 1e-300))

@@ -65,6 +65,8 @@ class Identification:
     Z : (N, K) ndarray or None
     problem : SpectralProblem or None
         The spectral problem solved for the closed form.
+    refused_at : str or None
+        The test the refusal rests on (``reason`` names it with its residual).
     derivation : list of (str, str, str)
         ``(statement, rule, evidence level)`` steps from the loss to its spectral form.
     """
@@ -85,6 +87,7 @@ class Identification:
     problem: object = None
     derivation: list = field(default_factory=list)
     constants: dict = field(default_factory=dict)
+    refused_at: Optional[str] = None
 
     def test(self, name):
         """The first test called ``name`` (``KeyError`` if none ran)."""
@@ -104,6 +107,7 @@ class Identification:
             "lifting": self.lifting, "tests": [t.as_dict() for t in self.tests], "reason": self.reason,
             "closed_form": bool(self.closed_form), "loss": _num(self.loss), "certificate": self.certificate,
             "same_as": self.same_as, "evidence": list(self.evidence), "constants": self.constants,
+            "refused_at": self.refused_at,
             "derivation": [{"statement": s, "rule": r, "evidence": e} for s, r, e in self.derivation],
         }
 

@@ -98,13 +98,13 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search=True, sea
         out.same_as = same
     template = None
     if not ok["permutation"]:
-        out.reason = _fail("permutation", tests, "the loss depends on the order of the batch: the pair listing "
+        _fail(out, "permutation", tests, "the loss depends on the order of the batch: the pair listing "
                            "does not define a loss of (Z, G)")
     elif not mtest.passed:
-        out.reason = _fail("moments", tests, "the loss depends on Z beyond the second moments Z^T X Z (e.g. a "
+        _fail(out, "moments", tests, "the loss depends on Z beyond the second moments Z^T X Z (e.g. a "
                            "softmax over pairs, row normalisation, an entrywise term, a predictor)")
     elif not ok["rotation"]:
-        out.reason = _fail("rotation", tests, "the loss sees Z through its moments but not rotation-invariantly "
+        _fail(out, "rotation", tests, "the loss sees Z through its moments but not rotation-invariantly "
                            "(e.g. per-coordinate variances, a diagonal/off-diagonal split): no spectral closed "
                            "form; only the global search")
     else:
@@ -126,14 +126,18 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search=True, sea
             else:
                 why = ("not a trace polynomial of degree <= 4 in the moments and no whitening template fits (a "
                        "log-det, a ratio, another non-polynomial dependence): not identified")
-            out.reason = _fail(None, template.tests, why)
+            _fail(out, None, template.tests, why)
             template = None
         elif template.degenerate:
             out.spectral, out.reason = "degenerate", template.degenerate
             out.form, out.operator, out.metric = _form(template), template.operator or None, template.metric or None
+            out.refused_at = next((x.name for x in template.tests if not x.passed), template.kind)
             template = None
+            if "unbounded" in out.reason:
+                search = False  # nothing to find: the loss has no minimum
         elif template.no_closed_form:
             out.reason = template.no_closed_form
+            out.refused_at = next((x.name for x in template.tests if not x.passed), template.kind)
             template = None
         else:
             out.spectral = True
@@ -144,16 +148,18 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search=True, sea
     elif search:
         _registry_or_search(out, lifted, Gd, k, seed, same, progress, search_budget)
     else:
-        out.evidence.append("no closed form and search=False: no Z returned")
+        out.evidence.append("no closed form, and no search (search=False, or no minimum to search for): no Z")
     out.derivation = ([("L(Z) = " + ("loss(Z[rows], Z[cols])" if form == "views" else "loss(Z, G)"),
                         lifted.description, "definition")] + (template.steps if template is not None else []))
     return out
 
 
-def _fail(name, tests, why):
+def _fail(out, name, tests, why):
+    """Set ``out.reason`` (with the failing test and its residual) and ``out.refused_at``."""
     bad = [t for t in tests if (name is None or t.name == name) and not t.passed]
     t = bad[0] if bad else None
-    return f"{why} [{t.name}: residual {t.residual:.2e} > tol {t.tol:.0e}]" if t else why
+    out.refused_at = None if t is None else t.name
+    out.reason = f"{why} [{t.name}: residual {t.residual:.2e} > tol {t.tol:.0e}]" if t else why
 
 
 def _form(t):
