@@ -94,7 +94,7 @@ def identify(loss, *, form="views", graph=None, k=None, seed=0, search=True, sea
     same = None
     if check_registry:
         _note(progress, "comparing with the registered methods")
-        same = _same_as(lifted, loss, form, Gd, k, seed)
+        same = _same_as(out, lifted, loss, form, Gd, k, seed)
         out.same_as = same
     template = None
     if not ok["permutation"]:
@@ -167,11 +167,13 @@ def _form(t):
             "quadratic": "quadratic"}[t.kind]
 
 
-def _same_as(lifted, loss, form, G, k, seed):
+def _same_as(out, lifted, loss, form, G, k, seed):
     match, nearest = registry_match(lifted, G, k, seed=seed)
     if match is not None:
         match["graphs"] = "this graph"
         return match
+    out.evidence.append(f"no registered loss equals this one on this graph (nearest: {nearest[1]} ({nearest[2]}), "
+                        f"relative residual {nearest[0]:.1e} of the best exact-fit attempt)")
     regular = bool(np.allclose(G.sum(axis=1), G.sum(axis=1)[0]))
     if form != "views" or regular:
         return None
@@ -251,3 +253,4 @@ def _registry_or_search(out, lifted, G, k, seed, same, progress, starts):
                 f"closed form from the registry ({same['method']}, {same['variant']}): {reg.note}")
             return
     out.Z, out.loss, out.certificate = sr.Z, sr.loss, "searched"
+    out.evidence.append(f"searched: {sr.loss:.10g} is an upper bound on the minimum (no certified lower bound here)")
