@@ -125,7 +125,13 @@ class Lifted:
         return self.n if self.form == "graph" else int(self.rows.numel())
 
     def __call__(self, Z):
-        return _scalar(self.raw(Z))
+        """The loss at ``Z``; NaN (still attached to Z) where the user's code raises, e.g. a Cholesky
+        factorisation of a singular covariance met by the search: such a point is never a candidate."""
+        try:
+            value = self.raw(Z)
+        except Exception:  # user code, already probed at a generic point: an undefined point, not bad input
+            return (Z * float("nan")).sum()
+        return _scalar(value)
 
     def probe(self, k, seed=0):
         """Evaluate loss and gradient at a random Z; raise :class:`LossError` saying what is wrong."""
