@@ -85,7 +85,7 @@ def describe(X, G):
         m = M.ravel()
         p = float(x @ m / max(m @ m, 1e-300))
         if np.linalg.norm(x - p * m) <= 1e-9 * scale:
-            return f"{p:.6g} {name}"
+            return f"{p:.6g} ({name})" if " " in name else f"{p:.6g} {name}"
     for (n1, M1), (n2, M2) in combinations(known.items(), 2):
         A = np.stack([M1.ravel(), M2.ravel()], axis=1)
         coef, *_ = np.linalg.lstsq(A, x, rcond=None)

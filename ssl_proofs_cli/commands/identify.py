@@ -77,6 +77,11 @@ def _import(module_name):
         raise InvalidArgument(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
 
 
+def _cell(text):
+    """Table-cell text: the norms' bars of ``||X||`` would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def render_markdown(result, spec, graph, k):
     """The answer as a Markdown page: verdict, derivation steps with their evidence, tests."""
     verdict = {True: "spectral", False: "not identified as spectral", "degenerate": "degenerate"}[result.spectral]
@@ -97,9 +102,9 @@ def render_markdown(result, spec, graph, k):
         lines.append(f"* loss of the returned Z: {result.loss:.10g}, certificate **{result.certificate}**")
     if result.derivation:
         lines += ["", "## Derivation", "", "| step | rule | evidence |", "|---|---|---|"]
-        lines += [f"| {s} | {r} | {e} |" for s, r, e in result.derivation]
+        lines += [f"| {_cell(s)} | {_cell(r)} | {e} |" for s, r, e in result.derivation]
     lines += ["", "## Tests", "", "| test | residual | tolerance | passed | what |", "|---|---|---|---|---|"]
-    lines += [f"| {t.name} | {t.residual:.2e} | {t.tol:.0e} | {'yes' if t.passed else 'NO'} | {t.detail} |"
+    lines += [f"| {t.name} | {t.residual:.2e} | {t.tol:.0e} | {'yes' if t.passed else 'NO'} | {_cell(t.detail)} |"
               for t in result.tests]
     if result.evidence:
         lines += ["", "## Evidence", ""] + [f"* {e}" for e in result.evidence]
