@@ -68,7 +68,11 @@ def _import(module_name):
             if spec is None or spec.loader is None:
                 raise InvalidArgument(f"{module_name}: not a Python source file.")
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            sys.path.insert(0, str(path.resolve().parent))  # the file's own imports of its neighbours
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(path.resolve().parent))
             return module
         return importlib.import_module(module_name)
     except InvalidArgument:
