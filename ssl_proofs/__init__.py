@@ -10,10 +10,12 @@ from .evidence import Evidence
 from .theorems import Theorem
 from .spectral import SpectralProblem, SpectralSolution, solve_spectral
 from .methods import get_method, list_methods, list_theorems, get_theorem, register
+from .identify import identify, Identification
 
 __all__ = [
     "SSLProofsError", "InvalidGraph", "InvalidArgument", "GraphFileError", "NoClosedForm", "UnknownName",
     "Evidence", "Theorem", "SpectralProblem", "SpectralSolution", "solve_spectral",
     "get_method", "list_methods", "list_theorems", "get_theorem", "register",
+    "identify", "Identification",
 ]
 __version__ = "0.1.0"

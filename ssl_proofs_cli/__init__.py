@@ -18,11 +18,11 @@ import traceback
 
 from ssl_proofs.errors import SSLProofsError
 
-from .commands import claims, derive, diagnose, experiment, list_cmd, mutants, plot, solve, verify
+from .commands import claims, derive, diagnose, experiment, identify, list_cmd, mutants, plot, solve, verify
 from .commands import report as report_command  # the name `report` is the package ssl_proofs_cli.report
 
 #: command modules, in --help order (a new command: add its module here)
-COMMANDS = [verify, derive, solve, plot, report_command, claims, experiment, diagnose, mutants, list_cmd]
+COMMANDS = [verify, derive, solve, identify, plot, report_command, claims, experiment, diagnose, mutants, list_cmd]
 
 
 def _parser():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from tqdm import tqdm
 
@@ -40,3 +41,23 @@ class Live:
     def close(self):
         if self.bar:
             self.bar.close()
+
+
+class Stages:
+    """A live line of named stages with the elapsed time (``identify``): rewritten in place on a
+    terminal, one line per stage otherwise."""
+
+    def __init__(self, prefix):
+        self.prefix, self.tty = prefix, sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+
+    def __call__(self, stage):
+        line = f"{self.prefix}: {stage} ({time.perf_counter() - self.t0:.1f}s)"
+        if self.tty:
+            print("\r\033[K" + line, end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.tty:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)

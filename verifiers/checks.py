@@ -37,7 +37,7 @@ CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
 _NOT_CLAIMS = {"core", "checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
-               "references", "references_simclr", "mutants", "threads"}
+               "references", "references_simclr", "references_identify", "mutants", "threads"}
 
 
 def load_claim_modules():

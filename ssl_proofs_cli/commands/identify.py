@@ -1,0 +1,157 @@
+"""``ssl-proofs identify MODULE:NAME``: is your loss a spectral embedding method, and what is its optimum?
+
+MODULE is an importable module or a path to a ``.py`` file; NAME a function, a ``torch.nn.Module``
+class (instantiated with no arguments) or instance, as a (dotted) attribute of MODULE.  The answer
+(docs/identify.md) is printed; ``--json`` writes the record, ``--out`` the returned Z, ``--report``
+a Markdown derivation and the record.  Every output path is checked before the work and written
+atomically; bad input (a module that does not import, a loss that raises or returns no
+differentiable scalar) exits 2 and writes nothing.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import ssl_proofs
+from ssl_proofs.errors import InvalidArgument
+from ssl_proofs.graphfiles import read_graph
+
+from ..io import output_path, save_array, save_json, write_atomic
+from ..progress import Stages
+
+NAME = "identify"
+HELP = "recognise your own loss: spectral form, closed-form optimum and verdict, or why there is none"
+
+
+def add_arguments(s):
+    s.add_argument("loss", metavar="MODULE:NAME",
+                   help="the loss: MODULE an importable module or a .py file, NAME a function or torch.nn.Module")
+    s.add_argument("--form", choices=["views", "graph"], default="views",
+                   help="views: loss(z1, z2) lifted by the pair listing of G (default); graph: loss(Z, G)")
+    s.add_argument("--graph", required=True, help="graph file: .npz (scipy sparse), .mtx, .npy or edge list")
+    s.add_argument("-k", type=int, required=True, help="embedding dimension K")
+    s.add_argument("--seed", type=int, default=0, help="seed of the random probes and of the search")
+    s.add_argument("--json", default=None, metavar="PATH", help="write the identification record to PATH")
+    s.add_argument("--out", default=None, metavar="Z.npy", help="save the returned Z (closed form or searched)")
+    s.add_argument("--report", default=None, metavar="DIR",
+                   help="write DIR/identify.md (derivation, tests, verdict) and DIR/identify.json")
+
+
+def load_loss(spec):
+    """The object named by ``MODULE:NAME`` (raises :class:`InvalidArgument` saying what failed)."""
+    if ":" not in spec:
+        raise InvalidArgument(f"{spec!r}: give the loss as MODULE:NAME, e.g. mylosses.py:my_loss or "
+                              "pytorch_metric_learning.losses:VICRegLoss.")
+    module_name, name = spec.rsplit(":", 1)
+    if not module_name or not name:
+        raise InvalidArgument(f"{spec!r}: both MODULE and NAME are needed (MODULE:NAME).")
+    module = _import(module_name)
+    obj = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            public = sorted(x for x in dir(module) if not x.startswith("_") and callable(getattr(module, x)))
+            raise InvalidArgument(f"{module_name} has no attribute {name!r}; its callables are: "
+                                  f"{', '.join(public[:20]) or '(none)'}.")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _import(module_name):
+    path = Path(module_name)
+    try:
+        if module_name.endswith(".py") or path.exists():
+            if not path.is_file():
+                raise InvalidArgument(f"{module_name}: no such file; give a .py file or an importable module.")
+            spec = importlib.util.spec_from_file_location(f"ssl_proofs_user_{path.stem}", path)
+            if spec is None or spec.loader is None:
+                raise InvalidArgument(f"{module_name}: not a Python source file.")
+            module = importlib.util.module_from_spec(spec)
+            sys.path.insert(0, str(path.resolve().parent))  # the file's own imports of its neighbours
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(path.resolve().parent))
+            return module
+        return importlib.import_module(module_name)
+    except InvalidArgument:
+        raise
+    except Exception as exc:  # user code runs on import: any failure is bad input
+        raise InvalidArgument(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
+
+
+def _cell(text):
+    """Table-cell text: the norms' bars of ``||X||`` would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
+def render_markdown(result, spec, graph, k):
+    """The answer as a Markdown page: verdict, derivation steps with their evidence, tests."""
+    verdict = {True: "spectral", False: "not identified as spectral", "degenerate": "degenerate"}[result.spectral]
+    lines = [f"# identify `{spec}`", "", f"graph `{graph}`, K = {k}", "",
+             f"**Verdict: {verdict}**" + (f" ({result.form})" if result.form else ""), "",
+             f"* lifting: {result.lifting}"]
+    if result.operator:
+        lines.append(f"* operator: `{result.operator}`")
+    if result.metric:
+        lines.append(f"* metric: `{result.metric}`")
+    if result.reason:
+        lines.append(f"* reason: {result.reason}")
+    if result.same_as:
+        lines.append(f"* same as: `{result.same_as['method']}` ({result.same_as['variant']}), "
+                     f"hyper {result.same_as['hyper']}, scale {result.same_as['scale']:.6g}, "
+                     f"offset {result.same_as['offset']:.6g}; on {result.same_as['graphs']}")
+    if result.loss is not None:
+        lines.append(f"* loss of the returned Z: {result.loss:.10g}, certificate **{result.certificate}**")
+    if result.derivation:
+        lines += ["", "## Derivation", "", "| step | rule | evidence |", "|---|---|---|"]
+        lines += [f"| {_cell(s)} | {_cell(r)} | {e} |" for s, r, e in result.derivation]
+    lines += ["", "## Tests", "", "| test | residual | tolerance | passed | what |", "|---|---|---|---|---|"]
+    lines += [f"| {t.name} | {t.residual:.2e} | {t.tol:.0e} | {'yes' if t.passed else 'NO'} | {_cell(t.detail)} |"
+              for t in result.tests]
+    if result.evidence:
+        lines += ["", "## Evidence", ""] + [f"* {e}" for e in result.evidence]
+    return "\n".join(lines) + "\n"
+
+
+def run(args):
+    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
+    out = None if args.out is None else output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy")
+    report_dir = None
+    if args.report is not None:
+        report_dir = Path(args.report)
+        if report_dir.exists() and not report_dir.is_dir():
+            raise InvalidArgument(f"--report {args.report} is a file; give a folder (it is created if missing).")
+        if not report_dir.parent.is_dir():
+            raise InvalidArgument(f"--report {args.report}: the folder {report_dir.parent} does not exist.")
+    loss = load_loss(args.loss)
+    G = read_graph(args.graph)
+    stages = Stages("identify")
+    try:
+        result = ssl_proofs.identify(loss, form=args.form, graph=G, k=args.k, seed=args.seed, progress=stages)
+    finally:
+        stages.close()
+    print(result.summary())
+    record = {"loss": args.loss, "graph": str(args.graph), "k": args.k, "form_argument": args.form,
+              **result.as_dict()}
+    if out is not None:
+        if result.Z is None:
+            print("no Z to save (nothing was returned)", file=sys.stderr)
+        else:
+            save_array(out, result.Z)
+            print(f"saved Z {result.Z.shape} to {out}")
+    if json_out is not None:
+        save_json(json_out, record)
+        print(f"saved {json_out}")
+    if report_dir is not None:
+        report_dir.mkdir(exist_ok=True)
+        md = render_markdown(result, args.loss, args.graph, args.k)
+
+        def write(tmp):
+            Path(tmp).write_text(md)
+
+        write_atomic(report_dir / "identify.md", write)
+        save_json(report_dir / "identify.json", record)
+        print(f"saved {report_dir / 'identify.md'} and {report_dir / 'identify.json'}")
+    return 0
