@@ -1,6 +1,8 @@
 """What each cell of a report says, in words: shared by the HTML, Markdown and LaTeX renderers."""
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path, PurePath
 
 from ssl_proofs.evidence import Evidence
@@ -139,22 +141,27 @@ def reproduce(report):
     env, run = report.environment, report.run
     pk = env.get("packages", {})
     commit = str(env.get("git_commit", "unknown")).replace("+dirty", "")
-    target = report.target
+    target = shlex.quote(str(report.target))
     seed, examples = run["seed"], run.get("examples")
     lines = []
-    if commit not in ("", "unknown"):
+    # these strings come from a run file: a command is printed only for values that cannot be shell syntax
+    if re.fullmatch(r"[0-9a-f]{7,64}", commit):
         lines.append(f"git checkout {commit}")
-    torch = pk.get("torch", "")
-    if torch and torch != "not installed":
-        lines.append(f"pip install torch=={torch.split('+')[0]}")
+    torch = str(pk.get("torch", "")).split("+")[0]
+    if re.fullmatch(r"[0-9][0-9A-Za-z.]*", torch):
+        lines.append(f"pip install torch=={torch}")
     lines.append('pip install -e ".[report]"')
     lines.append(f"ssl-proofs verify {target} --seed {seed}" + (f" --examples {examples}" if examples else "")
                  + " --json run.json")
     report_cmd = f"ssl-proofs report {target} --from-json run.json"
     if report.claims:
         c = report.claims_run or {}
-        lines.append(f"ssl-proofs claims --seed {c.get('seed', seed)}" + (" --full" if c.get("full") else "")
-                     + " --json claims.json")
+        full = " --full" if c.get("full") else ""
+        lines.append(f"ssl-proofs claims --seed {c.get('seed', seed)}{full} --json claims.json")
+        shown = sorted({cl.experiment for cl in report.claims if cl.figure is not None})
+        lines += ["mkdir -p claims_img"] if shown else []
+        lines += [f"ssl-proofs experiment {e} --seed {c.get('seed', seed)}{full} --plot claims_img/{e}.png"
+                  for e in shown]
         report_cmd += " --claims-json claims.json"
     lines.append(report_cmd + " --out report")
     return lines

@@ -6,7 +6,7 @@ control characters and bidirectional marks visible (an RTL override could reorde
 
 =============  =====================================================================================
 ``html_text``  HTML text and quoted attribute values (``& < > " '`` as entities)
-``md_text``    Markdown text and table cells (``\\ ` * _ [ ] < > | $ ~ # &`` backslash-escaped, one line)
+``md_text``    Markdown text and table cells (``& < >`` as entities, ``\\ ` * _ [ ] | $ ~ #`` backslash-escaped, one line)
 ``md_code``    a Markdown code span, fenced with more backticks than the text holds
 ``tex_text``   LaTeX text (the ten special characters as commands, Unicode mapped, other non-ASCII ``?``)
 =============  =====================================================================================
@@ -19,7 +19,9 @@ import re
 #: C0/C1 controls (tab, newline, carriage return aside) and the Unicode bidirectional formatting marks
 _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
-_MD_ACTIVE = re.compile(r"([\\`*_\[\]<>|$~#&])")
+_MD_ACTIVE = re.compile(r"([\\`*_\[\]|$~#])")
+#: HTML inside Markdown as entities (a backslash before < is not honoured by every renderer)
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 #: characters LaTeX reads as commands, and the Unicode our texts use, as pdflatex-safe text
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -47,7 +49,7 @@ def html_text(text):
 def md_text(text):
     """Text safe in Markdown (GitHub's included) and inside a table cell: nothing it holds is markup."""
     one_line = re.sub(r"\s*[\r\n]+\s*", " ", clean(text))
-    return _MD_ACTIVE.sub(r"\\\1", one_line)
+    return _MD_ACTIVE.sub(r"\\\1", re.sub("[&<>]", lambda m: _MD_ENTITIES[m.group()], one_line))
 
 
 def md_code(text):

@@ -147,6 +147,7 @@ class Spec:
     optional: dict = field(default_factory=dict)
     length: Optional[int] = None
     check: Optional[Callable] = None
+    what: str = "a dotted name of letters, digits, '_', '-' (no '/', no '..')"
 
 
 def S(**kw):
@@ -201,8 +202,7 @@ def _walk(value, spec, path):
         if len(value) > MAX_STRING:
             raise _Bad(path, f"is a string of {len(value)} characters (at most {MAX_STRING})")
         if spec.pattern is not None and not spec.pattern.fullmatch(value):
-            raise _Bad(path, f"is {value[:60]!r}; expected a dotted name of letters, digits, '_', '-' "
-                             "(no '/', no '..')")
+            raise _Bad(path, f"is {value[:60]!r}; expected {spec.what}")
     elif kind == "bool":
         if not isinstance(value, bool):
             raise _Bad(path, f"is {_type(value)}; expected true or false")
@@ -311,7 +311,9 @@ RESULT = O({"id": NAME_S, "method": Spec("str", check=lambda m: None if m in _me
            {"source": S(nullable=True), "matches": BOOL, "counterexample": S(nullable=True),
             "failing": L(MEASUREMENT), "unclear": L(MEASUREMENT), "cpu_seconds": SECONDS,
             "device": S(), "instance": INSTANCE})
-ENVIRONMENT = O({}, {"packages": M(S()), "git_commit": S(), "device": S(), "hypothesis": M(ANY)})
+ENVIRONMENT = O({}, {"packages": M(S()), "git_commit": S(pattern=re.compile(r"[0-9a-f]{7,64}(\+dirty)?|unknown"),
+                                                         what="a hex commit hash (optionally +dirty) or 'unknown'"),
+                     "device": S(), "hypothesis": M(ANY)})
 
 
 def _unique_ids(results):
