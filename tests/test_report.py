@@ -28,7 +28,8 @@ from ssl_proofs.errors import InvalidArgument  # noqa: E402
 from ssl_proofs.spectral import SpectralProblem, lam  # noqa: E402
 from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
-from ssl_proofs_cli.report import content, drawing, markdown  # noqa: E402
+from ssl_proofs_cli.report import content, document, drawing, markdown  # noqa: E402
+from ssl_proofs_cli.report.latex import render_tex as report_tex  # noqa: E402
 from ssl_proofs_cli.report.escape import md_code, md_text  # noqa: E402
 from ssl_proofs_verifiers.checks import Instance  # noqa: E402
 from ssl_proofs_verifiers.runner import instance_data  # noqa: E402
@@ -178,7 +179,7 @@ def test_paper_loss_and_steps_in_every_format(written):
             for s in d.steps:
                 assert md_text(s.rule) in md  # escaped: a rule's `_` or `*` is text, not emphasis
                 assert s.evidence.level != "unchecked", f"{d.title}: step not checked"
-        assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_") in tex
+        assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_\allowbreak{}") in tex
 
 
 def test_closed_form_comes_from_the_solvers_profile():
@@ -253,14 +254,37 @@ def test_tex_is_pdflatex_safe(written):
     assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}")
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (TeX Live absent)")
-def test_tex_compiles_to_pdf(tmp_path):
-    claims = report.load_claims(CLAIMS)  # the Claims section (wordings, evidence, figures) compiles too
-    rep = report.build_report(report.load_run(RUN), "barlowtwins", source=str(RUN), claims=claims,
-                              claim_figures=report.claim_figures(claims, CLAIM_IMG), claims_source=str(CLAIMS))
-    files = report.write_report(rep, tmp_path, ("tex",))
-    pdf = tmp_path / "report.pdf"
-    assert pdf in files and pdf.read_bytes().startswith(b"%PDF")
+@pytest.mark.skipif(report.tex_engine() is None,
+                    reason="no TeX engine on PATH (pdflatex, lualatex, xelatex or tectonic; Debian: apt-get install "
+                           "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended)")
+def test_pdf_of_report_all_fits_the_margins(tmp_path, capsys):
+    # issue 19: `--format pdf` works where a TeX engine is, and no line runs past the margin by more than 1pt
+    # (TeX's log: "Overfull \hbox (Xpt too wide)"; the report of 1ccae61 had five equations 139-240pt past it)
+    code = main(["report", "--from-json", str(RUN), "--claims-json", str(CLAIMS), "--out", str(tmp_path / "r"),
+                 "--format", "pdf"])
+    assert code == 0 and "past the margin" not in capsys.readouterr().err
+    assert (tmp_path / "r" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["img", "report.pdf"], "no TeX by-products"
+    rep = report.build_report(report.load_run(RUN), "all", claims=report.load_claims(CLAIMS),
+                              claim_figures=report.claim_figures(report.load_claims(CLAIMS), CLAIM_IMG))
+    pictures = {p.name: p.read_bytes() for p in (tmp_path / "r" / "img").iterdir()}
+    pdf, overfull = report.compile_pdf(report_tex(rep), pictures)
+    assert pdf.startswith(b"%PDF") and overfull == [], f"lines past the margin by {overfull} pt"
+
+
+def test_overfull_boxes_are_read_from_the_log():
+    log = ("Overfull \\hbox (139.5pt too wide) in paragraph at lines 3--4\n"
+           "Overfull \\hbox (0.4pt too wide) in alignment\nUnderfull \\hbox (badness 10000)\n"
+           "Overfull \\hbox (240.25pt too wide) detected at line 9\n")
+    assert document.overfull_boxes(log) == [139.5, 240.25]
+
+
+def test_pdf_without_a_tex_engine_is_refused_with_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(document.shutil, "which", lambda name: None)
+    code = main(["report", "--from-json", str(RUN), "--out", str(tmp_path / "r"), "--format", "html,pdf"])
+    err = capsys.readouterr().err
+    assert code == 2 and "TeX engine" in err and "texlive-latex-base" in err and "tectonic" in err
+    assert not (tmp_path / "r").exists(), "refused before anything is written"
 
 
 def _strip_timings(text):

@@ -58,7 +58,7 @@ def _step(s):
 
 
 def _section(sec, figures):
-    out = [rf"\section{{{tex_text(sec.title)} (\texttt{{{tex_text(sec.name)}}})}}"]
+    out = [rf"\section{{{tex_text(sec.title)} ({_tt(sec.name)})}}"]
     if sec.loss is not None:
         out += [rf"\subsection*{{The loss as the paper writes it (variant \texttt{{{tex_text(sec.loss_variant)}}})}}",
                 _eq(sec.loss.lhs, sec.loss.relation, sec.loss.rhs)]
@@ -79,7 +79,7 @@ def _section(sec, figures):
             if r["id"] in sec.statement_math else (rid, statement, *rest)
             for r, (rid, statement, *rest) in zip(sec.results, rows)]
     out += [r"\subsection*{Theorems}", r"{\footnotesize"]
-    out += _longtable(_cols(3.3, 4.6, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
+    out += _longtable(_cols(3.3, 4.5, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
                                                             "worst error / tol", "verdict"), rows)
     out.append("}")
     refuted = [r for r in sec.results if r["verdict"] == "refuted"]
@@ -141,7 +141,9 @@ def _repro(report):
 
 def render_tex(report):
     """The report as a LaTeX document (str); pictures are included from ``img/<theorem id>.png``."""
+    # ragged right: long ids and formulas in words never push a line past the margin
     out = [_PREAMBLE, rf"\title{{{tex_text(report.title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
+           r"\raggedright",
            rf"\noindent\textbf{{{tex_text(cells.summary(report.results))}}}; seed {tex_text(report.run['seed'])}; "
            rf"{tex_text(report.run.get('examples', '?'))} hypothesis examples per theorem; results from "
            rf"{tex_text(report.source)}. A refuted claim recorded as refuted is a result, not a failure.",
