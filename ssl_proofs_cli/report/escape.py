@@ -6,7 +6,8 @@ control characters and bidirectional marks visible (an RTL override could reorde
 
 =============  =====================================================================================
 ``html_text``  HTML text and quoted attribute values (``& < > " '`` as entities)
-``md_text``    Markdown text and table cells (``& < >`` as entities, ``\\ ` * _ [ ] | $ ~ #`` backslash-escaped, one line)
+``md_text``    Markdown text and table cells (one line; ``\\ ` * _ [ ] | $ ~`` backslash-escaped, a ``<`` or ``&``
+               that would open HTML as an entity, a leading ``# > + = -`` escaped)
 ``md_code``    a Markdown code span, fenced with more backticks than the text holds
 ``tex_text``   LaTeX text (the ten special characters as commands, Unicode mapped, other non-ASCII ``?``)
 =============  =====================================================================================
@@ -19,9 +20,9 @@ import re
 #: C0/C1 controls (tab, newline, carriage return aside) and the Unicode bidirectional formatting marks
 _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
-_MD_ACTIVE = re.compile(r"([\\`*_\[\]|$~#])")
-#: HTML inside Markdown as entities (a backslash before < is not honoured by every renderer)
-_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_ACTIVE = re.compile(r"([\\`*_\[\]|$~])")
+#: what would start raw HTML (a tag, comment, declaration) or an entity; ``<->``, ``<=`` and ``>=`` stay readable
+_MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
 
 #: characters LaTeX reads as commands, and the Unicode our texts use, as pdflatex-safe text
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -49,7 +50,9 @@ def html_text(text):
 def md_text(text):
     """Text safe in Markdown (GitHub's included) and inside a table cell: nothing it holds is markup."""
     one_line = re.sub(r"\s*[\r\n]+\s*", " ", clean(text))
-    return _MD_ACTIVE.sub(r"\\\1", re.sub("[&<>]", lambda m: _MD_ENTITIES[m.group()], one_line))
+    text = _MD_ACTIVE.sub(r"\\\1", _MD_HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", one_line))
+    # at the start only: a numbered or bulleted list, a heading, a quote, a rule
+    return re.sub(r"^(\s*\d*)([.)](?=\s|$)|#+(?=\s|$)|[-+](?=\s|$)|>|[-=]{2,})", r"\1\\\2", text)
 
 
 def md_code(text):
