@@ -33,8 +33,9 @@ MAX_DEPTH = 32
 MAX_STRING = 20_000
 #: most items of one array (results, edges, rows of X)
 MAX_ITEMS = 100_000
-#: most nodes of a counterexample instance a report draws
-MAX_NODES = 10_000
+#: most nodes / edges of a counterexample instance a report draws (shrunk ones have ~10; drawing 10^4 would hang)
+MAX_NODES = 500
+MAX_EDGES = 20_000
 
 #: a theorem id, a method, a variant, an experiment: dotted lower-case names, never a path
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*")
@@ -295,7 +296,8 @@ MEASUREMENT = O({"check": S(), "error": N(inf=True), "tol": N()}, {"why": S(null
 SCALAR = Spec("any", check=lambda v: None if v is None or isinstance(v, (str, int, float, bool))
               else f"is {_type(v)}; expected a number, a string, true/false or null")
 INSTANCE = O({"N": I(1, MAX_NODES), "edges": L(L(N(), length=3, check=lambda e: None if all(
-                  isinstance(x, int) and not isinstance(x, bool) for x in e[:2]) else "nodes must be integers")),
+                  isinstance(x, int) and not isinstance(x, bool) for x in e[:2]) else "nodes must be integers"),
+                  check=lambda es: None if len(es) <= MAX_EDGES else f"has {len(es)} edges (at most {MAX_EDGES})"),
               "k": I(1, MAX_NODES), "variant": S(nullable=True, pattern=NAME)},
              {"hyper": M(SCALAR), "labels": L(I(0, MAX_NODES), nullable=True), "X": L(L(N()), nullable=True)},
              nullable=True, check=_edges_in_range)
