@@ -422,3 +422,75 @@ def test_absent_claims_json_and_conflicting_options_exit_2(tmp_path, capsys):
     assert main(["report", "--from-json", str(RUN), "--claims-json", str(CLAIMS), "--no-claims",
                  "--out", str(tmp_path)]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+# --- issue 19: what a reader sees (paths, reproduction, evidence, mathematics) ---
+
+def test_report_leaks_no_absolute_path_and_says_how_to_reproduce(written, recorded):
+    out, rep = written  # built with source=str(RUN), an absolute path inside the checkout
+    for name in ("report.html", "report.md", "report.tex"):
+        assert str(ROOT) not in (out / name).read_text(), f"{name} shows the checkout's location"
+    md = (out / "report.md").read_text()
+    assert "results from docs/results/verify.json" in md
+    block = md[md.index("### Reproduce this report"): md.index("### Package versions")]
+    env = recorded["environment"]
+    assert f"git checkout {env['git_commit']}" in block
+    assert f"pip install torch=={env['packages']['torch'].split('+')[0]}" in block
+    assert f"ssl-proofs verify all --seed {recorded['seed']} --examples {recorded['examples']} --json run.json" in block
+    assert "ssl-proofs report all --from-json run.json --claims-json claims.json --out report" in block
+    for pkg in ("python", "ssl-proofs", "numpy", "scipy", "torch", "sympy"):
+        assert f"{pkg} {env['packages'][pkg]}" in block, pkg
+    page = (out / "report.html").read_text()
+    assert '<pre class="repro">' in page and "git checkout" in page
+
+
+def test_a_path_outside_the_project_shows_as_its_file_name(tmp_path):
+    from ssl_proofs_cli.report import cells
+
+    assert cells.shown_path(tmp_path / "deep" / "run.json", ROOT) == "run.json"
+    assert cells.shown_path(RUN, ROOT) == "docs/results/verify.json"
+    assert cells.shown_path("this run", ROOT) == "this run"
+
+
+def test_claim_evidence_is_a_whole_readable_table(written):
+    out, rep = written
+    md = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert "whole value in the claims JSON" not in md + page, "evidence is not cut"
+    for rec in json.loads(CLAIMS.read_text())["claims"]:
+        block = _claim_block(md, f"(`{rec['id']}`)", ("\n### ", "\n## "))
+        evidence = block[block.index("#### Evidence"):]
+        assert '{"' not in evidence and '": ' not in evidence, "no raw JSON in the evidence table"
+        for key, value in rec["evidence"].items():
+            if isinstance(value, dict) and value:  # an object is one row per key, each value whole
+                for sub, v in value.items():
+                    assert f"| {md_text(f'{key} › {sub}')}" in evidence, (key, sub)  # nested objects: deeper rows
+                    assert md_text(content.value_text(v)) in evidence or isinstance(v, (list, dict))
+            else:
+                assert f"| {md_text(key)} |" in evidence, key
+
+
+def test_derivation_theorems_are_stated_as_the_checked_mathematics(written):
+    out, rep = written
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    for sec in rep.sections:
+        for r in sec.results:
+            if r["id"] not in sec.statement_math:
+                continue
+            d = next(d for d in sec.derivations if sympy.latex(d.steps[-1].rhs) in sec.statement_math[r["id"]])
+            assert sec.statement_math[r["id"]].startswith(sympy.latex(d.steps[0].lhs))
+            row = next(line for line in md.splitlines() if line.startswith(f"| `{r['id']}` |"))
+            assert "$" in row and r["statement"] not in row
+            cell = page[page.index(f">{r['id'].replace('.', '.<wbr>').replace('_', '_<wbr>')}</td>"):]
+            assert cell.index("<math") < cell.index("</tr>")
+    assert sum(len(s.statement_math) for s in rep.sections) >= 6, "each method's derivation theorem"
+
+
+def test_conventions_markdown_is_rendered_not_shown(written):
+    out, _ = written
+    page = (out / "report.html").read_text()
+    section = page[page.index('<section id="conventions">'): page.index('<section id="repro">')]
+    text = re.sub(r"<[^>]+>", "", section)
+    assert not re.search(r"(?<![\w*])\*[A-Za-z][^*]*\*(?![\w*])", text), "literal *asterisks*"
+    assert "<em>symmetrised stack</em>" in section
