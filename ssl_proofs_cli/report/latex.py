@@ -16,10 +16,12 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[hidelinks]{hyperref}
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
-% a formula wider than the line is scaled down to the line (never past the margin)
+% a formula wider than the line breaks after its left side, and each part is scaled down to the line if still
+% wider (never past the margin)
 \newsavebox{\fitbox}
 \newcommand{\fitmath}[1]{\sbox{\fitbox}{$#1$}\ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
-\newcommand{\fiteq}[1]{\par\smallskip\noindent\sbox{\fitbox}{$\displaystyle #1$}\ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\makebox[\linewidth]{\usebox{\fitbox}}\fi\par\smallskip}
+\newcommand{\fitline}[1]{\sbox{\fitbox}{$\displaystyle #1$}\ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
+\newcommand{\fiteq}[3]{\par\smallskip\noindent\sbox{\fitbox}{$\displaystyle #1 #2 #3$}\ifdim\wd\fitbox>\linewidth\fitline{#1}\par\noindent\hspace*{2em}\parbox{\dimexpr\linewidth-2em}{\fitline{{} #2 #3}}\else\makebox[\linewidth]{\usebox{\fitbox}}\fi\par\smallskip}
 """
 
 
@@ -32,7 +34,7 @@ def _code(s):
 
 def _eq(lhs, relation, rhs):
     """A displayed formula that fits the line (scaled down when wider)."""
-    return rf"\fiteq{{{sympy.latex(lhs)} {relation} {sympy.latex(rhs)}}}"
+    return rf"\fiteq{{{sympy.latex(lhs)}}}{{{relation}}}{{{sympy.latex(rhs)}}}"
 
 
 def _tt(s):
