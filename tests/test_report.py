@@ -8,7 +8,6 @@ import html
 import io
 import json
 import re
-import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +29,7 @@ from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
 from ssl_proofs_cli.report import content, document, drawing, markdown  # noqa: E402
 from ssl_proofs_cli.report.latex import render_tex as report_tex  # noqa: E402
-from ssl_proofs_cli.report.escape import md_code, md_text  # noqa: E402
+from ssl_proofs_cli.report.escape import md_text  # noqa: E402
 from ssl_proofs_verifiers.checks import Instance  # noqa: E402
 from ssl_proofs_verifiers.runner import instance_data  # noqa: E402
 
