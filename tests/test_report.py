@@ -8,7 +8,6 @@ import html
 import io
 import json
 import re
-import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +27,9 @@ from ssl_proofs.errors import InvalidArgument  # noqa: E402
 from ssl_proofs.spectral import SpectralProblem, lam  # noqa: E402
 from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
-from ssl_proofs_cli.report import content, drawing  # noqa: E402
+from ssl_proofs_cli.report import content, document, drawing, markdown  # noqa: E402
+from ssl_proofs_cli.report.latex import render_tex as report_tex  # noqa: E402
+from ssl_proofs_cli.report.escape import md_text  # noqa: E402
 from ssl_proofs_verifiers.checks import Instance  # noqa: E402
 from ssl_proofs_verifiers.runner import instance_data  # noqa: E402
 
@@ -175,9 +176,9 @@ def test_paper_loss_and_steps_in_every_format(written):
     for sec in rep.sections:
         for d in sec.derivations:
             for s in d.steps:
-                assert s.rule in md
+                assert md_text(s.rule) in md  # escaped: a rule's `_` or `*` is text, not emphasis
                 assert s.evidence.level != "unchecked", f"{d.title}: step not checked"
-        assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_") in tex
+        assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_\allowbreak{}") in tex
 
 
 def test_closed_form_comes_from_the_solvers_profile():
@@ -252,14 +253,37 @@ def test_tex_is_pdflatex_safe(written):
     assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}")
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (TeX Live absent)")
-def test_tex_compiles_to_pdf(tmp_path):
-    claims = report.load_claims(CLAIMS)  # the Claims section (wordings, evidence, figures) compiles too
-    rep = report.build_report(report.load_run(RUN), "barlowtwins", source=str(RUN), claims=claims,
-                              claim_figures=report.claim_figures(claims, CLAIM_IMG), claims_source=str(CLAIMS))
-    files = report.write_report(rep, tmp_path, ("tex",))
-    pdf = tmp_path / "report.pdf"
-    assert pdf in files and pdf.read_bytes().startswith(b"%PDF")
+@pytest.mark.skipif(report.tex_engine() is None,
+                    reason="no TeX engine on PATH (pdflatex, lualatex, xelatex or tectonic; Debian: apt-get install "
+                           "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended)")
+def test_pdf_of_report_all_fits_the_margins(tmp_path, capsys):
+    # issue 19: `--format pdf` works where a TeX engine is, and no line runs past the margin by more than 1pt
+    # (TeX's log: "Overfull \hbox (Xpt too wide)"; the report of 1ccae61 had five equations 139-240pt past it)
+    code = main(["report", "--from-json", str(RUN), "--claims-json", str(CLAIMS), "--out", str(tmp_path / "r"),
+                 "--format", "pdf"])
+    assert code == 0 and "past the margin" not in capsys.readouterr().err
+    assert (tmp_path / "r" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["img", "report.pdf"], "no TeX by-products"
+    rep = report.build_report(report.load_run(RUN), "all", claims=report.load_claims(CLAIMS),
+                              claim_figures=report.claim_figures(report.load_claims(CLAIMS), CLAIM_IMG))
+    pictures = {p.name: p.read_bytes() for p in (tmp_path / "r" / "img").iterdir()}
+    pdf, overfull = report.compile_pdf(report_tex(rep), pictures)
+    assert pdf.startswith(b"%PDF") and overfull == [], f"lines past the margin by {overfull} pt"
+
+
+def test_overfull_boxes_are_read_from_the_log():
+    log = ("Overfull \\hbox (139.5pt too wide) in paragraph at lines 3--4\n"
+           "Overfull \\hbox (0.4pt too wide) in alignment\nUnderfull \\hbox (badness 10000)\n"
+           "Overfull \\hbox (240.25pt too wide) detected at line 9\n")
+    assert document.overfull_boxes(log) == [139.5, 240.25]
+
+
+def test_pdf_without_a_tex_engine_is_refused_with_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(document.shutil, "which", lambda name: None)
+    code = main(["report", "--from-json", str(RUN), "--out", str(tmp_path / "r"), "--format", "html,pdf"])
+    err = capsys.readouterr().err
+    assert code == 2 and "TeX engine" in err and "texlive-latex-base" in err and "tectonic" in err
+    assert not (tmp_path / "r").exists(), "refused before anything is written"
 
 
 def _strip_timings(text):
@@ -284,7 +308,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main(["report", "--from-json", str(bad), "--out", str(tmp_path)]) == 2
     assert "not a verify run" in capsys.readouterr().err
     assert main(["report", "--from-json", str(tmp_path / "absent.json"), "--out", str(tmp_path)]) == 2
-    assert main(["report", "--from-json", str(RUN), "--out", str(tmp_path), "--format", "pdf"]) == 2
+    assert main(["report", "--from-json", str(RUN), "--out", str(tmp_path), "--format", "docx"]) == 2
     assert "--format" in capsys.readouterr().err
     assert main(["report", "--from-json", str(RUN)]) == 2  # no --out
     assert main(["report", "nosuchmethod", "--from-json", str(RUN), "--out", str(tmp_path)]) == 2
@@ -328,12 +352,13 @@ def test_claims_section_lists_every_claim_with_its_recorded_verdict(written):
         md_block = _claim_block(md, f"(`{c.id}`)", ("\n### ", "\n## "))
         assert '<strong class="v-' in html_block and f">{rec['verdict']}</strong>" in html_block
         assert f"Verdict: **{rec['verdict']}**" in md_block
-        assert c.statement in md_block
+        assert markdown.inline(c.statement) in md_block
         for words in c.wordings.values():  # every source's wording, as the registry has it
-            assert html.escape(words) in html_block and words in md_block
-        assert html.escape(rec["conditions"]) in html_block and rec["conditions"] in md_block
+            assert html.escape(words) in html_block and md_text(words) in md_block
+        assert html.escape(rec["conditions"]) in html_block and md_text(rec["conditions"]) in md_block
         for key in rec["evidence"]:  # every measured quantity is named
-            assert html.escape(key) in html_block and key in md_block
+            assert html.escape(key).replace(".", ".<wbr>").replace("_", "_<wbr>") in html_block
+            assert md_text(key) in md_block
         assert r"\texttt{" + c.id.replace("_", r"\_\allowbreak{}") + "}" in tex
 
 
@@ -376,7 +401,7 @@ def test_a_changed_claim_verdict_shows_up_changed(tmp_path):
     (lambda d: json.dumps({"claims": 3}), "not a claims run"),
     (lambda d: json.dumps({**d, "claims": d["claims"][1:]}), "no record for the claim"),
     (lambda d: json.dumps({**d, "claims": [{**d["claims"][0], "verdict": "maybe"}] + d["claims"][1:]}),
-     "verdict 'maybe'"),
+     "claims[0].verdict is 'maybe'"),
     (lambda d: json.dumps({**d, "claims": [{k: v for k, v in d["claims"][0].items() if k != "evidence"}]
                            + d["claims"][1:]}), "lacks ['evidence']"),
 ])
@@ -396,3 +421,75 @@ def test_absent_claims_json_and_conflicting_options_exit_2(tmp_path, capsys):
     assert main(["report", "--from-json", str(RUN), "--claims-json", str(CLAIMS), "--no-claims",
                  "--out", str(tmp_path)]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+# --- issue 19: what a reader sees (paths, reproduction, evidence, mathematics) ---
+
+def test_report_leaks_no_absolute_path_and_says_how_to_reproduce(written, recorded):
+    out, rep = written  # built with source=str(RUN), an absolute path inside the checkout
+    for name in ("report.html", "report.md", "report.tex"):
+        assert str(ROOT) not in (out / name).read_text(), f"{name} shows the checkout's location"
+    md = (out / "report.md").read_text()
+    assert "results from docs/results/verify.json" in md
+    block = md[md.index("### Reproduce this report"): md.index("### Package versions")]
+    env = recorded["environment"]
+    assert f"git checkout {env['git_commit']}" in block
+    assert f"pip install torch=={env['packages']['torch'].split('+')[0]}" in block
+    assert f"ssl-proofs verify all --seed {recorded['seed']} --examples {recorded['examples']} --json run.json" in block
+    assert "ssl-proofs report all --from-json run.json --claims-json claims.json --out report" in block
+    for pkg in ("python", "ssl-proofs", "numpy", "scipy", "torch", "sympy"):
+        assert f"{pkg} {env['packages'][pkg]}" in block, pkg
+    page = (out / "report.html").read_text()
+    assert '<pre class="repro">' in page and "git checkout" in page
+
+
+def test_a_path_outside_the_project_shows_as_its_file_name(tmp_path):
+    from ssl_proofs_cli.report import cells
+
+    assert cells.shown_path(tmp_path / "deep" / "run.json", ROOT) == "run.json"
+    assert cells.shown_path(RUN, ROOT) == "docs/results/verify.json"
+    assert cells.shown_path("this run", ROOT) == "this run"
+
+
+def test_claim_evidence_is_a_whole_readable_table(written):
+    out, rep = written
+    md = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert "whole value in the claims JSON" not in md + page, "evidence is not cut"
+    for rec in json.loads(CLAIMS.read_text())["claims"]:
+        block = _claim_block(md, f"(`{rec['id']}`)", ("\n### ", "\n## "))
+        evidence = block[block.index("#### Evidence"):]
+        assert '{"' not in evidence and '": ' not in evidence, "no raw JSON in the evidence table"
+        for key, value in rec["evidence"].items():
+            if isinstance(value, dict) and value:  # an object is one row per key, each value whole
+                for sub, v in value.items():
+                    assert f"| {md_text(f'{key} › {sub}')}" in evidence, (key, sub)  # nested objects: deeper rows
+                    assert md_text(content.value_text(v)) in evidence or isinstance(v, (list, dict))
+            else:
+                assert f"| {md_text(key)} |" in evidence, key
+
+
+def test_derivation_theorems_are_stated_as_the_checked_mathematics(written):
+    out, rep = written
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    for sec in rep.sections:
+        for r in sec.results:
+            if r["id"] not in sec.statement_math:
+                continue
+            d = next(d for d in sec.derivations if sympy.latex(d.steps[-1].rhs) in sec.statement_math[r["id"]])
+            assert sec.statement_math[r["id"]].startswith(sympy.latex(d.steps[0].lhs))
+            row = next(line for line in md.splitlines() if line.startswith(f"| `{r['id']}` |"))
+            assert "$" in row and r["statement"] not in row
+            cell = page[page.index(f">{r['id'].replace('.', '.<wbr>').replace('_', '_<wbr>')}</td>"):]
+            assert cell.index("<math") < cell.index("</tr>")
+    assert sum(len(s.statement_math) for s in rep.sections) >= 6, "each method's derivation theorem"
+
+
+def test_conventions_markdown_is_rendered_not_shown(written):
+    out, _ = written
+    page = (out / "report.html").read_text()
+    section = page[page.index('<section id="conventions">'): page.index('<section id="repro">')]
+    text = re.sub(r"<[^>]+>", "", section)
+    assert not re.search(r"(?<![\w*])\*[A-Za-z][^*]*\*(?![\w*])", text), "literal *asterisks*"
+    assert "<em>symmetrised stack</em>" in section

@@ -129,6 +129,79 @@ INSPECT = """(async () => {
 })()"""
 
 
+#: what overflows the page at the current width: any table wider than the box it sits in (tables must fit, not
+#: scroll), any table cell past the page's right edge (the verdict column must be in view), and any element
+#: past the right edge that is not inside a scrolling box of its own (formulas may scroll inside theirs)
+OVERFLOW = """(() => {
+  const W = document.documentElement.clientWidth;
+  const scroller = el => { for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const ox = getComputedStyle(a).overflowX; if (ox === 'auto' || ox === 'scroll') return a; } return null; };
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
+      ' in ' + ((el.closest('section, article') || {}).id || 'page') + ': ' + (el.innerText || '').slice(0, 50);
+  const bad = [];
+  for (const t of document.querySelectorAll('table')) {
+    const r = t.getBoundingClientRect(), box = t.parentElement.getBoundingClientRect();
+    if (t.scrollWidth > t.parentElement.clientWidth + 1 || r.right > Math.min(W, box.right) + 1)
+      bad.push(['table', name(t), Math.round(r.right - Math.min(W, box.right))]);
+    for (const c of t.querySelectorAll('td, th')) {
+      const cr = c.getBoundingClientRect();
+      if (cr.right > W + 1) { bad.push(['cell', name(c), Math.round(cr.right - W)]); break; }
+    }
+  }
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > W + 1 && !scroller(el)) bad.push(['element', name(el), Math.round(r.right - W)]);
+  }
+  return {bad: bad.slice(0, 30), count: bad.length, page: document.documentElement.scrollWidth - W, width: W};
+})()"""
+
+
+def _report_all(tmp_path):
+    """``report all`` of the recorded run with the recorded claims and their figures, as report.html."""
+    claims = report.load_claims(CLAIMS)
+    figures = report.claim_figures(claims, CLAIMS.parent / report.CLAIM_FIGURES)
+    rep = report.build_report(report.load_run(RUN), "all", source=str(RUN), claims=claims, claim_figures=figures,
+                              claims_source=str(CLAIMS))
+    report.write_report(rep, tmp_path / "out", ("html",))
+    return rep, (tmp_path / "out" / "report.html").resolve()
+
+
+def _open(browser, page, width, height=900):
+    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+    browser.send("Page.navigate", url=page.as_uri())
+    browser.wait_for("Page.loadEventFired")
+    time.sleep(0.3)
+
+
+def test_report_all_fits_1000px(chromium, tmp_path):
+    # issue 19: at 1000 px no table may overflow (long cells wrap; the verdict column stays in view) and nothing
+    # outside a scrolling box of its own may pass the page's right edge; wide formulas scroll inside their box
+    _, page = _report_all(tmp_path)
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        browser.send("Page.enable")
+        _open(browser, page, 1000)
+        found = browser.evaluate(OVERFLOW)
+        verdicts = browser.evaluate("""[...document.querySelectorAll('table.theorems, table')].filter(
+            t => t.querySelector('th') && [...t.querySelectorAll('th')].pop().innerText.trim() === 'verdict')
+            .map(t => [...t.querySelectorAll('tr')].map(r => r.lastElementChild.getBoundingClientRect().right))
+            .flat()""")
+        keep = os.environ.get("SSL_PROOFS_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            browser.screenshot(Path(keep) / "report-1000px.png")
+            browser.evaluate("document.querySelector('#method-vicreg h3:nth-of-type(4), #method-vicreg table.theorems')"
+                             ".scrollIntoView()")
+            browser.screenshot(Path(keep) / "report-1000px-vicreg.png")
+    finally:
+        browser.close()
+    assert found["width"] <= 1000
+    assert found["count"] == 0, f"{found['count']} overflow(s) at 1000 px, first: {found['bad'][:8]}"
+    assert found["page"] <= 0, f"the page scrolls sideways by {found['page']} px at 1000 px"
+    assert verdicts and max(verdicts) <= found["width"], "a verdict cell is off the right edge"
+
+
 def _not_blank(png):
     a = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
     background = np.median(a)

@@ -11,6 +11,7 @@ from ssl_proofs_verifiers import runner
 from ssl_proofs_verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress
 
 from .. import report as _report
+from ..io import output_path
 from ..progress import Live
 from .claims import run_claims
 from ..report.drawing import require_optional
@@ -24,7 +25,8 @@ def add_arguments(r):
     r.add_argument("target", nargs="?", default="all", help="'all', a method name or a theorem id")
     r.add_argument("--out", metavar="DIR", help="directory for report.html / report.md / report.tex (+ img/, PDF)")
     r.add_argument("--format", default="html,md,tex",
-                   help="comma-separated subset of html,md,tex (default: all three; PDF where pdflatex exists)")
+                   help="comma-separated subset of html,md,tex,pdf (default html,md,tex, plus report.pdf when a TeX "
+                        "engine - pdflatex, lualatex, xelatex or tectonic - is on PATH; pdf without one is refused)")
     r.add_argument("--examples", type=int, default=None, help="hypothesis examples per theorem")
     r.add_argument("--seed", type=int, default=0, help="random seed (hypothesis and GD starts)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where gradient descent runs")
@@ -40,7 +42,7 @@ def add_arguments(r):
     r.add_argument("--claims", action="store_true",
                    help="run the claims' experiments now (cached, seed --seed) and add the Claims section")
     r.add_argument("--no-claims", action="store_true", help="no Claims section")
-    r.add_argument("--no-pdf", action="store_true", help="do not run pdflatex on report.tex")
+    r.add_argument("--no-pdf", action="store_true", help="do not compile report.tex to a PDF by default")
     r.add_argument("--update-docs", nargs="?", const="", metavar="RUN.json",
                    help="regenerate the generated blocks of docs/*.md and README.md from a recorded run "
                         f"(default {_report.GENERATED_RUN.as_posix()}) and exit")
@@ -133,9 +135,17 @@ def run(args):
     if bad or not formats:
         raise InvalidArgument(f"--format {args.format!r}: use a comma-separated subset of {','.join(_report.FORMATS)}.")
     require_optional()
+    if "pdf" in formats:
+        if args.no_pdf:
+            raise InvalidArgument("--format pdf and --no-pdf contradict each other; drop one.")
+        _report.require_tex_engine()
+    json_out = output_path(args.json, "--json", suffixes=(".json",)) if args.json else None
+    # every input file is read and checked before anything is written or run
     claims, claim_figures, claims_source = _claims(args)
-    if args.from_json:
-        run_data = _report.load_run(args.from_json)
+    run_data = _report.load_run(args.from_json) if args.from_json else None
+    if args.out:
+        _report.make_folder(args.out)
+    if run_data is not None:
         source = args.from_json
     else:
         theorems = runner.resolve_theorems(args.target)
@@ -144,8 +154,8 @@ def run(args):
                                       starts=args.starts, progress=live)
         live.close()
         source = "this run"
-    if args.json:
-        _report.write_run(run_data, args.json)
+    if json_out is not None:
+        _report.write_run(run_data, json_out)
     ok = all(r["verdict"] == r["expected"] for r in run_data["results"])
     if args.record_docs:
         path = REPO_ROOT / _report.GENERATED_RUN

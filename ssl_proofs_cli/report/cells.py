@@ -1,7 +1,13 @@
 """What each cell of a report says, in words: shared by the HTML, Markdown and LaTeX renderers."""
 from __future__ import annotations
 
+import re
+import shlex
+from pathlib import Path, PurePath
+
 from ssl_proofs.evidence import Evidence
+
+from .files import slug
 
 #: the shape of every closed form (the solver's output), the profile s(lambda) being the method's own
 ZSTAR_TEX = r"Z^{\star} = c\,\operatorname{diag}(w)\,U_K\,\operatorname{diag}(s(\lambda_1),\dots,s(\lambda_K))\,R^T"
@@ -65,8 +71,8 @@ def summary(results):
 
 
 def figure_name(r):
-    """File name of a refutation's counterexample picture."""
-    return f"{r['id']}.png"
+    """File name of a refutation's counterexample picture: a slug of its theorem id, never a path."""
+    return f"{slug(r['id'])}.png"
 
 
 def drawable(r):
@@ -111,3 +117,57 @@ def claims_summary(claims):
 def claim_figure_caption(c):
     """Caption of a claim's figure: the experiment that drew it."""
     return f"Figure of the experiment {c.experiment} (`ssl-proofs experiment {c.experiment} --plot PNG`)."
+
+
+def shown_path(path, root):
+    """``path`` as a report shows it: relative to the project ``root`` when inside it, else its file name only
+    (a report is shared: the checkout's location is nobody's business). Texts that are not paths pass as they are."""
+    text = str(path)
+    if not text or text == "this run":
+        return text
+    p = Path(text)
+    try:
+        return p.resolve().relative_to(Path(root).resolve()).as_posix()
+    except (ValueError, OSError):
+        return PurePath(text).name if p.is_absolute() or ".." in p.parts else p.as_posix()
+
+
+#: the packages the "reproduce this report" line pins (the whole list is in the versions table)
+PINNED = ("python", "ssl-proofs", "numpy", "scipy", "torch", "sympy", "hypothesis")
+
+
+def reproduce(report):
+    """The commands that rebuild this report, exactly: checkout, install, run, report (a list of lines)."""
+    env, run = report.environment, report.run
+    pk = env.get("packages", {})
+    commit = str(env.get("git_commit", "unknown")).replace("+dirty", "")
+    target = shlex.quote(str(report.target))
+    seed, examples = run["seed"], run.get("examples")
+    lines = []
+    # these strings come from a run file: a command is printed only for values that cannot be shell syntax
+    if re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        lines.append(f"git checkout {commit}")
+    torch = str(pk.get("torch", "")).split("+")[0]
+    if re.fullmatch(r"[0-9][0-9A-Za-z.]*", torch):
+        lines.append(f"pip install torch=={torch}")
+    lines.append('pip install -e ".[report]"')
+    lines.append(f"ssl-proofs verify {target} --seed {seed}" + (f" --examples {examples}" if examples else "")
+                 + " --json run.json")
+    report_cmd = f"ssl-proofs report {target} --from-json run.json"
+    if report.claims:
+        c = report.claims_run or {}
+        full = " --full" if c.get("full") else ""
+        lines.append(f"ssl-proofs claims --seed {c.get('seed', seed)}{full} --json claims.json")
+        shown = sorted({cl.experiment for cl in report.claims if cl.figure is not None})
+        lines += ["mkdir -p claims_img"] if shown else []
+        lines += [f"ssl-proofs experiment {e} --seed {c.get('seed', seed)}{full} --plot claims_img/{e}.png"
+                  for e in shown]
+        report_cmd += " --claims-json claims.json"
+    lines.append(report_cmd + " --out report")
+    return lines
+
+
+def versions_line(report):
+    """``python 3.11.7, ssl-proofs 0.1.0, numpy 2.4.6, ...``: the versions the run used (or this report's)."""
+    pk = report.environment.get("packages", {})
+    return ", ".join(f"{k} {pk[k]}" for k in PINNED if k in pk) or "not recorded"

@@ -6,7 +6,6 @@ a run's results; :func:`conventions_table` reads the loss-convention table of
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -20,6 +19,7 @@ import ssl_proofs.claims
 from ssl_proofs.derivation import Derivation, Step
 from ssl_proofs.errors import SSLProofsError
 
+from . import files
 from .run import REPO_ROOT
 
 #: a small connected, irregular graph: the solver builds its spectral problem on it to expose the profile
@@ -47,6 +47,8 @@ class MethodSection:
     derivations: list = field(default_factory=list)
     closed_forms: list = field(default_factory=list)
     results: list = field(default_factory=list)
+    #: theorem id -> LaTeX of what a derivation theorem states, from the checked steps (first side to last)
+    statement_math: dict = field(default_factory=dict)
 
 
 def paper_loss(derivation: Derivation) -> Optional[Step]:
@@ -86,6 +88,29 @@ def derivations(method, seed=0):
     return out
 
 
+def derivation_statement(derivation):
+    """LaTeX of what a derivation shows, from its checked steps: the first step's left side, the relation that
+    chains them (``=`` when every step is an equality), the last step's right side."""
+    steps = derivation.steps
+    relations = {s.relation for s in steps}
+    relation = relations.pop() if len(relations) == 1 else r"\;\cdots\;"
+    return f"{sympy.latex(steps[0].lhs)} {relation} {sympy.latex(steps[-1].rhs)}"
+
+
+def _statement_math(method, results, derivations_by_variant):
+    """``{theorem id: LaTeX}`` for the results that are derivation theorems of a derived variant."""
+    theorems = {t.id: t for t in method.theorems()}
+    out = {}
+    for r in results:
+        t = theorems.get(r["id"])
+        variant = (t.params or {}).get("variant") if t is not None else None
+        if t is not None and t.claim == "derivation" and variant in derivations_by_variant:
+            d = derivations_by_variant[variant]
+            if d.steps:
+                out[r["id"]] = derivation_statement(d)
+    return out
+
+
 def method_sections(results, *, seed=0, progress=None):
     """One :class:`MethodSection` per method present in ``results`` (run dicts), registry order."""
     names = [n for n in ssl_proofs.list_methods() if any(r["method"] == n for r in results)]
@@ -97,10 +122,11 @@ def method_sections(results, *, seed=0, progress=None):
         ds = derivations(m, seed=seed)
         # the paper's form is the first variant; a method may derive only later ones
         loss_variant = next(iter(ds), m.variants[0])
+        mine = [r for r in results if r["method"] == n]
         out.append(MethodSection(
             name=n, title=m.title, loss=paper_loss(ds[loss_variant]) if ds else None, loss_variant=loss_variant,
-            derivations=list(ds.values()), closed_forms=closed_forms(m),
-            results=[r for r in results if r["method"] == n]))
+            derivations=list(ds.values()), closed_forms=closed_forms(m), results=mine,
+            statement_math=_statement_math(m, mine, ds)))
     return out
 
 
@@ -135,10 +161,6 @@ def conventions_table(path=REPO_ROOT / "docs" / "conventions.md"):
     return (rows[0], rows[1:]) if rows else None
 
 
-#: an evidence value longer than this is cut in the report (the claims JSON holds it whole)
-EVIDENCE_CHARS = 400
-
-
 @dataclass
 class ClaimSection:
     """Everything the report shows for one downstream claim (a record of ``ssl-proofs claims --json``)."""
@@ -155,14 +177,40 @@ class ClaimSection:
 
     @property
     def figure_name(self):
-        """File name of the experiment's figure next to the Markdown / LaTeX report (under ``img/``)."""
-        return f"claim-{self.experiment}.png"
+        """File name of the experiment's figure next to the Markdown / LaTeX report (under ``img/``): a slug of
+        the registry's experiment name, never a path taken from the claims JSON."""
+        return f"claim-{files.slug(self.experiment)}.png"
 
 
-def evidence_text(value):
-    """One evidence value as a line: strings as they are, numbers and tables as compact JSON (cut when long)."""
-    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "), sort_keys=True)
-    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS] + " … (whole value in the claims JSON)"
+def value_text(value):
+    """One scalar or flat list of an evidence table as words: numbers with 6 significant digits, lists
+    joined with commas, ``–`` for null and for an empty list."""
+    if value is None or value == []:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return ", ".join(value_text(v) if not isinstance(v, (list, dict)) else "(" + value_text(v) + ")"
+                         for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def evidence_rows(key, value):
+    """``[(label, [lines])]``: one evidence entry as readable rows, whole (the JSON is not cut).
+
+    An object gives one row per key (``key › sub``); a list of lists one line per item; anything else one line.
+    """
+    if isinstance(value, dict) and value:
+        return [row for k, v in value.items() for row in evidence_rows(f"{key} › {k}", v)]
+    if isinstance(value, list) and value and all(isinstance(v, (list, dict)) for v in value):
+        return [(key, [value_text(v) for v in value])]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return [(key, list(value))]
+    return [(key, [value_text(value)])]
 
 
 def _paper_order(record):
@@ -179,19 +227,36 @@ def claim_sections(claims_run, figures):
     """
     return [ClaimSection(id=r["id"], title=r["title"], wordings=_paper_order(r),
                          statement=r["statement"], verdict=r["verdict"], conditions=r["conditions"] or "",
-                         evidence=[(k, evidence_text(v)) for k, v in r["evidence"].items()],
-                         experiment=r["experiment"], figure=figures.get(r["experiment"]))
+                         evidence=[row for k, v in r["evidence"].items() for row in evidence_rows(k, v)],
+                         experiment=_experiment(r["id"]), figure=figures.get(_experiment(r["id"])))
             for r in claims_run["claims"]]
+
+
+def _experiment(claim_id):
+    """The experiment that decides ``claim_id``, from the registry (the JSON's own field is only checked)."""
+    return ssl_proofs.claims.get_claim(claim_id).experiment
 
 
 def claim_figures(claims_run, directory):
     """``{experiment: PNG bytes}`` read from ``directory/<experiment>.png`` where that file exists.
 
-    ``ssl-proofs experiment NAME --plot DIR/NAME.png`` (same seed, same cache as the claims run) writes them.
+    Only the registry's experiments of the claims are looked for, only inside ``directory`` (a name that
+    resolves elsewhere, through ``..`` or a link, is skipped), and only files that start as a PNG and fit in
+    :data:`MAX_FIGURE_BYTES` are read. ``ssl-proofs experiment NAME --plot DIR/NAME.png`` (same seed, same
+    cache as the claims run) writes them.
     """
+    folder = Path(directory).resolve()
     out = {}
-    for name in sorted({r["experiment"] for r in claims_run["claims"]}):
-        path = Path(directory) / f"{name}.png"
-        if path.is_file():
-            out[name] = path.read_bytes()
+    for name in sorted({_experiment(r["id"]) for r in claims_run["claims"]}):
+        path = (folder / f"{files.slug(name)}.png").resolve()
+        if path.parent != folder or not path.is_file() or path.stat().st_size > MAX_FIGURE_BYTES:
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FIGURE_BYTES + 1)
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            out[name] = data
     return out
+
+
+#: the largest figure a report embeds (bytes); an experiment's figure is ~100 KB
+MAX_FIGURE_BYTES = 8 * 2 ** 20

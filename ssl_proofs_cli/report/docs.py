@@ -14,7 +14,8 @@ from pathlib import Path
 import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 
-from . import cells, markdown
+from . import cells, files, markdown
+from .escape import md_code, md_text
 from .drawing import draw_result, require_optional
 from .run import REPO_ROOT, load_run
 
@@ -68,13 +69,13 @@ def glance_block(run, run_path=GENERATED_RUN):
         refuted = [r for r in results if r["verdict"] == "refuted"]
         other = [r for r in results if r["verdict"] not in ("holds", "refuted")]
         short = lambda r: r["id"][len(name) + 1:]  # noqa: E731 - ids are "<method>.<rest>"
-        holds = f"{len(held)}: " + ", ".join(f"`{short(r)}`" for r in held) if held else "0"
-        refs = "; ".join(f"`{short(r)}`: " + textwrap.shorten(r["statement"], 90, placeholder=" …") +
+        holds = f"{len(held)}: " + ", ".join(md_code(short(r)) for r in held) if held else "0"
+        refs = "; ".join(f"{md_code(short(r))}: " + md_text(textwrap.shorten(r["statement"], 90, placeholder=" …")) +
                          ("" if r["verdict"] == r["expected"] else " **REGRESSION**") for r in refuted) or "–"
         if other:
-            refs += "; " + "; ".join(f"`{short(r)}`: **{r['verdict']}**" for r in other)
+            refs += "; " + "; ".join(f"{md_code(short(r))}: **{md_text(r['verdict'])}**" for r in other)
         title = ssl_proofs.get_method(name).title
-        out.append("| " + " | ".join(markdown.cell(c) for c in (f"{title} (`{name}`)", holds, refs)) + " |")
+        out.append("| " + " | ".join((f"{md_text(title)} ({md_code(name)})", holds, refs)) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -109,7 +110,7 @@ def replace_blocks(text, blocks, *, append=True):
 
 
 def _figures(run):
-    return {f"{r['id']}.png": r for r in run["results"] if cells.drawable(r)}
+    return {cells.figure_name(r): r for r in run["results"] if cells.drawable(r)}
 
 
 def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
@@ -147,7 +148,7 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
     changed = [rel for rel, (_, old, new) in pages.items() if new != old]
     if not check:
         for rel in changed:
-            pages[rel][0].write_text(pages[rel][2])
+            files.write_into(pages[rel][0].parent, pages[rel][0].name, pages[rel][2])
     img = root / IMAGE_DIR
     figures = _figures(run)
     for name, r in figures.items():
@@ -158,8 +159,7 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
             continue
         png = draw_result(r)
         if not target.exists() or target.read_bytes() != png:
-            img.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(png)
+            files.write_into(files.make_folder(img, "docs image folder"), name, png)
             changed.append(target.relative_to(root).as_posix())
     if img.exists():
         for old_png in sorted(img.glob("*.png")):

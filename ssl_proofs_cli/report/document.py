@@ -1,23 +1,25 @@
 """A report: one run's results joined with the theory, written as HTML, Markdown and LaTeX/PDF."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ssl_proofs.errors import InvalidArgument
 
-from . import cells, content, run as _run
+from . import cells, content, files, run as _run
 from .drawing import draw_result, require_optional
 from .html import render_html
 from .latex import render_tex
 from .markdown import render_md
 
 #: output formats, in the order they are written
-FORMATS = ("html", "md", "tex")
+FORMATS = ("html", "md", "tex", "pdf")
 
 
 @dataclass
@@ -91,14 +93,39 @@ def build_report(run, target="all", *, source="this run", progress=None, claims=
     claim_sections = []
     if claims is not None:
         claim_sections = content.claim_sections(claims, claim_figures or {})
-    return Report(target, run, results, sections, content.conventions_table(), figures, env, recorded, source,
-                  claim_sections, claims, claims_source)
+    return Report(target, run, results, sections, content.conventions_table(), figures, env, recorded,
+                  cells.shown_path(source, _run.REPO_ROOT), claim_sections, claims,
+                  cells.shown_path(claims_source, _run.REPO_ROOT))
+
+
+#: TeX engines that turn report.tex into a PDF, in the order they are tried
+TEX_ENGINES = ("pdflatex", "lualatex", "xelatex", "tectonic")
+#: how far a line may run past the margin before the PDF counts as cut off (TeX's own slack is 0.1pt)
+OVERFULL_PT = 1.0
+
+
+def tex_engine():
+    """The first TeX engine on PATH (a path), or None."""
+    return next((shutil.which(e) for e in TEX_ENGINES if shutil.which(e)), None)
+
+
+def require_tex_engine():
+    """The TeX engine's path, or the project's error saying what to install (``--format pdf`` without one)."""
+    engine = tex_engine()
+    if engine is None:
+        raise InvalidArgument("--format pdf needs a TeX engine (one of " + ", ".join(TEX_ENGINES) + ") on PATH: "
+                              "install TeX Live (Debian/Ubuntu: apt-get install texlive-latex-base "
+                              "texlive-latex-recommended texlive-fonts-recommended; macOS: MacTeX) or tectonic; "
+                              "or use --format html,md,tex (report.tex compiles elsewhere).")
+    return engine
 
 
 def write_report(report, out, formats=FORMATS, *, pdf=True):
-    """Write ``report`` under ``out``: ``report.html``, ``report.md`` (+ ``img/``), ``report.tex`` (+ PDF).
+    """Write ``report`` under ``out``: ``report.html``, ``report.md`` (+ ``img/``), ``report.tex``, ``report.pdf``.
 
-    The PDF is compiled when ``pdf`` and ``pdflatex`` is on PATH.
+    ``"pdf"`` in ``formats`` requires a TeX engine (:func:`require_tex_engine`); with ``"tex"`` and ``pdf``
+    true the PDF is also made when an engine exists. Every file goes through :mod:`.files` (names are slugs,
+    writes are atomic); the PDF is compiled in a temporary folder, so only report.pdf lands in ``out``.
 
     Returns
     -------
@@ -108,51 +135,63 @@ def write_report(report, out, formats=FORMATS, *, pdf=True):
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InvalidArgument(f"unknown report format(s) {unknown}; use any of {FORMATS}.")
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"--out {out}: cannot create the directory ({exc.strerror}).") from None
+    want_pdf = "pdf" in formats or ("tex" in formats and pdf and tex_engine() is not None)
+    engine = require_tex_engine() if "pdf" in formats else tex_engine()
+    out = files.make_folder(out)
     written = []
-    pictures = {f"{tid}.png": png for tid, png in report.figures.items()}
+    pictures = {cells.figure_name({"id": tid}): png for tid, png in report.figures.items()}
     pictures.update({c.figure_name: c.figure for c in report.claims if c.figure is not None})
-    if ("md" in formats or "tex" in formats) and pictures:
-        img = out / "img"
-        img.mkdir(exist_ok=True)
-        for name, png in pictures.items():
-            (img / name).write_bytes(png)
-            written.append(img / name)
+    if {"md", "tex", "pdf"} & set(formats) and pictures:
+        img = files.make_folder(out / "img")
+        written += [files.write_into(img, name, png) for name, png in pictures.items()]
     renderers = {"html": render_html, "md": render_md, "tex": render_tex}
-    for fmt in FORMATS:
+    for fmt in ("html", "md", "tex"):
         if fmt in formats:
-            path = out / f"report.{fmt}"
-            path.write_text(renderers[fmt](report))
-            written.append(path)
-    if "tex" in formats and pdf:
-        if shutil.which("pdflatex"):
-            written.append(compile_pdf(out / "report.tex"))
-        else:
-            print("report: pdflatex not found: report.tex written, no PDF (install TeX Live to get one)",
-                  file=sys.stderr)
+            written.append(files.write_into(out, f"report.{fmt}", renderers[fmt](report)))
+    if want_pdf:
+        pdf_bytes, overfull = compile_pdf(render_tex(report), pictures, engine)
+        written.append(files.write_into(out, "report.pdf", pdf_bytes))
+        if overfull:
+            print(f"report: {len(overfull)} line(s) of report.pdf run past the margin by more than {OVERFULL_PT}pt "
+                  f"(widest {max(overfull):.0f}pt)", file=sys.stderr)
+    elif "tex" in formats and pdf:
+        print("report: no TeX engine found: report.tex written, no PDF (install TeX Live to get one)",
+              file=sys.stderr)
     return written
 
 
-def compile_pdf(tex_path):
-    """Run ``pdflatex`` twice (table of contents) on ``tex_path``; return the PDF's path.
+def overfull_boxes(log, margin=OVERFULL_PT):
+    """How far (pt) each line of a TeX log's ``Overfull \\hbox (Xpt too wide)`` runs past the margin, beyond
+    ``margin``."""
+    return [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log) if float(x) > margin]
+
+
+def compile_pdf(tex, pictures, engine=None):
+    """Compile the LaTeX source ``tex`` (pictures: ``{name: PNG bytes}`` under ``img/``) in a temporary folder.
+
+    Runs twice (table of contents). Returns ``(PDF bytes, overfull)`` with ``overfull`` from
+    :func:`overfull_boxes` of the last run's log.
 
     Raises
     ------
     InvalidArgument
-        If pdflatex fails (the log's last lines are in the message).
+        If the engine fails (the log's last lines are in the message).
     """
-    tex_path = Path(tex_path)
-    for _ in range(2):
-        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
-                              cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stdout.splitlines()[-15:])
-            raise InvalidArgument(f"pdflatex failed on {tex_path}:\n{tail}\nThe .tex file is kept; "
-                                  "use --format html,md to skip the PDF.")
-    for ext in (".aux", ".log", ".out", ".toc"):  # pdflatex's by-products; the PDF is what was asked for
-        tex_path.with_suffix(ext).unlink(missing_ok=True)
-    return tex_path.with_suffix(".pdf")
+    engine = engine or require_tex_engine()
+    with tempfile.TemporaryDirectory(prefix="ssl-proofs-tex-") as tmp:
+        folder = Path(tmp)
+        (folder / "img").mkdir()
+        for name, png in pictures.items():  # a scratch copy for the engine, not an output
+            (folder / "img" / name).write_bytes(png)
+        (folder / "report.tex").write_text(tex)
+        tectonic = Path(engine).name == "tectonic"
+        cmd = [engine, "--keep-logs", "report.tex"] if tectonic else [
+            engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "report.tex"]
+        for _ in range(1 if tectonic else 2):
+            proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                tail = "\n".join(proc.stdout.splitlines()[-15:])
+                raise InvalidArgument(f"{Path(engine).name} failed on report.tex:\n{tail}\n"
+                                      "use --format html,md,tex to skip the PDF.")
+        log = (folder / "report.log").read_text(errors="replace") if (folder / "report.log").exists() else ""
+        return (folder / "report.pdf").read_bytes(), overfull_boxes(log)

@@ -7,12 +7,11 @@ TeX-named symbols (``Z^{\\star}``, ``\\mathcal{L}_{BT}``) into raw TeX fragments
 from __future__ import annotations
 
 import base64
-import html
 import re
 
 import sympy
 
-from . import cells
+from . import cells, escape
 
 CSS = """
 :root { --fg: #1d2430; --muted: #5b6575; --line: #d9dee7; --ok: #1b7f3b; --bad: #b3261e; --bg: #ffffff; }
@@ -27,13 +26,24 @@ h3 { font-size: 1.1rem; margin-top: 1.6rem; }
 h4 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 .muted, figcaption, .rule small { color: var(--muted); }
 nav ul { padding-left: 1.2rem; columns: 2 14rem; }
-.wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: .6rem 0; }
-table { border-collapse: collapse; width: 100%; font-size: .88rem; }
-th, td { border: 1px solid var(--line); padding: .3rem .45rem; vertical-align: top; text-align: left; }
+.wrap { margin: .6rem 0; max-width: 100%; }
+/* tables fit the page: fixed layout, long cells wrap, so the last (verdict) column is always in view */
+table { border-collapse: collapse; width: 100%; font-size: .88rem; table-layout: fixed; }
+th, td { border: 1px solid var(--line); padding: .3rem .45rem; vertical-align: top; text-align: left;
+         overflow-wrap: anywhere; }
 th { background: #f3f5f9; }
-td.id, td.num { white-space: nowrap; }
+table.theorems col.c-theorem { width: 19%; } table.theorems col.c-statement { width: 31%; }
+table.theorems col.c-evidence { width: 16%; } table.theorems col.c-examples { width: 8%; }
+table.theorems col.c-worst { width: 13%; } table.theorems col.c-verdict { width: 13%; }
+table.facts col:first-child, table.evidence col:first-child { width: 32%; }
+table.closed col.c-variant { width: 14%; } table.closed col.c-which { width: 14%; }
+table.closed col.c-profile { width: 34%; } table.closed col.c-what { width: 38%; }
+td .math, td .cell-math { max-width: 100%; overflow-x: auto; }
+ul.ev-list { margin: 0; padding-left: 1.1rem; }
+pre.repro { white-space: pre-wrap; overflow-wrap: anywhere; background: #f3f5f9; padding: .6rem; border-radius: 4px;
+            font-size: .85rem; }
 code { font-size: .85em; background: #f3f5f9; padding: 0 .2em; border-radius: 3px; word-break: break-word; }
-.math { overflow-x: auto; padding: .25rem 0; }
+.math { overflow-x: auto; max-width: 100%; padding: .25rem 0; }
 math { font-family: "Latin Modern Math", "STIX Two Math", "DejaVu Math TeX Gyre", "Cambria Math", math; }
 math[display="block"] { font-size: 1.05rem; }
 ol.steps > li { margin-bottom: 1rem; }
@@ -46,7 +56,7 @@ figure.claim img { width: 100%; }
 .v-regression { color: #fff; background: var(--bad); padding: 0 .25em; }
 figure { margin: 1rem 0; display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { flex: 1 1 16rem; font-size: .88rem; }
+figcaption { flex: 1 1 16rem; min-width: 0; font-size: .88rem; overflow-wrap: anywhere; }
 @media (max-width: 600px) {
   body { font-size: 15px; }
   h1 { font-size: 1.35rem; }
@@ -63,17 +73,26 @@ def mathml(tex, display="block"):
     return convert(tex, display=display)
 
 
-def _e(text):
-    return html.escape(str(text), quote=True)
+_e = escape.html_text
 
 
-def _code(text):
-    """Markdown backticks -> <code>, everything escaped."""
-    parts = re.split(r"`([^`]*)`", str(text))
-    return "".join(f"<code>{_e(p)}</code>" if t % 2 else _e(p) for t, p in enumerate(parts))
+def _inline(text):
+    """Our own texts' inline Markdown (`code`, *emphasis*, **strong**) as HTML; everything else escaped."""
+    tag = {"code": "code", "em": "em", "strong": "strong"}
+    return "".join(_e(t) if kind == "text" else f"<{tag[kind]}>{_e(t)}</{tag[kind]}>"
+                   for kind, t in escape.inline_tokens(text))
 
 
-def _table(header, rows, classes=None):
+_code = _inline
+
+
+def _id(text):
+    """A dotted id that may break after its dots and underscores (long theorem ids in narrow columns)."""
+    return re.sub(r"([._])", r"\1<wbr>", _e(text))
+
+
+def _table(header, rows, classes=None, kind=None, cols=None):
+    """A table that fits its column (``kind``: a CSS class; ``cols``: one class per column for its width)."""
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""
     body = []
@@ -81,7 +100,9 @@ def _table(header, rows, classes=None):
         tds = "".join(f'<td class="{classes[t]}">{c}</td>' if classes and classes[t] else f"<td>{c}</td>"
                       for t, c in enumerate(row))
         body.append(f"<tr>{tds}</tr>")
-    return f'<div class="wrap"><table>{thead}<tbody>{"".join(body)}</tbody></table></div>'
+    table = f'<table class="{kind}">' if kind else "<table>"
+    group = "<colgroup>" + "".join(f'<col class="{c}">' for c in cols) + "</colgroup>" if cols else ""
+    return f'<div class="wrap">{table}{group}{thead}<tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _verdict_cell(r):
@@ -102,7 +123,16 @@ def _step(s):
 
 def _closed_form(c):
     profile = mathml(r"s(\lambda) = " + sympy.latex(c.profile), display="inline")
-    return (_e(c.variant), _e(c.which), profile, _e(c.description))
+    return (_e(c.variant), _e(c.which), f'<div class="cell-math">{profile}</div>', _e(c.description))
+
+
+def _statement(r, sec):
+    """A theorem's statement: the mathematics it checks where the theory has it as objects, else its words."""
+    tex = sec.statement_math.get(r["id"])
+    if tex is None:
+        return _e(r["statement"])
+    return (f'<div class="cell-math">{mathml(tex, display="inline")}</div>'
+            '<span class="muted">every step checked (derivation above)</span>')
 
 
 def _figure(r, png):
@@ -128,10 +158,13 @@ def _section(sec, figures):
         out += ["<h3>Closed forms (the solver's own profile)</h3>",
                 f"<p>{mathml(cells.ZSTAR_TEX, 'inline')}: {_e(cells.ZSTAR_TEXT)}</p>",
                 _table(("variant", "end of the spectrum", "profile", "what is solved"),
-                       [_closed_form(c) for c in sec.closed_forms])]
-    rows = [(_e(r["id"]), _e(r["statement"]), _e(cells.evidence(r)), _e(r["examples"]), _e(cells.worst(r)),
+                       [_closed_form(c) for c in sec.closed_forms], None, "closed",
+                       ("c-variant", "c-which", "c-profile", "c-what"))]
+    rows = [(_id(r["id"]), _statement(r, sec), _e(cells.evidence(r)), _e(r["examples"]), _e(cells.worst(r)),
              _verdict_cell(r)) for r in sec.results]
-    out += ["<h3>Theorems</h3>", _table(cells.THEOREM_COLUMNS, rows, ("id", None, None, "num", "num", None))]
+    out += ["<h3>Theorems</h3>", _table(cells.THEOREM_COLUMNS, rows, ("id", None, None, "num", "num", None),
+                                        "theorems", ("c-theorem", "c-statement", "c-evidence", "c-examples",
+                                                     "c-worst", "c-verdict"))]
     refuted = [r for r in sec.results if r["verdict"] == "refuted"]
     if refuted:
         out.append("<h3>Counterexamples (shrunk by hypothesis)</h3>")
@@ -152,10 +185,11 @@ def _claim_verdict(c):
 def _claim(c):
     out = [f'<article id="claim-{_e(c.id)}"><h3>{_e(c.title)} (<code>{_e(c.id)}</code>)</h3>',
            "<h4>The paper's wordings</h4>",
-           _table(("source", "wording"), [(_e(src), f"“{_e(w)}”") for src, w in c.wordings]),
+           _table(("source", "wording"), [(_e(src), f"“{_e(w)}”") for src, w in c.wordings], None, "facts",
+                  ("", "")),
            f"<h4>What we check</h4><p>{_code(c.statement)}</p>", _claim_verdict(c),
-           "<h4>Evidence</h4>", _table(("measured", "value"), [(_e(k), _code(v)) for k, v in c.evidence],
-                                       ("id", None))]
+           "<h4>Evidence</h4>", _table(("measured", "value"), [(_id(k), _evidence_value(v)) for k, v in c.evidence],
+                                       None, "evidence", ("", ""))]
     if c.figure is not None:
         src = "data:image/png;base64," + base64.b64encode(c.figure).decode("ascii")
         out.append(f'<figure class="claim"><img src="{src}" alt="figure of the experiment {_e(c.experiment)}">'
@@ -163,6 +197,12 @@ def _claim(c):
     else:
         out.append(f'<p class="muted">No figure of the experiment {_e(c.experiment)} was found.</p>')
     return "\n".join(out) + "</article>"
+
+
+def _evidence_value(lines):
+    if len(lines) == 1:
+        return _e(lines[0])
+    return '<ul class="ev-list">' + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>"
 
 
 def _claims(report):
@@ -187,18 +227,21 @@ def _repro(report):
         '<p class="muted">The recorded run did not store its environment: shown is the one that built this '
         "report.</p>")
     facts = [("source of the results", _e(report.source)), ("seed", _e(report.run["seed"])),
+             ("versions", _e(cells.versions_line(report))),
              ("examples per theorem", _e(report.run.get("examples", "?"))),
              ("git commit", f"<code>{_e(env.get('git_commit', 'unknown'))}</code>"),
              ("device", _e(env.get("device", "?"))),
              ("hypothesis settings", "<code>" + _e(", ".join(f"{k}={v}" for k, v in hyp.items())) + "</code>")]
     if "wall_seconds" in report.run:
         facts.append(("wall time, whole run", f'<span class="time">{cells.seconds(report.run["wall_seconds"])}</span>'))
-    times = [(_e(r["id"]), f'<span class="time">{cells.seconds(r["seconds"])}</span>', _e(r.get("device", "?")))
+    times = [(_id(r["id"]), f'<span class="time">{cells.seconds(r["seconds"])}</span>', _e(r.get("device", "?")))
              for r in report.results]
-    return "\n".join([note, _table(("", ""), facts), "<h3>Package versions</h3>",
+    commands = "\n".join(_e(line) for line in cells.reproduce(report))
+    return "\n".join(["<h3>Reproduce this report</h3>", f'<pre class="repro"><code>{commands}</code></pre>',
+                      note, _table(("", ""), facts, None, "facts", ("", "")), "<h3>Package versions</h3>",
                       _table(("package", "version"), [(_e(k), _e(v)) for k, v in pk.items()]),
                       "<h3>Wall time per theorem</h3>",
-                      _table(("theorem", "wall time", "device"), times, ("id", "num", None))])
+                      _table(("theorem", "wall time", "device"), times)])
 
 
 def render_html(report):

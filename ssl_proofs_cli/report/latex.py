@@ -1,23 +1,10 @@
 """The report as a LaTeX document (pdflatex; packages of a basic TeX Live install only)."""
 from __future__ import annotations
 
-import re
-
 import sympy
 
 from . import cells
-
-#: characters LaTeX reads as commands, and the Unicode our texts use, as pdflatex-safe text
-_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-         "$": r"\$", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
-         ">": r"\textgreater{}", "|": r"\textbar{}",
-         "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "∝": r"$\propto$", "↔": r"$\leftrightarrow$",
-         "→": r"$\to$", "←": r"$\leftarrow$", "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}",
-         "‖": r"$\|$", "√": r"$\surd$", "−": "-", "–": "--", "—": "---", "×": r"$\times$", "·": r"$\cdot$",
-         "⋆": r"$\star$", "∞": r"$\infty$", "“": "``", "”": "''", "’": "'", "…": r"\dots{}",
-         "ᵀ": r"\textsuperscript{T}",
-         "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "ρ": r"$\rho$", "τ": r"$\tau$",
-         "μ": r"$\mu$", "σ": r"$\sigma$", "Σ": r"$\Sigma$", "ε": r"$\varepsilon$", "∈": r"$\in$", "≈": r"$\approx$"}
+from .escape import inline_tokens, tex_text
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[T1]{fontenc}
@@ -29,18 +16,25 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[hidelinks]{hyperref}
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
+% a formula wider than the line breaks after its left side, and each part is scaled down to the line if still
+% wider (never past the margin)
+\newsavebox{\fitbox}
+\newcommand{\fitmath}[1]{\sbox{\fitbox}{$#1$}\ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
+\newcommand{\fitline}[1]{\sbox{\fitbox}{$\displaystyle #1$}\ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
+\newcommand{\fiteq}[3]{\par\smallskip\noindent\sbox{\fitbox}{$\displaystyle #1 #2 #3$}\ifdim\wd\fitbox>\linewidth\fitline{#1}\par\noindent\hspace*{2em}\parbox{\dimexpr\linewidth-2em}{\fitline{{} #2 #3}}\else\makebox[\linewidth]{\usebox{\fitbox}}\fi\par\smallskip}
 """
 
 
-def tex_text(s):
-    """Plain text made safe for LaTeX (special characters escaped, Unicode mapped; other non-ASCII as ``?``)."""
-    return "".join(_TEXT.get(c, c if ord(c) < 128 else "?") for c in str(s))
-
-
 def _code(s):
-    """Markdown backticks -> \\texttt."""
-    parts = re.split(r"`([^`]*)`", str(s))
-    return "".join(rf"\texttt{{{tex_text(p)}}}" if t % 2 else tex_text(p) for t, p in enumerate(parts))
+    """Our own texts' inline Markdown (`code`, *emphasis*, **strong**) as LaTeX; everything escaped."""
+    cmd = {"code": r"\texttt", "em": r"\emph", "strong": r"\textbf"}
+    return "".join(tex_text(t) if kind == "text" else rf"{cmd[kind]}{{{tex_text(t)}}}"
+                   for kind, t in inline_tokens(s))
+
+
+def _eq(lhs, relation, rhs):
+    """A displayed formula that fits the line (scaled down when wider)."""
+    return rf"\fiteq{{{sympy.latex(lhs)}}}{{{relation}}}{{{sympy.latex(rhs)}}}"
 
 
 def _tt(s):
@@ -62,16 +56,14 @@ def _longtable(spec, header, rows):
 
 def _step(s):
     head = tex_text(s.rule) + (rf" \emph{{(assuming {tex_text('; '.join(s.assumptions))})}}" if s.assumptions else "")
-    return [rf"\item {head}", r"\begin{align*}", sympy.latex(s.lhs), rf"&{s.relation} {sympy.latex(s.rhs)}",
-            r"\end{align*}", rf"\textit{{Evidence:}} {tex_text(s.evidence)}"]
+    return [rf"\item {head}", _eq(s.lhs, s.relation, s.rhs), rf"\textit{{Evidence:}} {tex_text(s.evidence)}"]
 
 
 def _section(sec, figures):
-    out = [rf"\section{{{tex_text(sec.title)} (\texttt{{{tex_text(sec.name)}}})}}"]
+    out = [rf"\section{{{tex_text(sec.title)} ({_tt(sec.name)})}}"]
     if sec.loss is not None:
         out += [rf"\subsection*{{The loss as the paper writes it (variant \texttt{{{tex_text(sec.loss_variant)}}})}}",
-                r"\begin{align*}", sympy.latex(sec.loss.lhs), rf"&{sec.loss.relation} {sympy.latex(sec.loss.rhs)}",
-                r"\end{align*}"]
+                _eq(sec.loss.lhs, sec.loss.relation, sec.loss.rhs)]
     for d in sec.derivations:
         out += [rf"\subsection*{{Derivation: {tex_text(d.title)}}}", r"\begin{enumerate}"]
         for s in d.steps:
@@ -79,14 +71,17 @@ def _section(sec, figures):
         out += [r"\end{enumerate}", rf"Overall: {tex_text(d.evidence.short())}"]
     if sec.closed_forms:
         out += [r"\subsection*{Closed forms (the solver's own profile)}",
-                f"${cells.ZSTAR_TEX}$: {tex_text(cells.ZSTAR_TEXT)}", ""]
-        rows = [(tex_text(c.variant), tex_text(c.which), rf"$s(\lambda) = {sympy.latex(c.profile)}$",
+                rf"\fitmath{{{cells.ZSTAR_TEX}}}: {tex_text(cells.ZSTAR_TEXT)}", ""]
+        rows = [(tex_text(c.variant), tex_text(c.which), rf"\fitmath{{s(\lambda) = {sympy.latex(c.profile)}}}",
                  tex_text(c.description)) for c in sec.closed_forms]
         out += _longtable(_cols(2, 1.6, 5.5, 6),
                           ("variant", "end", "profile", "what is solved"), rows)
     rows = [(_tt(r["id"]), *(tex_text(c) for c in cells.row(r)[1:])) for r in sec.results]
+    rows = [(rid, rf"\fitmath{{{sec.statement_math[r['id']]}}} (every step checked)", *rest)
+            if r["id"] in sec.statement_math else (rid, statement, *rest)
+            for r, (rid, statement, *rest) in zip(sec.results, rows)]
     out += [r"\subsection*{Theorems}", r"{\footnotesize"]
-    out += _longtable(_cols(3.3, 4.6, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
+    out += _longtable(_cols(3.3, 4.5, 2.4, 1.2, 1.9, 1.6), ("theorem", "statement", "evidence", "ex.",
                                                             "worst error / tol", "verdict"), rows)
     out.append("}")
     refuted = [r for r in sec.results if r["verdict"] == "refuted"]
@@ -113,7 +108,8 @@ def _claims(report):
                 rf"\noindent Verdict: \textbf{{{tex_text(c.verdict)}}}"
                 + (tex_text(f" — conditions: {c.conditions}") if c.conditions else ""),
                 r"\paragraph{Evidence}", r"{\footnotesize"]
-        out += _longtable(_cols(4, 12), ("measured", "value"), [(_tt(k), _code(v)) for k, v in c.evidence])
+        out += _longtable(_cols(4, 12), ("measured", "value"),
+                          [(_tt(k), r" \newline ".join(tex_text(x) for x in lines)) for k, lines in c.evidence])
         out.append("}")
         if c.figure is not None:
             out += [r"\begin{center}", rf"\includegraphics[width=\linewidth]{{img/{c.figure_name}}}",
@@ -125,10 +121,12 @@ def _claims(report):
 
 def _repro(report):
     env = report.environment
-    out = [r"\section{Reproducibility}"]
+    out = [r"\section{Reproducibility}", r"\subsection*{Reproduce this report}", r"{\footnotesize\raggedright",
+           *(rf"\texttt{{{tex_text(line)}}}\\" for line in cells.reproduce(report)), "}", ""]
     if not report.environment_recorded:
         out.append("The recorded run did not store its environment: shown is the one that built this report.")
     facts = [("source of the results", report.source), ("seed", report.run["seed"]),
+             ("versions", cells.versions_line(report)),
              ("examples per theorem", report.run.get("examples", "?")), ("git commit", env.get("git_commit")),
              ("device", env.get("device", "?")),
              ("hypothesis settings", ", ".join(f"{k}={v}" for k, v in env.get("hypothesis", {}).items()))]
@@ -145,7 +143,9 @@ def _repro(report):
 
 def render_tex(report):
     """The report as a LaTeX document (str); pictures are included from ``img/<theorem id>.png``."""
+    # ragged right: long ids and formulas in words never push a line past the margin
     out = [_PREAMBLE, rf"\title{{{tex_text(report.title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
+           r"\raggedright",
            rf"\noindent\textbf{{{tex_text(cells.summary(report.results))}}}; seed {tex_text(report.run['seed'])}; "
            rf"{tex_text(report.run.get('examples', '?'))} hypothesis examples per theorem; results from "
            rf"{tex_text(report.source)}. A refuted claim recorded as refuted is a result, not a failure.",

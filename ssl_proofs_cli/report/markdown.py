@@ -8,16 +8,22 @@ from __future__ import annotations
 import sympy
 
 from . import cells
+from .escape import inline_tokens, md_code, md_text
+
+#: a string as Markdown text (escaped: nothing in it is markup); every untrusted string goes through it
+cell = md_text
 
 
-def cell(text):
-    return str(text).replace("|", r"\|").replace("\n", " ")
+def inline(text):
+    """Our own texts' inline Markdown kept (`code` spans, *emphasis*), everything else escaped."""
+    wrap = {"text": md_text, "code": md_code, "em": lambda t: f"*{md_text(t)}*", "strong": lambda t: f"**{md_text(t)}**"}
+    return "".join(wrap[kind](t) for kind, t in inline_tokens(text))
 
 
 def table(header, rows):
-    """A GitHub Markdown table (cells escaped)."""
-    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    """A GitHub Markdown table; the header is escaped here, the cells come escaped (:func:`cell`, :func:`md_code`)."""
+    out = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return out
 
 
@@ -25,14 +31,17 @@ def math_block(tex):
     return ["```math", tex, "```"]
 
 
-def theorem_table(results):
-    """The theorem table (id, statement, evidence, examples, worst error / tol, verdict) as lines."""
+def theorem_table(results, statement_math=None):
+    """The theorem table (id, statement, evidence, examples, worst error / tol, verdict) as lines; a statement
+    with mathematics in ``statement_math`` (theorem id -> LaTeX, from the checked objects) is printed as it."""
     rows = []
     for r in results:
-        rid, statement, ev, ex, worst, verdict = cells.row(r)
+        rid, statement, ev, ex, worst, verdict = (md_text(c) for c in cells.row(r))
         if r["verdict"] != "holds" or r["verdict"] != r["expected"]:
             verdict = f"**{verdict}**"
-        rows.append((f"`{rid}`", statement, ev, ex, worst, verdict))
+        if statement_math and r["id"] in statement_math:
+            statement = f"${statement_math[r['id']]}$ (every step checked)".replace("|", r"\|")
+        rows.append((md_code(r["id"]), statement, ev, ex, worst, verdict))
     return table(cells.THEOREM_COLUMNS, rows)
 
 
@@ -42,43 +51,43 @@ def counterexamples(results, img_dir="img"):
     for r in results:
         if r["verdict"] != "refuted":
             continue
-        out += ["", f"#### `{r['id']}` — {r['statement']}", ""]
+        out += ["", f"#### {md_code(r['id'])} — {md_text(r['statement'])}", ""]
         if cells.drawable(r):
             inst = r["instance"]
-            out += [f"![counterexample graph of {r['id']}]({img_dir}/{cells.figure_name(r)})", "",
-                    f"{cells.instance_caption(inst)}; edges: {cells.edge_list(inst)}", ""]
-        out += [f"- {x}" for x in cells.failing(r)]
+            out += [f"![counterexample graph of {md_text(r['id'])}]({img_dir}/{cells.figure_name(r)})", "",
+                    md_text(f"{cells.instance_caption(inst)}; edges: {cells.edge_list(inst)}"), ""]
+        out += [f"- {md_text(x)}" for x in cells.failing(r)]
         if r.get("counterexample"):
-            out += ["", f"Shrunk counterexample: {r['counterexample']}"]
+            out += ["", f"Shrunk counterexample: {md_text(r['counterexample'])}"]
     return out
 
 
 def _step(t, s):
-    head = f"{t}. **{s.rule}**" + (f" (assuming {'; '.join(s.assumptions)})" if s.assumptions else "")
-    out = [head, "", *("   " + x for x in math_block(s.latex())), "", f"   *Evidence:* {s.evidence}"]
+    head = f"{t}. **{md_text(s.rule)}**" + (f" (assuming {md_text('; '.join(s.assumptions))})" if s.assumptions else "")
+    out = [head, "", *("   " + x for x in math_block(s.latex())), "", f"   *Evidence:* {md_text(s.evidence)}"]
     if s.note:
-        out += ["", f"   {s.note}"]
+        out += ["", f"   {md_text(s.note)}"]
     return out + [""]
 
 
 def _section(sec):
-    out = [f"## {sec.title} (`{sec.name}`)", ""]
+    out = [f"## {md_text(sec.title)} ({md_code(sec.name)})", ""]
     if sec.loss is not None:
-        out += [f"### The loss as the paper writes it (variant `{sec.loss_variant}`)", "",
-                *math_block(sec.loss.latex()), "", f"Step “{sec.loss.rule}” of the derivation below.", ""]
+        out += [f"### The loss as the paper writes it (variant {md_code(sec.loss_variant)})", "",
+                *math_block(sec.loss.latex()), "", f"Step “{md_text(sec.loss.rule)}” of the derivation below.", ""]
     for d in sec.derivations:
-        out += [f"### Derivation: {d.title}", ""]
+        out += [f"### Derivation: {md_text(d.title)}", ""]
         for t, s in enumerate(d.steps, 1):
             out += _step(t, s)
-        out += [f"Overall: {d.evidence.short()}", ""]
+        out += [f"Overall: {md_text(d.evidence.short())}", ""]
     if sec.closed_forms:
         out += ["### Closed forms (the solver's own profile)", "",
                 f"${cells.ZSTAR_TEX}$: {cells.ZSTAR_TEXT}", ""]
         out += table(("variant", "end of the spectrum", "profile", "what is solved"),
-                     [(c.variant, c.which, f"$s(\\lambda) = {sympy.latex(c.profile)}$", c.description)
-                      for c in sec.closed_forms])
+                     [(md_text(c.variant), md_text(c.which), f"$s(\\lambda) = {sympy.latex(c.profile)}$",
+                       md_text(c.description)) for c in sec.closed_forms])
         out.append("")
-    out += ["### Theorems", "", *theorem_table(sec.results)]
+    out += ["### Theorems", "", *theorem_table(sec.results, sec.statement_math)]
     if any(r["verdict"] == "refuted" for r in sec.results):
         out += ["", "### Counterexamples (shrunk by hypothesis)", *counterexamples(sec.results)]
     return out + [""]
@@ -86,48 +95,51 @@ def _section(sec):
 
 def claims_section(report, img_dir="img"):
     """The Claims section (wordings, statement, verdict, evidence, figure per claim) as lines."""
-    out = ["## Claims", "", f"**{cells.claims_summary(report.claims)}**. {cells.CLAIMS_INTRO}", "",
-           cells.claims_origin(report), ""]
+    out = ["## Claims", "", f"**{md_text(cells.claims_summary(report.claims))}**. {inline(cells.CLAIMS_INTRO)}", "",
+           md_text(cells.claims_origin(report)), ""]
     for c in report.claims:
-        out += [f"### {c.title} (`{c.id}`)", "", "#### The paper's wordings", ""]
-        out += table(("source", "wording"), [(src, f"“{w}”") for src, w in c.wordings])
-        out += ["", "#### What we check", "", c.statement, "",
-                f"Verdict: **{c.verdict}**" + (f" — conditions: {c.conditions}" if c.conditions else ""), "",
-                "#### Evidence", ""]
-        out += table(("measured", "value"), c.evidence)
+        out += [f"### {md_text(c.title)} ({md_code(c.id)})", "", "#### The paper's wordings", ""]
+        out += table(("source", "wording"), [(md_text(src), f"“{md_text(w)}”") for src, w in c.wordings])
+        out += ["", "#### What we check", "", inline(c.statement), "",
+                f"Verdict: **{md_text(c.verdict)}**" + (f" — conditions: {md_text(c.conditions)}" if c.conditions else ""),
+                "", "#### Evidence", ""]
+        out += table(("measured", "value"), [(md_text(k), "<br>".join(md_text(x) for x in lines))
+                                             for k, lines in c.evidence])
         out.append("")
         if c.figure is not None:
-            out += [f"![figure of the experiment {c.experiment}]({img_dir}/{c.figure_name})", "",
-                    cells.claim_figure_caption(c), ""]
+            out += [f"![figure of the experiment {md_text(c.experiment)}]({img_dir}/{c.figure_name})", "",
+                    inline(cells.claim_figure_caption(c)), ""]
         else:
-            out += [f"No figure of the experiment {c.experiment} was found.", ""]
+            out += [f"No figure of the experiment {md_text(c.experiment)} was found.", ""]
     return out
 
 
 def _repro(report):
     env = report.environment
-    out = ["## Reproducibility", ""]
+    out = ["## Reproducibility", "", "### Reproduce this report", "", "```sh", *cells.reproduce(report), "```", ""]
     if not report.environment_recorded:
         out += ["The recorded run did not store its environment: shown is the one that built this report.", ""]
-    facts = [("source of the results", report.source), ("seed", report.run["seed"]),
-             ("examples per theorem", report.run.get("examples", "?")),
-             ("git commit", f"`{env.get('git_commit', 'unknown')}`"), ("device", env.get("device", "?")),
-             ("hypothesis settings", "`" + ", ".join(f"{k}={v}" for k, v in env.get("hypothesis", {}).items()) + "`")]
+    facts = [("source of the results", md_text(report.source)), ("seed", md_text(report.run["seed"])),
+             ("versions", md_text(cells.versions_line(report))),
+             ("examples per theorem", md_text(report.run.get("examples", "?"))),
+             ("git commit", md_code(env.get("git_commit", "unknown"))), ("device", md_text(env.get("device", "?"))),
+             ("hypothesis settings", md_code(", ".join(f"{k}={v}" for k, v in env.get("hypothesis", {}).items())))]
     if "wall_seconds" in report.run:
         facts.append(("wall time, whole run", cells.seconds(report.run["wall_seconds"])))
     out += table(("", ""), facts) + ["", "### Package versions", ""]
-    out += table(("package", "version"), list(env.get("packages", {}).items()))
+    out += table(("package", "version"), [(md_text(k), md_text(v)) for k, v in env.get("packages", {}).items()])
     out += ["", "### Wall time per theorem", ""]
     out += table(("theorem", "wall time", "device"),
-                 [(f"`{r['id']}`", cells.seconds(r["seconds"]), r.get("device", "?")) for r in report.results])
+                 [(md_code(r["id"]), cells.seconds(r["seconds"]), md_text(r.get("device", "?"))) for r in report.results])
     return out + [""]
 
 
 def render_md(report):
     """The report as GitHub Markdown (str); pictures are referenced as ``img/<theorem id>.png``."""
-    out = [f"# {report.title}", "",
-           f"**{cells.summary(report.results)}** · seed {report.run['seed']} · "
-           f"{report.run.get('examples', '?')} hypothesis examples per theorem · results from {report.source}", "",
+    out = [f"# {md_text(report.title)}", "",
+           f"**{md_text(cells.summary(report.results))}** · seed {md_text(report.run['seed'])} · "
+           f"{md_text(report.run.get('examples', '?'))} hypothesis examples per theorem · results from "
+           f"{md_text(report.source)}", "",
            "A refuted claim recorded as refuted is a result, not a failure: its shrunk counterexample is drawn "
            "below. Evidence levels: docs/evidence.md.", ""]
     for sec in report.sections:
@@ -139,7 +151,8 @@ def render_md(report):
     if report.conventions is None:
         out += ["docs/conventions.md was not found next to this installation."]
     else:
-        out += table(*report.conventions)
+        header, rows = report.conventions
+        out += table(header, [[inline(c) for c in row] for row in rows])
     out.append("")
     out += _repro(report)
     return "\n".join(out)

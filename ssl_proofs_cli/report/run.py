@@ -9,23 +9,24 @@ the same document.
 """
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
 
-from ssl_proofs.claims import VERDICTS, list_claims
+from ssl_proofs.claims import list_claims
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs_verifiers import parallel, runner
+
+from . import files, schema
 
 #: distributions whose versions make a run reproducible
 PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
             "pytorch-metric-learning", "networkx", "matplotlib", "latex2mathml")
 
 #: keys every result of a run must have for a report to be built from it
-RESULT_KEYS = ("id", "method", "statement", "expected", "verdict", "evidence", "examples", "worst", "seconds")
+RESULT_KEYS = tuple(schema.RESULT.keys)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,23 +99,20 @@ def record_run(target="all", *, examples=None, seed=0, device="auto", starts=3, 
 
 
 def load_run(path):
-    """Read a run written by ``ssl-proofs verify --json`` (or ``report --json``).
+    """Read a run written by ``ssl-proofs verify --json`` (or ``report --json``), checked against
+    :data:`.schema.RUN` (an untrusted file: see :mod:`.schema`).
 
     Raises
     ------
     InvalidArgument
-        If the file is missing, not JSON, or not a verify run.
+        If the file is missing, too large or deep, not UTF-8 JSON, or any field breaks the schema
+        (the message names its JSON path).
     """
-    run = _read_json(path, "--from-json", "pass a file written by `ssl-proofs verify --json PATH`.")
+    fix = "pass a file written by `ssl-proofs verify --json PATH` (re-record it with `ssl-proofs verify all --json PATH`)."
+    run = schema.read_json(path, "--from-json", fix)
     if not isinstance(run, dict) or not isinstance(run.get("results"), list) or "seed" not in run:
-        raise InvalidArgument(f"--from-json {path}: not a verify run (no 'seed' and 'results'); pass a file "
-                              "written by `ssl-proofs verify --json PATH`.")
-    for r in run["results"]:
-        missing = [k for k in RESULT_KEYS if not isinstance(r, dict) or k not in r]
-        if missing:
-            rid = r.get("id", "?") if isinstance(r, dict) else "?"
-            raise InvalidArgument(f"--from-json {path}: result {rid!r} lacks {missing}; re-record the run with "
-                                  "`ssl-proofs verify all --json PATH`.")
+        raise InvalidArgument(f"--from-json {path}: not a verify run (no 'seed' and 'results'); {fix}")
+    schema.check(run, schema.RUN, f"--from-json {path}", fix)
     return run
 
 
@@ -131,13 +129,11 @@ def select(run, target):
 
 def write_run(run, path):
     """Write ``run`` as JSON (the format ``--from-json`` reads back)."""
-    with open(path, "w") as fh:
-        json.dump(run, fh, indent=2, default=float)
-        fh.write("\n")
+    files.write_json(path, run)
 
 
 #: keys every claim record of ``ssl-proofs claims --json`` must have for a report to show it
-CLAIM_KEYS = ("id", "title", "wordings", "statement", "experiment", "verdict", "conditions", "evidence")
+CLAIM_KEYS = tuple(schema.CLAIM.keys)
 
 #: the recorded claims run a report built ``--from-json`` shows by default (when it exists)
 DEFAULT_CLAIMS = Path("docs") / "results" / "claims.json"
@@ -147,7 +143,8 @@ CLAIM_FIGURES = "claims_img"
 
 
 def load_claims(path):
-    """Read a claims run written by ``ssl-proofs claims --json PATH`` and check it covers every claim.
+    """Read a claims run written by ``ssl-proofs claims --json PATH``, checked against :data:`.schema.CLAIMS`,
+    and check it covers every claim.
 
     Returns
     -------
@@ -157,39 +154,17 @@ def load_claims(path):
     Raises
     ------
     InvalidArgument
-        If the file is missing, not JSON, not a claims run, a record is malformed or has an unknown verdict,
-        or a claim of :func:`ssl_proofs.claims.list_claims` has no record.
+        If the file is missing, too large or deep, not UTF-8 JSON, a field breaks the schema (an unknown verdict,
+        an experiment other than the registry's), or a claim of :func:`ssl_proofs.claims.list_claims` has no record.
     """
     fix = "re-record it with `ssl-proofs claims --json PATH`."
-    data = _read_json(path, "--claims-json", fix)
+    data = schema.read_json(path, "--claims-json", fix)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or "seed" not in data:
         raise InvalidArgument(f"--claims-json {path}: not a claims run (no 'seed' and 'claims'); {fix}")
-    by_id = {}
-    for rec in data["claims"]:
-        rid = rec.get("id", "?") if isinstance(rec, dict) else "?"
-        missing = [k for k in CLAIM_KEYS if not isinstance(rec, dict) or k not in rec]
-        if missing:
-            raise InvalidArgument(f"--claims-json {path}: claim {rid!r} lacks {missing}; {fix}")
-        if rec["verdict"] not in VERDICTS:
-            raise InvalidArgument(f"--claims-json {path}: claim {rid!r} has verdict {rec['verdict']!r}, not one of "
-                                  f"{VERDICTS}; {fix}")
-        if not isinstance(rec["wordings"], dict) or not isinstance(rec["evidence"], dict):
-            raise InvalidArgument(f"--claims-json {path}: claim {rid!r}: 'wordings' and 'evidence' must be objects; "
-                                  f"{fix}")
-        by_id[rid] = rec
+    schema.check(data, schema.CLAIMS, f"--claims-json {path}", fix)
+    by_id = {rec["id"]: rec for rec in data["claims"]}
     known = [c.id for c in list_claims()]
     absent = [c for c in known if c not in by_id]
     if absent:
         raise InvalidArgument(f"--claims-json {path}: no record for the claim(s) {absent}; {fix}")
     return {"seed": data["seed"], "full": bool(data.get("full", False)), "claims": [by_id[c] for c in known]}
-
-
-def _read_json(path, flag, remedy):
-    """The JSON document at ``path`` given by ``flag``, or the project's error with ``remedy``."""
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise InvalidArgument(f"{flag} {path}: cannot read it ({exc.strerror}); {remedy}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{flag} {path}: not JSON ({exc}); {remedy}") from None
