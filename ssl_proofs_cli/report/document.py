@@ -4,12 +4,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ssl_proofs.errors import InvalidArgument
 
+from ..io import OutputDir
 from . import cells, content, run as _run
 from .drawing import draw_result, require_optional
 from .html import render_html
@@ -95,10 +97,12 @@ def build_report(run, target="all", *, source="this run", progress=None, claims=
                   claim_sections, claims, claims_source)
 
 
-def write_report(report, out, formats=FORMATS, *, pdf=True):
+def write_report(report, out, formats=FORMATS, *, pdf=True, inputs=()):
     """Write ``report`` under ``out``: ``report.html``, ``report.md`` (+ ``img/``), ``report.tex`` (+ PDF).
 
-    The PDF is compiled when ``pdf`` and ``pdflatex`` is on PATH.
+    ``out`` is a folder path or an :class:`~ssl_proofs_cli.io.OutputDir` checked before the work;
+    every file goes through its atomic writer (nothing outside the folder, no link followed, no
+    file of ``inputs`` overwritten). The PDF is compiled when ``pdf`` and ``pdflatex`` is on PATH.
 
     Returns
     -------
@@ -108,37 +112,32 @@ def write_report(report, out, formats=FORMATS, *, pdf=True):
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InvalidArgument(f"unknown report format(s) {unknown}; use any of {FORMATS}.")
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"--out {out}: cannot create the directory ({exc.strerror}).") from None
+    folder = out if isinstance(out, OutputDir) else OutputDir(out, "--out", inputs=inputs)
     written = []
     pictures = {f"{tid}.png": png for tid, png in report.figures.items()}
     pictures.update({c.figure_name: c.figure for c in report.claims if c.figure is not None})
     if ("md" in formats or "tex" in formats) and pictures:
-        img = out / "img"
-        img.mkdir(exist_ok=True)
         for name, png in pictures.items():
-            (img / name).write_bytes(png)
-            written.append(img / name)
+            written.append(folder.save_bytes(f"img/{name}", png))
     renderers = {"html": render_html, "md": render_md, "tex": render_tex}
     for fmt in FORMATS:
         if fmt in formats:
-            path = out / f"report.{fmt}"
-            path.write_text(renderers[fmt](report))
-            written.append(path)
+            written.append(folder.save_text(f"report.{fmt}", renderers[fmt](report)))
     if "tex" in formats and pdf:
         if shutil.which("pdflatex"):
-            written.append(compile_pdf(out / "report.tex"))
+            written.append(compile_pdf(folder.root / "report.tex", folder))
         else:
             print("report: pdflatex not found: report.tex written, no PDF (install TeX Live to get one)",
                   file=sys.stderr)
     return written
 
 
-def compile_pdf(tex_path):
+def compile_pdf(tex_path, folder=None):
     """Run ``pdflatex`` twice (table of contents) on ``tex_path``; return the PDF's path.
+
+    pdflatex writes into a private temporary folder (its by-products stay there); the PDF is
+    then saved next to ``tex_path`` by the atomic writer (``folder``, an
+    :class:`~ssl_proofs_cli.io.OutputDir`, or the tex file's own folder).
 
     Raises
     ------
@@ -146,13 +145,15 @@ def compile_pdf(tex_path):
         If pdflatex fails (the log's last lines are in the message).
     """
     tex_path = Path(tex_path)
-    for _ in range(2):
-        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
-                              cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stdout.splitlines()[-15:])
-            raise InvalidArgument(f"pdflatex failed on {tex_path}:\n{tail}\nThe .tex file is kept; "
-                                  "use --format html,md to skip the PDF.")
-    for ext in (".aux", ".log", ".out", ".toc"):  # pdflatex's by-products; the PDF is what was asked for
-        tex_path.with_suffix(ext).unlink(missing_ok=True)
-    return tex_path.with_suffix(".pdf")
+    folder = folder if folder is not None else OutputDir(tex_path.parent, "--out")
+    with tempfile.TemporaryDirectory(prefix="ssl-proofs-pdf.") as build:
+        for _ in range(2):
+            proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                                   f"-output-directory={build}", tex_path.name],
+                                  cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                tail = "\n".join(proc.stdout.splitlines()[-15:])
+                raise InvalidArgument(f"pdflatex failed on {tex_path}:\n{tail}\nThe .tex file is kept; "
+                                      "use --format html,md to skip the PDF.")
+        pdf = (Path(build) / tex_path.with_suffix(".pdf").name).read_bytes()
+    return folder.save_bytes(tex_path.with_suffix(".pdf").name, pdf)

@@ -20,6 +20,8 @@ from ssl_proofs.claims import VERDICTS, list_claims
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs_verifiers import parallel, runner
 
+from ..io import save_text
+
 #: distributions whose versions make a run reproducible
 PACKAGES = ("ssl-proofs", "numpy", "scipy", "sympy", "torch", "hypothesis", "scikit-learn",
             "pytorch-metric-learning", "networkx", "matplotlib", "latex2mathml")
@@ -129,11 +131,9 @@ def select(run, target):
     return picked
 
 
-def write_run(run, path):
-    """Write ``run`` as JSON (the format ``--from-json`` reads back)."""
-    with open(path, "w") as fh:
-        json.dump(run, fh, indent=2, default=float)
-        fh.write("\n")
+def write_run(run, path, *, inputs=()):
+    """Write ``run`` as JSON (the format ``--from-json`` reads back), atomically; the path written."""
+    return save_text(path, json.dumps(run, indent=2, default=float) + "\n", inputs=inputs)
 
 
 #: keys every claim record of ``ssl-proofs claims --json`` must have for a report to show it
