@@ -31,6 +31,9 @@ def add_run_arguments(p):
     p.add_argument("--workers", type=int, default=None,
                    help="compute the cells in N local processes, or on a --dask LocalCluster of N workers "
                         "(default: 1 process; with --dask, one worker per core); same JSON either way")
+    p.add_argument("--force-workers", action="store_true",
+                   help="accept more --workers than this machine can run (default cap: 2 per core, 0.5 GiB each; "
+                        "also $SSL_PROOFS_FORCE_WORKERS=1)")
     p.add_argument("--dask", action="store_true",
                    help="compute the cells on Dask distributed: a LocalCluster of --workers processes "
                         "(pip install 'ssl-proofs[dask]')")
@@ -46,11 +49,13 @@ def cell_cache(args):
         raise InvalidArgument(f"--seed {args.seed}: seeds are integers >= 0.")
     if args.workers is not None and args.workers < 1:
         raise InvalidArgument(f"--workers {args.workers}: give a number of processes >= 1.")
+    if args.workers is not None and not args.scheduler:  # a remote scheduler's workers are its own
+        parallel.check_workers(args.workers, args.force_workers)
     directory = None if args.no_cache else (args.cache or default_cache_dir())
     save = None if directory is None else OutputDir(directory, "--cache").save_text
     if args.dask or args.scheduler:
         workers = parallel.default_workers() if args.workers is None else args.workers
-        with parallel.dask_client(workers, args.scheduler) as client:
+        with parallel.dask_client(workers, args.scheduler, args.force_workers) as client:
             yield Cache(directory, runner=dask_runner(client), save=save)
     elif args.workers is not None and args.workers > 1:
         yield Cache(directory, runner=pool_runner(args.workers), save=save)
