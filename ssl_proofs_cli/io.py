@@ -320,6 +320,10 @@ class OutputDir:
         _check_target(target, self.flag, self.inputs)
         return target
 
+    def check(self, names):
+        """Check every name of ``names`` (:meth:`path`) before anything is written; their paths."""
+        return [self.path(name) for name in names]
+
     def write(self, relative, write):
         """``write(tmp_path)`` atomically onto ``relative`` (:func:`write_atomic`); the path written."""
         return write_atomic(self.path(relative), write, inputs=self.inputs)

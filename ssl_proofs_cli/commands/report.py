@@ -131,6 +131,9 @@ def run(args):
     require_optional()
     inputs = (("--from-json", args.from_json), ("--claims-json", args.claims_json))
     folder = None if not args.out else OutputDir(args.out, "--out", inputs=inputs)  # before the work
+    if folder is not None:
+        folder.check([f"report.{fmt}" for fmt in formats] + ([] if args.no_pdf or "tex" not in formats else
+                                                             ["report.pdf"]))
     json_out = None if not args.json else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json",
                                                       inputs=inputs)
     claims, claim_figures, claims_source = _claims(args)

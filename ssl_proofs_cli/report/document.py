@@ -116,7 +116,11 @@ def write_report(report, out, formats=FORMATS, *, pdf=True, inputs=()):
     written = []
     pictures = {f"{tid}.png": png for tid, png in report.figures.items()}
     pictures.update({c.figure_name: c.figure for c in report.claims if c.figure is not None})
-    if ("md" in formats or "tex" in formats) and pictures:
+    if not ("md" in formats or "tex" in formats):
+        pictures = {}
+    folder.check([f"img/{name}" for name in pictures] + [f"report.{fmt}" for fmt in formats]
+                 + (["report.pdf"] if "tex" in formats and pdf else []))  # every name, before the first write
+    if pictures:
         for name, png in pictures.items():
             written.append(folder.save_bytes(f"img/{name}", png))
     renderers = {"html": render_html, "md": render_md, "tex": render_tex}
