@@ -50,7 +50,8 @@ def dispatch_order(theorems):
 
 
 #: memory one worker process takes (torch and ssl-proofs imported, one theorem or cell in flight):
-#: 0.3-0.4 GiB RSS measured for a spawned worker (2026-12-04, `verify all --workers 2`), rounded up
+#: measured 323 MiB peak RSS for a spawned worker running vicreg.squared.closed_form (2026-12-04, loaded
+#: 2-core machine); heavier theorems hold more arrays, hence 512 MiB
 WORKER_MEMORY = 2 ** 29
 #: local worker processes per core at most (the work is CPU-bound: more only queue for the cores)
 WORKERS_PER_CORE = 2
