@@ -271,8 +271,9 @@ def write_edge_list(G, path, *, header=True, inputs=()):
 class OutputDir:
     """A folder the user named, holding only files this command writes: never a name outside it.
 
-    ``OutputDir(path, "--out")`` checks the folder before the work (created when missing, with its
-    parents; a file in its place is refused); :meth:`write` / :meth:`save_bytes` /
+    ``OutputDir(path, "--out")`` checks the folder before the work (a file in its place, or a folder
+    this process cannot write in, is refused; a missing one is created, with its parents, at the first
+    write); :meth:`write` / :meth:`save_bytes` /
     :meth:`save_text` write ``relative`` names inside it atomically, refusing absolute names,
     ``..``, and symbolic links inside the folder (the folder itself may be a link the user named).
 
@@ -291,38 +292,44 @@ class OutputDir:
         self.root, self.flag, self.inputs = Path(path), flag, tuple(inputs)
         if self.root.exists() and not self.root.is_dir():
             raise InvalidArgument(f"{flag} {path} is a file, not a folder; name a folder (it is created when missing).")
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidArgument(f"{flag} {path}: cannot create the folder ({exc.strerror}); "
-                                  "choose another place.") from None
-        _check_folder(self.root, f"{flag} {path}")
+        # a missing folder is created at the first write, not now: a command refused later leaves nothing
+        existing = next(up for up in [self.root, *self.root.parents] if up.exists() or up == Path(up.anchor or "."))
+        if not existing.is_dir():
+            raise InvalidArgument(f"{flag} {path}: {existing} is a file, not a folder; choose another place.")
+        _check_folder(existing, f"{flag} {path}")
 
-    def path(self, relative):
-        """The checked path of ``relative`` inside the folder (its sub-folders created, none a link)."""
+    def path(self, relative, *, create=True):
+        """The checked path of ``relative`` inside the folder (its sub-folders created unless not
+        ``create``; none of them may be a link)."""
         rel = Path(relative)
         if not str(relative) or rel.is_absolute() or any(part in ("..", "") for part in rel.parts) or rel.drive:
             raise InvalidArgument(f"{self.flag} {self.root}: refusing to write {str(relative)!r}, a name "
                                   "outside the folder (absolute or with '..').")
+        if create:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _failed(exc, f"{self.flag} {self.root}: cannot create the folder ({exc.strerror}).") from None
         folder = self.root
         for part in rel.parts[:-1]:
             folder = folder / part
             if folder.is_symlink():
                 raise InvalidArgument(f"{self.flag} {self.root}: {folder} is a symbolic link; ssl-proofs never writes "
                                       "through a link inside its output folder: remove it.")
-            try:
-                folder.mkdir(exist_ok=True)
-            except OSError as exc:
-                raise _failed(exc, f"{folder}: cannot create the folder ({exc.strerror}).") from None
-            if not folder.is_dir():
+            if create:
+                try:
+                    folder.mkdir(exist_ok=True)
+                except OSError as exc:
+                    raise _failed(exc, f"{folder}: cannot create the folder ({exc.strerror}).") from None
+            if folder.exists() and not folder.is_dir():
                 raise InvalidArgument(f"{self.flag} {self.root}: {folder} is a file, not a folder; remove it.")
         target = self.root / rel
         _check_target(target, self.flag, self.inputs)
         return target
 
     def check(self, names):
-        """Check every name of ``names`` (:meth:`path`) before anything is written; their paths."""
-        return [self.path(name) for name in names]
+        """Check every name of ``names`` (:meth:`path`) before anything is written (nothing is created)."""
+        return [self.path(name, create=False) for name in names]
 
     def write(self, relative, write):
         """``write(tmp_path)`` atomically onto ``relative`` (:func:`write_atomic`); the path written."""
