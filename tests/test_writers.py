@@ -18,9 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ssl_proofs_verifiers.experiments.registry as registry
+import ssl_proofs_verifiers.mutants as mutants
+import ssl_proofs_verifiers.runner as runner
 from ssl_proofs.errors import OutputError
 from ssl_proofs_cli import io as cli_io
 from ssl_proofs_cli import main
+from ssl_proofs_cli.commands import diagnose, plot, solve
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH = "0 1\n1 2\n2 3\n3 0\n"
@@ -29,10 +33,8 @@ VICTIM = b"precious bytes that must survive\n"
 
 @pytest.fixture
 def no_work(monkeypatch):
-    """Fails the test if a command reads its graph or runs an experiment before refusing an output."""
-    from ssl_proofs_cli.commands import diagnose, experiment, plot, solve
-    import ssl_proofs_verifiers.experiments.registry as registry
-
+    """Fails the test if a command reads its inputs, runs an experiment, a campaign or a theorem
+    before refusing an output."""
     def work(*args, **kwargs):
         raise AssertionError("the work started before the output path was checked")
 
@@ -42,6 +44,8 @@ def no_work(monkeypatch):
     for name, exp in list(registry.EXPERIMENTS.items()):
         monkeypatch.setitem(registry.EXPERIMENTS, name, exp.__class__(exp.name, exp.claims, work, exp.plot,
                                                                        exp.summary))
+    monkeypatch.setattr(mutants, "run_campaign", work)
+    monkeypatch.setattr(runner, "resolve_theorems", work)
 
 
 @pytest.fixture
@@ -99,15 +103,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("argv, words", HOSTILE, ids=[f"{a[0]}-{a[-1]}-{i}" for i, (a, _) in enumerate(HOSTILE)])
 def test_a_hostile_output_is_refused_before_the_work_and_nothing_is_written(argv, words, folder, capsys,
-                                                                          no_work, monkeypatch):
-    import ssl_proofs_verifiers.mutants as mutants
-    import ssl_proofs_verifiers.runner as runner
-
-    def work(*args, **kwargs):
-        raise AssertionError("the work started before the output path was checked")
-
-    monkeypatch.setattr(mutants, "run_campaign", work)
-    monkeypatch.setattr(runner, "resolve_theorems", work)
+                                                                          no_work):
     root, _ = folder
     before = _snapshot(root)
     assert main(argv) == 2
