@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import ssl_proofs_verifiers.experiments.registry as registry
+from ssl_proofs_verifiers.experiments import hinge
 import ssl_proofs_verifiers.mutants as mutants
 import ssl_proofs_verifiers.runner as runner
 from ssl_proofs.errors import OutputError
@@ -273,3 +274,22 @@ def test_every_file_written_goes_through_the_one_writer():
                 if WRITERS.search(code):
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "write through ssl_proofs_cli.io instead:\n" + "\n".join(offenders)
+
+
+TINY_HINGE = {"n_samples": 4, "views": 2, "k": 5, "alpha": 1.0, "betas": [1.0], "ratios": [1.0, 10.0],
+              "starts": 2, "rank_starts": 1, "max_iter": 200}  # as tests/test_experiment_cluster.py: seconds
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")])
+def test_experiment_plot_and_json_go_through_the_writer_and_the_cache_under_its_folder(suffix, magic, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """The figure is drawn to bytes by the verifier and written by the CLI, in the format its suffix names."""
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(hinge, "budget", lambda full: dict(TINY_HINGE))
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "hinge", "--cache", "c", "--plot", f"f{suffix}", "--json", "e.json"]) == 0
+    assert Path(f"f{suffix}").read_bytes().startswith(magic)
+    assert json.loads(Path("e.json").read_text())["verdicts"]
+    cached = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert cached[:-2] and all(re.fullmatch(r"c/hinge/[0-9a-f]{24}\.json", p) for p in cached[:-2])
+    assert cached[-2:] == ["e.json", f"f{suffix}"]
