@@ -25,6 +25,7 @@ import torch
 
 import ssl_proofs
 from ssl_proofs.errors import SSLProofsError
+from ssl_proofs_cli.io import save_json
 from ssl_proofs_verifiers.scale_check import cross_check_at_scale
 
 from graphs import FAMILIES, make
@@ -95,8 +96,7 @@ def main(argv=None):
         print(f"peak GPU memory {runs['cuda'].peak_bytes / 2**20:.0f} MiB; a dense float64 G alone would be "
               f"{dense / 2**30:.0f} GiB")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(record, fh, indent=1)
+        save_json(args.json, record, indent=1)
     return 0 if all(r.verdict != "refuted" for r in runs.values()) else 1
 
 

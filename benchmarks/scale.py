@@ -58,6 +58,7 @@ sys.path.insert(0, HERE)
 import graphs as families  # noqa: E402  (benchmarks/graphs.py)
 import ssl_proofs  # noqa: E402
 from ssl_proofs import spectral  # noqa: E402
+from ssl_proofs_cli.io import save_array, save_json, write_graph  # noqa: E402
 
 SOLVERS = ("ours", "ours-jacobi", "ours-multilevel", "ours@sklearn", "sklearn-lobpcg", "sklearn-amg", "scipy+pyamg",
            "shift-invert")
@@ -130,7 +131,7 @@ def child(args):
     out, V = None, None
     try:
         out, V = run_one(args.child, args.graph, args.k_one, args.target, args.budget)
-        np.save(args.vectors, V)
+        save_array(args.vectors, V)
     except _Timeout:
         out = {"timeout": True}
     print("RESULT " + json.dumps(out), flush=True)
@@ -227,7 +228,7 @@ def main(argv=None):
             print(f"  building {fam} graph, N = {n} ...", end="\r", file=sys.stderr, flush=True)
             G = families.make(fam, n)
             gfile = os.path.join(tmp, f"{fam}-{n}.npz")
-            sp.save_npz(gfile, G)
+            write_graph(G, gfile)
             norm = spectral.operator_norm(_laplacian(G))
             for k in args.k:
                 ours_t, ours_err, ours_lam, sk_err, group = None, None, None, None, []
@@ -265,8 +266,7 @@ def main(argv=None):
                     _compare(group, ours_t, ours_lam)
                     _print_row(row, args.timeout)
                     if args.json:  # after every row: a run stopped early keeps what it measured
-                        with open(args.json, "w") as fh:
-                            json.dump(rows, fh, indent=1, default=lambda a: np.asarray(a).tolist())
+                        save_json(args.json, rows, indent=1, default=lambda a: np.asarray(a).tolist())
                 for r in group[:next((i for i, g in enumerate(group) if g["solver"] == "ours"), 0)]:
                     if "ratio" not in r:
                         continue

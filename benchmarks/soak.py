@@ -22,6 +22,7 @@ import sys
 import time
 
 import ssl_proofs
+from ssl_proofs_cli.io import save_json
 from ssl_proofs_verifiers import parallel
 
 RECORDED = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "docs", "results", "verify.json")
@@ -93,11 +94,10 @@ def main(argv=None):
         print(f"  {r.theorem.id}: {r.verdict}: {r.counterexample}\n    " +
               "\n    ".join(m.line() for m in r.failing))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"regime": args.regime, "examples": args.examples, "slow_examples": args.slow_examples,
+        save_json(args.json, {"regime": args.regime, "examples": args.examples, "slow_examples": args.slow_examples,
                        "slow": sorted(slow), "seed": args.seed, "workers": args.workers,
                        "wall_seconds": round(wall, 1), "load_average": [load0, load1], "distinct_instances": total,
-                       "results": [{**r.to_dict(), "drawn": by_id[r.theorem.id][1]} for r in results]}, f, indent=1)
+                       "results": [{**r.to_dict(), "drawn": by_id[r.theorem.id][1]} for r in results]}, indent=1)
     return 1 if bad else 0
 
 

@@ -23,6 +23,10 @@ class GraphFileError(SSLProofsError, ValueError):
     """A graph file could not be read or parsed."""
 
 
+class OutputError(SSLProofsError, OSError):
+    """A file could not be written where the user asked (disk full, a link, an input in the way)."""
+
+
 class NoClosedForm(SSLProofsError, NotImplementedError):
     """The requested variant of a method has no closed-form optimum."""
 

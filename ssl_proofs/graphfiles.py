@@ -30,6 +30,7 @@ a well-formed file holding an invalid graph (asymmetric, negative, no edges,
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -44,7 +45,7 @@ from .errors import GraphFileError, InvalidArgument, InvalidGraph, SSLProofsErro
 from . import graphs as _graphs
 from .graphs import check_graph, check_size
 
-__all__ = ["FORMATS", "read_graph", "write_graph", "write_edge_list", "npy_header"]
+__all__ = ["FORMATS", "read_graph", "encode_graph", "edge_list_text", "npy_header"]
 
 #: Suffix -> format name.  Checked longest-first so ``.mtx.gz`` wins over ``.gz``.
 _SUFFIXES = {
@@ -433,10 +434,10 @@ def _parse_edge(line, path, lineno, raw):
     return ids[0], ids[1], w
 
 
-# -- writers ------------------------------------------------------------------
+# -- encoders (the bytes of a graph file; ssl_proofs_cli.io.write_graph writes them, atomically) -----
 
-def write_edge_list(G, path, *, header=True):
-    """Write ``G`` as a whitespace edge list readable by :func:`read_graph`.
+def edge_list_text(G, *, header=True):
+    """``G`` as the text of a whitespace edge list readable by :func:`read_graph`.
 
     Each undirected edge is written once, as ``i j`` (unit weight) or
     ``i j w`` with ``w`` in ``repr`` precision so that reading it back gives
@@ -446,16 +447,13 @@ def write_edge_list(G, path, *, header=True):
     ----------
     G : array_like or scipy.sparse matrix, shape (N, N)
         A valid graph (it is checked with :func:`~ssl_proofs.graphs.check_graph`).
-    path : str or os.PathLike
-        Destination file (overwritten).
     header : bool
-        Write a ``# nodes: N`` line, so trailing isolated nodes survive the
+        Begin with a ``# nodes: N`` line, so trailing isolated nodes survive the
         round trip.
 
     Returns
     -------
-    pathlib.Path
-        The path written.
+    str
     """
     G = check_graph(G)
     M = sp.triu(sp.csr_matrix(G), k=1).tocoo()
@@ -463,41 +461,40 @@ def write_edge_list(G, path, *, header=True):
     lines = [f"# nodes: {G.shape[0]}"] if header else []
     for r, c, w in zip(M.row[order], M.col[order], M.data[order]):
         lines.append(f"{r} {c}" if w == 1 else f"{r} {c} {float(w)!r}")
-    path = Path(os.fspath(path))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return "\n".join(lines) + "\n"
 
 
-def write_graph(G, path, *, format=None):  # noqa: A002
-    """Write ``G`` in the format given by ``path``'s suffix (or ``format``).
+def encode_graph(G, path, *, format=None):  # noqa: A002
+    """The bytes of ``G`` in the format given by ``path``'s suffix (or ``format``).
 
-    Sparse ``.npz`` (:func:`scipy.sparse.save_npz`), ``.mtx``
-    (:func:`scipy.io.mmwrite`, symmetric storage), dense ``.npy``, or an edge
-    list (:func:`write_edge_list`).  :func:`read_graph` reads every one back.
+    Sparse ``.npz`` (:func:`scipy.sparse.save_npz`), ``.mtx`` (:func:`scipy.io.mmwrite`,
+    symmetric storage), dense ``.npy``, or an edge list (:func:`edge_list_text`);
+    :func:`read_graph` reads every one back.  Nothing is written: the theory package
+    opens no file for writing (``ssl_proofs_cli.io.write_graph`` saves these bytes).
 
     Parameters
     ----------
     G : array_like or scipy.sparse matrix, shape (N, N)
     path : str or os.PathLike
+        Only its name is used (the suffix picks the format).
     format : {"npz", "mtx", "npy", "edgelist"}, optional
 
     Returns
     -------
-    pathlib.Path
+    bytes
     """
     path = Path(os.fspath(path))
     fmt = _detect_format(path, format)
     G = check_graph(G)
     if fmt == "edgelist":
-        return write_edge_list(G, path)
+        return edge_list_text(G).encode("utf-8")
+    buf = io.BytesIO()
     if fmt == "npz":
-        with open(path, "wb") as fh:  # a file object: save_npz would otherwise append ".npz"
-            sp.save_npz(fh, sp.csr_matrix(G))
+        sp.save_npz(buf, sp.csr_matrix(G))
     elif fmt == "mtx":
         if path.name.lower().endswith((".gz", ".bz2")):
             raise InvalidArgument(f"{path}: write an uncompressed .mtx file and compress it afterwards.")
-        scipy.io.mmwrite(str(path), sp.coo_matrix(G), symmetry="symmetric")
+        scipy.io.mmwrite(buf, sp.coo_matrix(G), symmetry="symmetric")
     else:
-        with open(path, "wb") as fh:  # np.save on a name would append ".npy"
-            np.save(fh, G.toarray() if sp.issparse(G) else np.asarray(G))
-    return path
+        np.save(buf, G.toarray() if sp.issparse(G) else np.asarray(G))
+    return buf.getvalue()

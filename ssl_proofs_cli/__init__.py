@@ -36,24 +36,53 @@ def _parser():
     return p
 
 
+class _Stdout:
+    """``sys.stdout`` for one command: when the reader goes away (``ssl-proofs solve ... | head``) the
+    rest of the output is dropped and the command carries on, so the files it was asked to write are
+    still written (a closed pipe used to stop the command at its first line)."""
+
+    def __init__(self, stream):
+        self._stream, self.closed_pipe = stream, False
+
+    def write(self, text):
+        if not self.closed_pipe:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self):
+        if not self.closed_pipe:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self):
+        self.closed_pipe = True
+        try:  # Python's shutdown would flush into the closed pipe again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # not a real file (a test's capture): nothing is flushed at exit
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["verify"] + argv
-    args = _parser().parse_args(argv)
-    run = {cmd.NAME: cmd.run for cmd in COMMANDS}[args.command]
+    stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:
-        code = run(args)
+        args = _parser().parse_args(argv)
+        code = {cmd.NAME: cmd.run for cmd in COMMANDS}[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
         return code
     except SSLProofsError as exc:
         print(f"ssl-proofs: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # the reader went away (`ssl-proofs list | head`): stop quietly, and keep Python's
-        # shutdown from flushing into the closed pipe again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except KeyboardInterrupt:
         print("ssl-proofs: interrupted", file=sys.stderr)
         return 130
@@ -62,3 +91,5 @@ def main(argv=None):
         print(f"ssl-proofs: internal error (a bug of ssl-proofs, not of your input): please report it with "
               f"the traceback above and the command line: ssl-proofs {' '.join(argv)}", file=sys.stderr)
         return 3
+    finally:
+        sys.stdout = stdout

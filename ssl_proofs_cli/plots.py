@@ -31,7 +31,8 @@ def variance_profile(method, G, k, ratios, variant="squared"):
     return np.array(rows)
 
 
-def plot_vicreg(method, G, k, out, *, ratios=None):
+def plot_vicreg(method, G, k, fh, *, fmt="png", ratios=None):
+    """Draw the figure into the open binary file ``fh`` in format ``fmt`` (the caller's atomic writer owns the file)."""
     plt = _pyplot()
     ratios = np.logspace(-3, 2, 120) if ratios is None else np.asarray(ratios)
     V = variance_profile(method, G, k, ratios)
@@ -49,6 +50,5 @@ def plot_vicreg(method, G, k, out, *, ratios=None):
     b.set_title("squared VICReg optimum: per-direction variance")
     b.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    fig.savefig(fh, format=fmt, dpi=120)
     plt.close(fig)
-    return out

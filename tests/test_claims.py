@@ -16,6 +16,7 @@ from ssl_proofs.claims import (CLAIMS, VERDICTS, ClaimVerdict, classical_mds, ge
 from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs_cli import main
+from ssl_proofs_cli.io import OutputDir
 from ssl_proofs_verifiers.experiments import Cache, experiment_for_claim, get_experiment, list_experiments
 from ssl_proofs_verifiers.experiments import alignment, data, fit
 
@@ -147,7 +148,7 @@ def test_digits_shift_moves_a_pixel_by_one():
 
 
 def test_cache_returns_the_same_rounded_value_and_counts_hits(tmp_path):
-    cache = Cache(tmp_path)
+    cache = Cache(tmp_path, save=OutputDir(tmp_path).save_text)
     calls = []
 
     def compute():

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 
 from ssl_proofs.errors import GraphFileError, InvalidGraph, SSLProofsError
-from ssl_proofs.graphfiles import read_graph, write_edge_list, write_graph
+from ssl_proofs.graphfiles import read_graph
+from ssl_proofs_cli.io import write_edge_list, write_graph
 from ssl_proofs.graphs import SelfLoopWarning, is_checked
 from ssl_proofs_verifiers import strategies as S
 

@@ -23,6 +23,7 @@ pytest.importorskip("matplotlib")
 from ssl_proofs.errors import InvalidArgument  # noqa: E402
 from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
+from ssl_proofs_cli.io import OutputDir  # noqa: E402
 from ssl_proofs_cli.report import content, escape, files, schema  # noqa: E402
 from ssl_proofs_cli.report.hostile import HOSTILE_STRINGS, hostile_claims_json, hostile_run_json  # noqa: E402
 
@@ -268,10 +269,11 @@ def test_slug_keeps_registry_names_and_separates_others():
     assert files.slug("a/b") != files.slug("a_b") and files.slug("../x") != files.slug("x")
 
 
-def test_write_into_refuses_names_that_leave_the_folder(tmp_path):
-    for name in ("../x.png", "/tmp/x.png", "a/b.png", "..", ".hidden", ""):
+def test_output_folder_refuses_names_that_leave_it(tmp_path):
+    folder = OutputDir(tmp_path / "out", "--out")
+    for name in ("../x.png", "/tmp/x.png", "img/../../x.png", "..", ""):
         with pytest.raises(InvalidArgument):
-            files.write_into(tmp_path, name, b"x")
+            folder.save_bytes(name, b"x")
     assert _tree(tmp_path) == []
 
 

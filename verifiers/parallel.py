@@ -8,6 +8,12 @@ Only the timings (``TheoremResult.seconds``) differ.
 
 Dask (``distributed``) is optional (``pip install ssl-proofs[dask]``): it is imported
 only when ``scheduler`` or ``dask=True`` asks for it.
+
+Limits (docs/inputs.md, "Connections and workers"): a scheduler address is probed with a real
+deadline (:data:`CONNECT_TIMEOUT` seconds, ``$SSL_PROOFS_CONNECT_TIMEOUT``) before Dask is handed
+it; local worker processes are capped at what the machine can run (:func:`max_workers`) unless the
+caller insists (``force``; ``--force-workers`` or ``$SSL_PROOFS_FORCE_WORKERS=1``); Ctrl-C cancels
+the work not started and ends the worker processes at once (:func:`process_pool`).
 """
 from __future__ import annotations
 
@@ -15,7 +21,12 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import signal
+import socket
+import struct
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from urllib.parse import urlsplit
 
 import torch
 
@@ -38,6 +49,19 @@ def dispatch_order(theorems):
     return sorted(theorems, key=lambda t: rank.get(t.claim, len(rank)))
 
 
+#: memory one worker process takes (torch and ssl-proofs imported, one theorem or cell in flight):
+#: measured 323 MiB peak RSS for a spawned worker running vicreg.squared.closed_form (2026-12-04, loaded
+#: 2-core machine); heavier theorems hold more arrays, hence 512 MiB
+WORKER_MEMORY = 2 ** 29
+#: local worker processes per core at most (the work is CPU-bound: more only queue for the cores)
+WORKERS_PER_CORE = 2
+#: environment variable that lifts the cap of :func:`max_workers` (like ``--force-workers``)
+FORCE_WORKERS_ENV = "SSL_PROOFS_FORCE_WORKERS"
+#: seconds a scheduler has to accept a connection and start Dask's handshake
+CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT_ENV = "SSL_PROOFS_CONNECT_TIMEOUT"
+
+
 def default_workers():
     """Worker processes by default: the cores this process may use."""
     try:
@@ -46,8 +70,49 @@ def default_workers():
         return max(1, os.cpu_count() or 1)
 
 
+def available_memory():
+    """Bytes of memory available to new processes (``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def max_workers():
+    """Worker processes this machine can run: :data:`WORKERS_PER_CORE` per core, one per :data:`WORKER_MEMORY`."""
+    limit = WORKERS_PER_CORE * default_workers()
+    memory = available_memory()
+    if memory is not None:
+        limit = min(limit, memory // WORKER_MEMORY)
+    return max(1, limit)
+
+
+def check_workers(workers, force=False):
+    """``workers`` checked (an integer >= 1) and, unless ``force``, at most :func:`max_workers`.
+
+    Raises
+    ------
+    InvalidArgument
+        Naming the limit, what it comes from, and how to insist.
+    """
+    workers = check_integer("workers", workers, 1, "worker processes (--workers)")
+    limit = max_workers()
+    if workers > limit and not (force or os.environ.get(FORCE_WORKERS_ENV, "") not in ("", "0")):
+        memory = available_memory()
+        raise InvalidArgument(
+            f"--workers {workers}: this machine runs at most {limit} worker processes ({default_workers()} cores "
+            f"x {WORKERS_PER_CORE}" + ("" if memory is None else f"; {memory / 2**30:.1f} GiB available at "
+                                       f"{WORKER_MEMORY / 2**30:.1f} GiB each") + f"). Use --workers {limit} or "
+            f"fewer, or insist with --force-workers (or {FORCE_WORKERS_ENV}=1).")
+    return workers
+
+
 def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, workers=1, dask=False,
-                 scheduler=None, done=None, progress=None):
+                 scheduler=None, done=None, progress=None, force_workers=False):
     """Attack ``theorems`` (a list of :class:`~ssl_proofs.theorems.Theorem`) and return their results in order.
 
     Parameters
@@ -66,13 +131,16 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
         ``done(result)`` as each theorem finishes (in finishing order: a live progress line).
     progress : callable, optional
         ``progress(theorem, n_examples)`` as examples run (serial runs only).
+    force_workers : bool
+        Accept more local ``workers`` than :func:`max_workers`.
 
     Returns
     -------
     list of TheoremResult, in the order of ``theorems``
     """
     examples, seed, starts = check_run_options(examples, seed, starts)
-    workers = check_integer("workers", workers, 1, "worker processes (--workers)")
+    workers = check_workers(workers, force_workers) if scheduler is None else check_integer(
+        "workers", workers, 1, "worker processes (--workers)")
     device = runner.resolve_device(device)
     if device == "cuda" and (workers > 1 or dask or scheduler):
         raise InvalidArgument("--device cuda runs in one process: use --workers 1 (and no Dask) with the GPU.")
@@ -80,7 +148,7 @@ def run_theorems(theorems, *, examples=None, seed=0, device="cpu", starts=3, wor
     theorems = list(theorems)
     if dask or scheduler is not None:
         ids = _registered(dispatch_order(theorems), "Dask")
-        return _attach(theorems, _run_dask(ids, options, workers, scheduler, done))
+        return _attach(theorems, _run_dask(ids, options, workers, scheduler, done, force_workers))
     if workers == 1 or len(theorems) <= 1:
         out = []
         for t in theorems:
@@ -128,10 +196,44 @@ def _finished(res, theorems_by_id, done):
 
 def _run_pool(ids, options, workers, done):
     by_id = {t: ssl_proofs.get_theorem(t) for t in ids}
-    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
-    with ProcessPoolExecutor(max_workers=min(workers, len(ids)), mp_context=ctx) as pool:
+    with process_pool(min(workers, len(ids))) as pool:
         futures = [pool.submit(run_one, t, options) for t in ids]
         return _gather(as_completed(futures), by_id, done)
+
+
+@contextlib.contextmanager
+def process_pool(workers):
+    """A pool of ``workers`` spawned processes that Ctrl-C (or any error) stops at once.
+
+    ``ProcessPoolExecutor``'s own exit waits for every running task (minutes of a theorem);
+    here the work not started is cancelled and the workers are terminated, so the command
+    exits within seconds. The workers ignore SIGINT (a terminal sends it to the whole process
+    group): the parent alone decides, and no worker prints a traceback.
+    """
+    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+    try:
+        yield pool
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool):
+    """Cancel the pending tasks and end the worker processes now, without waiting for running ones."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
 
 
 def _gather(completed, by_id, done):
@@ -145,12 +247,15 @@ def _gather(completed, by_id, done):
 
 
 @contextlib.contextmanager
-def dask_client(workers=1, scheduler=None):
+def dask_client(workers=1, scheduler=None, force_workers=False):
     """A Dask client on ``scheduler`` (an address), or on a ``LocalCluster`` of ``workers`` one-thread processes.
 
     The cluster it starts is closed on exit; a clear :class:`InvalidArgument` when ``distributed`` is
-    missing or the scheduler cannot be reached.
+    missing, ``workers`` is above :func:`max_workers` (unless ``force_workers``), or the scheduler does
+    not answer Dask's handshake within :func:`connect_timeout` seconds (:func:`probe_scheduler`).
     """
+    if scheduler is not None:
+        probe_scheduler(scheduler)
     try:
         from distributed import Client, LocalCluster  # noqa: PLC0415 -- optional
     except ImportError:
@@ -158,6 +263,7 @@ def dask_client(workers=1, scheduler=None):
                               "pip install 'ssl-proofs[dask]', or run without Dask (--workers N).") from None
     cluster = None
     if scheduler is None:
+        workers = check_workers(workers, force_workers)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         with _connect(Client, cluster if cluster is not None else scheduler) as client:
@@ -167,19 +273,97 @@ def dask_client(workers=1, scheduler=None):
             cluster.close()
 
 
-def _run_dask(ids, options, workers, scheduler, done):
+def _run_dask(ids, options, workers, scheduler, done, force_workers=False):
     by_id = {t: ssl_proofs.get_theorem(t) for t in ids}
-    with dask_client(workers, scheduler) as client:
+    with dask_client(workers, scheduler, force_workers) as client:
         from distributed import as_completed as dask_completed  # noqa: PLC0415 -- optional, present (dask_client)
 
         futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False) for t in ids]
         return _gather(dask_completed(futures), by_id, done)
 
 
+def connect_timeout():
+    """Seconds a scheduler has to answer: ``$SSL_PROOFS_CONNECT_TIMEOUT`` or :data:`CONNECT_TIMEOUT`."""
+    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw else CONNECT_TIMEOUT
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InvalidArgument(f"{CONNECT_TIMEOUT_ENV}={raw!r}: give a number of seconds in (0, 3600].")
+    return value
+
+
+def probe_scheduler(address, timeout=None):
+    """Fail fast unless something at ``address`` accepts a TCP connection and starts Dask's handshake.
+
+    A Dask scheduler speaks first (an 8-byte frame length, then its handshake); a silent peer, or a
+    plain HTTP server that waits for a request, is refused after ``timeout`` seconds (default
+    :func:`connect_timeout`) instead of hanging ``distributed.Client``. ``tls://`` addresses are only
+    checked for the connection (the TLS handshake is the client's to start); other transports
+    (``inproc://``, ``ucx://``) are left to Dask.
+
+    Raises
+    ------
+    InvalidArgument
+        The address is malformed, refuses the connection, stays silent or does not speak Dask.
+    """
+    timeout = connect_timeout() if timeout is None else timeout
+    scheme, host, port = _tcp_address(address)
+    if host is None:
+        return
+    remedy = ("start one (`dask scheduler` and `dask worker ADDRESS` where ssl-proofs is installed), or drop "
+              "--scheduler to use a local cluster (--dask) or local processes (--workers).")
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if scheme == "tls":
+                return
+            head = b""
+            while len(head) < 8:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout
+                sock.settimeout(left)
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    raise InvalidArgument(f"the scheduler address {address!r} accepted the connection and closed it "
+                                          f"without a word: not a Dask scheduler; {remedy}")
+                head += chunk
+    except socket.timeout:
+        raise InvalidArgument(f"the scheduler address {address!r} sent nothing within {timeout:g} s: not a Dask "
+                              f"scheduler (a silent peer, or a server of another protocol such as HTTP). "
+                              f"Check the address and port (Dask's default is 8786), or {remedy}") from None
+    except OSError as exc:
+        raise InvalidArgument(f"could not reach the Dask scheduler at {address!r} ({exc.strerror or exc}); "
+                              f"{remedy}") from None
+    (nbytes,) = struct.unpack("Q", head)  # distributed.comm.tcp: frames are preceded by their length
+    if not 0 < nbytes < 2 ** 24:
+        raise InvalidArgument(f"the scheduler address {address!r} answered, but not in Dask's protocol (its first "
+                              f"bytes are {head!r}): check the address and port (Dask's default is 8786).")
+
+
+def _tcp_address(address):
+    """``(scheme, host, port)`` of a ``tcp://`` / ``tls://`` / ``host:port`` address; host None for other transports."""
+    text = str(address).strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("tcp", "tls"):
+        return parts.scheme, None, None
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port is None or not 0 < port < 65536:
+        raise InvalidArgument(f"--scheduler {address!r}: give an address such as tcp://host:8786 (host and port).")
+    return parts.scheme, parts.hostname, port
+
+
 def _connect(Client, address):
     """A Dask client, or a clear error naming the scheduler that could not be reached."""
     try:
-        return Client(address, timeout="20s")
+        return Client(address, timeout=f"{connect_timeout():g}s")
     except (OSError, TimeoutError) as exc:
         raise InvalidArgument(f"could not reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc}); "
                               "start one (`dask scheduler` and `dask worker ADDRESS` where ssl-proofs is installed), "

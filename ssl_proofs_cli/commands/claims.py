@@ -1,14 +1,14 @@
 """``ssl-proofs claims``: every downstream claim of the paper with its measured verdict."""
 from __future__ import annotations
 
-import json
 import sys
 
 from ssl_proofs.claims import list_claims
 from ssl_proofs_verifiers.experiments import experiment_for_claim, line_progress, no_progress
 from ssl_proofs_verifiers.experiments.cache import rounded
 
-from .experiment import add_run_arguments, cell_cache
+from ..io import save_json
+from .experiment import add_run_arguments, cell_cache, json_output
 
 NAME = "claims"
 HELP = "the paper's downstream claims, each with the verdict its experiment measures"
@@ -36,15 +36,15 @@ def run_claims(seed=0, full=False, cache=None, progress_for=None):
 
 
 def run(args):
+    out = json_output(args)  # before the work
     with cell_cache(args) as cache:
         records, _ = run_claims(args.seed, args.full, cache, line_progress)
+    if out:  # before the printing: a reader that goes away must not lose the file
+        save_json(out, {"seed": args.seed, "full": args.full, "claims": records}, sort_keys=True, default=None)
     width = max(len(r["id"]) for r in records)
     for r in records:
         print(f"{r['id']:<{width}}  {r['verdict']:<23}  {r['title']}")
         if r["conditions"]:
             print(f"{'':<{width}}  {'':<23}  conditions: {r['conditions']}")
     print(f"(cache: {cache.hits} cells read, {cache.misses} computed)", file=sys.stderr)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"seed": args.seed, "full": args.full, "claims": records}, fh, indent=2, sort_keys=True)
     return 0

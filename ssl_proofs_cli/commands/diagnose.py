@@ -1,13 +1,11 @@
 """``ssl-proofs diagnose``: a trained network's batch embeddings held against the closed-form optimum."""
 from __future__ import annotations
 
-import json
-
 from ssl_proofs.diagnose import REL_TOL, diagnose
 from ssl_proofs.graphfiles import read_graph
 
 from ..hyperflags import add_hyper_flags, hyper_args
-from ..io import load_array
+from ..io import load_array, output_path, save_json
 
 NAME = "diagnose"
 HELP = "compare a network's batch embeddings with the closed-form optimum on the batch's graph"
@@ -24,10 +22,15 @@ def add_arguments(p):
 
 
 def run(args):
+    inputs = (("--embeddings", args.embeddings), ("--graph", args.graph))
+    out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json",
+                                                     inputs=inputs)  # before the work
     Z = load_array(args.embeddings, "--embeddings")
     G = read_graph(args.graph)
     hp = hyper_args(args)
     d = diagnose(Z, G, args.method, variant=args.variant, rel_tol=args.rel_tol, **hp)
+    if out:  # before the printing: a reader that goes away must not lose the file
+        save_json(out, d.to_dict(), inputs=inputs, default=None)
     angles = d.principal_angles
     print(f"{d.method} ({d.variant}), N = {d.n}, K = {d.k}, " + ", ".join(f"{k}={v:g}" for k, v in d.hyper.items()))
     print(f"loss {d.loss:.6g}   optimal {d.optimal_loss:.6g} ({d.optimum})   gap {d.gap:.4g} "
@@ -40,7 +43,6 @@ def run(args):
     print(f"state: {d.state} (relative gradient {d.relative_grad_norm:.3g})")
     for note in d.notes:
         print(f"note: {note}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(d.to_dict(), fh, indent=2)
+    if out:
+        print(f"saved {out}")
     return 0

@@ -10,6 +10,7 @@ differentiable scalar) exits 2 and writes nothing.
 from __future__ import annotations
 
 import importlib
+import json
 import importlib.util
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs.graphfiles import read_graph
 
-from ..io import output_path, save_array, save_json, write_atomic
+from ..io import OutputDir, output_path, save_array, save_json
 from ..progress import Stages
 
 NAME = "identify"
@@ -116,15 +117,17 @@ def render_markdown(result, spec, graph, k):
 
 
 def run(args):
-    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
-    out = None if args.out is None else output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy")
+    # every output is checked before the work; none may be an input (the graph, a loss given as a file)
+    loss_file = args.loss.rpartition(":")[0]
+    inputs = (("--graph", args.graph),) + ((("LOSS", loss_file),) if loss_file.endswith(".py") else ())
+    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json",
+                                                          inputs=inputs)
+    out = None if args.out is None else output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy",
+                                                    inputs=inputs)
     report_dir = None
     if args.report is not None:
-        report_dir = Path(args.report)
-        if report_dir.exists() and not report_dir.is_dir():
-            raise InvalidArgument(f"--report {args.report} is a file; give a folder (it is created if missing).")
-        if not report_dir.parent.is_dir():
-            raise InvalidArgument(f"--report {args.report}: the folder {report_dir.parent} does not exist.")
+        report_dir = OutputDir(args.report, "--report", inputs=inputs)
+        report_dir.check(["identify.md", "identify.json"])
     loss = load_loss(args.loss)
     G = read_graph(args.graph)
     stages = Stages("identify")
@@ -145,13 +148,7 @@ def run(args):
         save_json(json_out, record)
         print(f"saved {json_out}")
     if report_dir is not None:
-        report_dir.mkdir(exist_ok=True)
-        md = render_markdown(result, args.loss, args.graph, args.k)
-
-        def write(tmp):
-            Path(tmp).write_text(md)
-
-        write_atomic(report_dir / "identify.md", write)
-        save_json(report_dir / "identify.json", record)
-        print(f"saved {report_dir / 'identify.md'} and {report_dir / 'identify.json'}")
+        md_path = report_dir.save_text("identify.md", render_markdown(result, args.loss, args.graph, args.k))
+        json_path = report_dir.save_text("identify.json", json.dumps(record, indent=2, default=float) + "\n")
+        print(f"saved {md_path} and {json_path}")
     return 0

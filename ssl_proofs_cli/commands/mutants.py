@@ -1,10 +1,11 @@
 """``ssl-proofs mutants``: the mutation campaign (wrong closed forms must be refuted, correct ones must not)."""
 from __future__ import annotations
 
-import json
 import sys
 
 from ssl_proofs_verifiers import mutants as _mutants
+
+from ..io import output_path, save_json
 
 NAME = "mutants"
 HELP = "mutation campaign: kill rate on planted wrong closed forms, false refutations of correct ones"
@@ -82,13 +83,13 @@ def format_report(results):
 
 
 def run(args):
+    out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
     chosen = _mutants.select(args.names or None, quick=args.quick)
     live = _Progress(len(chosen))
     examples = args.examples if args.examples is not None else (_mutants.QUICK_EXAMPLES if args.quick else None)
     results = _mutants.run_campaign(chosen, examples=examples, seed=args.seed, device=args.device,
                                     starts=args.starts, on_start=live.start, on_done=live.done, progress=live.tick)
+    if out:  # before the printing: a reader that goes away must not lose the file
+        save_json(out, [r.to_dict() for r in results], default=None)
     print(format_report(results))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump([r.to_dict() for r in results], fh, indent=2)
     return 0 if all(r.ok for r in results) else 1

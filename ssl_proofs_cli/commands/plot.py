@@ -4,7 +4,7 @@ from __future__ import annotations
 import ssl_proofs
 from ssl_proofs.graphfiles import read_graph
 
-from ..io import IMAGE_SUFFIXES, output_path, write_atomic
+from ..io import IMAGE_SUFFIXES, output_path, write_stream
 from ..plots import plot_vicreg
 
 NAME = "plot"
@@ -19,10 +19,12 @@ def add_arguments(f):
 
 
 def run(args):
-    out = output_path(args.out, "--out", suffixes=IMAGE_SUFFIXES)  # before the work
+    inputs = (("--graph", args.graph),)
+    out = output_path(args.out, "--out", suffixes=IMAGE_SUFFIXES, inputs=inputs)  # before the work
     method = ssl_proofs.get_method(args.method)
     if method.name != "vicreg":
         raise ssl_proofs.InvalidArgument(f"plot supports vicreg only (got {method.name}).")
     G = read_graph(args.graph)
-    print(f"saved {write_atomic(out, lambda tmp: plot_vicreg(method, G, args.k, tmp))}")
+    fmt = out.suffix[1:].lower()
+    print(f"saved {write_stream(out, lambda fh: plot_vicreg(method, G, args.k, fh, fmt=fmt), inputs=inputs)}")
     return 0

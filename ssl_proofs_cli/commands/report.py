@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from ssl_proofs_verifiers import runner
 from ssl_proofs_verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress
 
 from .. import report as _report
-from ..io import output_path
+from ..io import OutputDir, output_path
 from ..progress import Live
 from .claims import run_claims
 from ..report.drawing import require_optional
@@ -88,14 +87,10 @@ def _docs(args):
 
 def _live_claims(seed):
     """Run the claims (cached) and plot each experiment; return ``(claims run, {experiment: PNG bytes})``."""
-    cache = Cache(default_cache_dir())
+    cache = Cache(default_cache_dir(), save=OutputDir(default_cache_dir(), "cache").save_text)
     records, results = run_claims(seed, False, cache, line_progress)
-    figures = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, res in results.items():
-            exp = get_experiment(name)
-            if exp.plot is not None:
-                figures[name] = Path(exp.plot(res, Path(tmp) / f"{name}.png")).read_bytes()
+    figures = {name: get_experiment(name).plot(res) for name, res in results.items()
+               if get_experiment(name).plot is not None}
     return {"seed": seed, "full": False, "claims": records}, figures
 
 
@@ -139,12 +134,15 @@ def run(args):
         if args.no_pdf:
             raise InvalidArgument("--format pdf and --no-pdf contradict each other; drop one.")
         _report.require_tex_engine()
-    json_out = output_path(args.json, "--json", suffixes=(".json",)) if args.json else None
+    inputs = (("--from-json", args.from_json), ("--claims-json", args.claims_json))
+    folder = None if not args.out else OutputDir(args.out, "--out", inputs=inputs)  # before the work
+    if folder is not None:
+        folder.check([f"report.{fmt}" for fmt in formats])
+    json_out = None if not args.json else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json",
+                                                      inputs=inputs)
     # every input file is read and checked before anything is written or run
     claims, claim_figures, claims_source = _claims(args)
     run_data = _report.load_run(args.from_json) if args.from_json else None
-    if args.out:
-        _report.make_folder(args.out)
     if run_data is not None:
         source = args.from_json
     else:
@@ -170,6 +168,6 @@ def run(args):
         claims_source = "this run"
     rep = _report.build_report(run_data, args.target, source=source, progress=_note, claims=claims,
                                claim_figures=claim_figures, claims_source=claims_source)
-    for path in _report.write_report(rep, args.out, formats, pdf=not args.no_pdf):
+    for path in _report.write_report(rep, folder, formats, pdf=not args.no_pdf):
         print(path)
     return 0 if ok else 1

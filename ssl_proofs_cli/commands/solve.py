@@ -37,8 +37,10 @@ def add_arguments(s):
 
 
 def run(args):
-    out = output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy")  # before the work
-    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",), add_suffix=".json")
+    inputs = (("--graph", args.graph), ("--data", args.data))
+    out = output_path(args.out, "--out", suffixes=(".npy",), add_suffix=".npy", inputs=inputs)  # before the work
+    json_out = None if args.json is None else output_path(args.json, "--json", suffixes=(".json",),
+                                                          add_suffix=".json", inputs=inputs)
     method = ssl_proofs.get_method(args.method)
     G = read_graph(args.graph)
     hp = hyper_args(args)
@@ -49,11 +51,17 @@ def run(args):
             raise ssl_proofs.NoClosedForm(f"{method.name} has no linear-regime solver yet.")
         X = load_array(args.data, "--data")
         sol = method.solve_linear(X, G, args.k, variant=args.variant, **hp)
-        save_array(out, sol.W)
+        save_array(out, sol.W, inputs=inputs)
         print(f"saved W {sol.W.shape} to {out}; loss {sol.loss:.6g}")
         return 0
     sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed, **hp)
-    save_array(out, sol.Z)
+    save_array(out, sol.Z, inputs=inputs)
+    if json_out:  # every file before any line is printed: a reader that goes away must not lose them
+        record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
+                  "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
+                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out),
+                  "residual": sol.residual, "solver": None if sol.spectral is None else sol.spectral.solver}
+        save_json(json_out, record, inputs=inputs)
     ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
     meaning = {"proved": "global minimiser (closed form inside its proved range)",
                "candidate": "closed form outside its proved range, not known to be optimal",
@@ -69,10 +77,5 @@ def run(args):
     elif sol.certificate == "searched":
         print(f"search: {sol.note}")
     if json_out:
-        record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
-                  "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
-                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out),
-                  "residual": sol.residual, "solver": None if sol.spectral is None else sol.spectral.solver}
-        save_json(json_out, record)
         print(f"saved {json_out}")
     return 0

@@ -22,6 +22,9 @@ def add_arguments(v):
     v.add_argument("--workers", type=int, default=None,
                    help="worker processes, theorems in parallel (default: the number of cores; 1 = serial); "
                         "the results do not depend on it")
+    v.add_argument("--force-workers", action="store_true",
+                   help="accept more --workers than this machine can run (default cap: 2 per core, 0.5 GiB each; "
+                        "also $SSL_PROOFS_FORCE_WORKERS=1)")
     v.add_argument("--dask", action="store_true",
                    help="run on Dask distributed: a LocalCluster of --workers processes (pip install 'ssl-proofs[dask]')")
     v.add_argument("--scheduler", metavar="ADDRESS", default=None,
@@ -38,7 +41,7 @@ def run(args):
     live = Live(len(theorems), workers=workers if not (args.dask or args.scheduler) else None)
     results = parallel.run_theorems(theorems, examples=args.examples, seed=args.seed, device=device,
                                     starts=args.starts, workers=workers, dask=args.dask, scheduler=args.scheduler,
-                                    done=live.done, progress=live.tick)
+                                    done=live.done, progress=live.tick, force_workers=args.force_workers)
     live.close()
     print(format_results(results))
     if out:

@@ -7,10 +7,9 @@ blocks of docs/ and the README from a recorded run.
 """
 from .docs import GENERATED_RUN, docs_blocks, update_docs
 from .document import FORMATS, Report, build_report, compile_pdf, require_tex_engine, tex_engine, write_report
-from .files import make_folder
 from .content import claim_figures
 from .run import CLAIM_FIGURES, DEFAULT_CLAIMS, load_claims, load_run, record_run, write_run
 
-__all__ = ["CLAIM_FIGURES", "DEFAULT_CLAIMS", "claim_figures", "FORMATS", "GENERATED_RUN", "Report", "build_report", "compile_pdf", "docs_blocks", "make_folder",
+__all__ = ["CLAIM_FIGURES", "DEFAULT_CLAIMS", "claim_figures", "FORMATS", "GENERATED_RUN", "Report", "build_report", "compile_pdf", "docs_blocks",
            "require_tex_engine", "tex_engine",
            "load_claims", "load_run", "record_run", "update_docs", "write_report", "write_run"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 
+from ..io import OutputDir
 from . import cells, files, markdown
 from .escape import md_code, md_text
 from .drawing import draw_result, require_optional
@@ -146,9 +147,10 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
         old = path.read_text()
         pages[rel] = (path, old, replace_blocks(old, blocks, append=rel != "README.md"))
     changed = [rel for rel, (_, old, new) in pages.items() if new != old]
+    repo = None if check else OutputDir(root, "--update-docs")
     if not check:
         for rel in changed:
-            files.write_into(pages[rel][0].parent, pages[rel][0].name, pages[rel][2])
+            repo.save_text(rel, pages[rel][2])
     img = root / IMAGE_DIR
     figures = _figures(run)
     for name, r in figures.items():
@@ -159,7 +161,7 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
             continue
         png = draw_result(r)
         if not target.exists() or target.read_bytes() != png:
-            files.write_into(files.make_folder(img, "docs image folder"), name, png)
+            repo.save_bytes((IMAGE_DIR / name).as_posix(), png)
             changed.append(target.relative_to(root).as_posix())
     if img.exists():
         for old_png in sorted(img.glob("*.png")):

@@ -12,7 +12,8 @@ from typing import Optional
 
 from ssl_proofs.errors import InvalidArgument
 
-from . import cells, content, files, run as _run
+from ..io import OutputDir, save_bytes, save_text
+from . import cells, content, run as _run
 from .drawing import draw_result, require_optional
 from .html import render_html
 from .latex import render_tex
@@ -120,12 +121,14 @@ def require_tex_engine():
     return engine
 
 
-def write_report(report, out, formats=FORMATS, *, pdf=True):
+def write_report(report, out, formats=FORMATS, *, pdf=True, inputs=()):
     """Write ``report`` under ``out``: ``report.html``, ``report.md`` (+ ``img/``), ``report.tex``, ``report.pdf``.
 
-    ``"pdf"`` in ``formats`` requires a TeX engine (:func:`require_tex_engine`); with ``"tex"`` and ``pdf``
-    true the PDF is also made when an engine exists. Every file goes through :mod:`.files` (names are slugs,
-    writes are atomic); the PDF is compiled in a temporary folder, so only report.pdf lands in ``out``.
+    ``out`` is a folder path or an :class:`~ssl_proofs_cli.io.OutputDir` checked before the work; every
+    file goes through its atomic writer (names are slugs inside the folder, no link followed, no file of
+    ``inputs`` overwritten), and every name is checked before the first write. ``"pdf"`` in ``formats``
+    requires a TeX engine (:func:`require_tex_engine`); with ``"tex"`` and ``pdf`` true the PDF is also
+    made when an engine exists. The PDF is compiled in a temporary folder, so only report.pdf lands in ``out``.
 
     Returns
     -------
@@ -137,20 +140,20 @@ def write_report(report, out, formats=FORMATS, *, pdf=True):
         raise InvalidArgument(f"unknown report format(s) {unknown}; use any of {FORMATS}.")
     want_pdf = "pdf" in formats or ("tex" in formats and pdf and tex_engine() is not None)
     engine = require_tex_engine() if "pdf" in formats else tex_engine()
-    out = files.make_folder(out)
-    written = []
+    folder = out if isinstance(out, OutputDir) else OutputDir(out, "--out", inputs=inputs)
     pictures = {cells.figure_name({"id": tid}): png for tid, png in report.figures.items()}
     pictures.update({c.figure_name: c.figure for c in report.claims if c.figure is not None})
-    if {"md", "tex", "pdf"} & set(formats) and pictures:
-        img = files.make_folder(out / "img")
-        written += [files.write_into(img, name, png) for name, png in pictures.items()]
+    if not {"md", "tex", "pdf"} & set(formats):
+        pictures = {}
+    texts = [fmt for fmt in ("html", "md", "tex") if fmt in formats]
+    folder.check([f"img/{name}" for name in pictures] + [f"report.{fmt}" for fmt in texts]
+                 + (["report.pdf"] if want_pdf else []))  # every name, before the first write
+    written = [folder.save_bytes(f"img/{name}", png) for name, png in pictures.items()]
     renderers = {"html": render_html, "md": render_md, "tex": render_tex}
-    for fmt in ("html", "md", "tex"):
-        if fmt in formats:
-            written.append(files.write_into(out, f"report.{fmt}", renderers[fmt](report)))
+    written += [folder.save_text(f"report.{fmt}", renderers[fmt](report)) for fmt in texts]
     if want_pdf:
         pdf_bytes, overfull = compile_pdf(render_tex(report), pictures, engine)
-        written.append(files.write_into(out, "report.pdf", pdf_bytes))
+        written.append(folder.save_bytes("report.pdf", pdf_bytes))
         if overfull:
             print(f"report: {len(overfull)} line(s) of report.pdf run past the margin by more than {OVERFULL_PT}pt "
                   f"(widest {max(overfull):.0f}pt)", file=sys.stderr)
@@ -182,8 +185,8 @@ def compile_pdf(tex, pictures, engine=None):
         folder = Path(tmp)
         (folder / "img").mkdir()
         for name, png in pictures.items():  # a scratch copy for the engine, not an output
-            (folder / "img" / name).write_bytes(png)
-        (folder / "report.tex").write_text(tex)
+            save_bytes(folder / "img" / name, png)
+        save_text(folder / "report.tex", tex)
         tectonic = Path(engine).name == "tectonic"
         cmd = [engine, "--keep-logs", "report.tex"] if tectonic else [
             engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "report.tex"]

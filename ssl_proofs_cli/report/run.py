@@ -19,6 +19,7 @@ from ssl_proofs.claims import list_claims
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs_verifiers import parallel, runner
 
+from ..io import save_text
 from . import files, schema
 
 #: distributions whose versions make a run reproducible
@@ -127,9 +128,9 @@ def select(run, target):
     return picked
 
 
-def write_run(run, path):
-    """Write ``run`` as JSON (the format ``--from-json`` reads back)."""
-    files.write_json(path, run)
+def write_run(run, path, *, inputs=()):
+    """Write ``run`` as JSON (the format ``--from-json`` reads back), atomically; the path written."""
+    return save_text(path, json.dumps(run, indent=2, default=float) + "\n", inputs=inputs)
 
 
 #: keys every claim record of ``ssl-proofs claims --json`` must have for a report to show it

@@ -107,7 +107,7 @@ def _real_split(name, P, seed):
     return Xtr, y[tr], Xte, y[te]
 
 
-@experiment(NAME, claims=("aligned_g", "misaligned_g"), plot=lambda res, path: plot(res, path))
+@experiment(NAME, claims=("aligned_g", "misaligned_g"), plot=lambda res, fmt="png": plot(res, fmt))
 def run(seed=0, full=False, cache=None, progress=no_progress):
     """Probe accuracy and rank of every method's optimum as G is rewired from the labels (p = 0 -> 1)."""
     cache = cache or Cache(None)
@@ -257,7 +257,7 @@ def _misaligned_verdict(records, P):
                         "at no misaligned (source, p) is low-invariance VICReg ahead beyond the spread")
 
 
-def plot(result, path):
+def plot(result, fmt="png"):
     """Accuracy vs rewiring p per method (synthetic, first real dataset) and rank vs p (synthetic)."""
     plt = pyplot()
     res = result.to_dict() if hasattr(result, "to_dict") else result
@@ -281,4 +281,4 @@ def plot(result, path):
     axes[2].set_ylabel("numerical rank of Z* (sv > 1e-3 max)")
     axes[2].set_title("synthetic: rank of the optimum")
     axes[2].legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, fmt)

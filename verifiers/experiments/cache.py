@@ -86,22 +86,31 @@ class Cache:
 
     ``runner(computes)`` yields ``(index, value)`` as cells finish (any order), ``value`` being
     :func:`compute_cell` of ``computes[index]``: :func:`serial` by default.
+
+    ``save(relative_name, text)`` stores an entry under ``directory``: the caller's writer (the
+    command line hands its checked, atomic one, ``ssl_proofs_cli.io.OutputDir(directory).save_text``),
+    so that this package never opens a file for writing.  Without it the cache only reads.
     """
 
-    def __init__(self, directory=None, runner=None):
+    def __init__(self, directory=None, runner=None, save=None):
         self.dir = None if directory is None else Path(directory)
         self.runner = runner or serial
+        self.save = save
         self.hits = 0
         self.misses = 0
 
     def _path(self, experiment, params):
+        """The entry's name relative to the cache folder, or None without a folder."""
         key = json.dumps({"experiment": experiment, "version": VERSION, **params}, sort_keys=True, default=str)
         if self.dir is None:
             return None
-        return self.dir / experiment / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+        return f"{experiment}/{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
-    def _read(self, path):
-        if path is None or not path.exists():
+    def _read(self, name):
+        if name is None:
+            return None
+        path = self.dir / name
+        if not path.is_file():
             return None
         try:
             with open(path) as fh:
@@ -109,14 +118,9 @@ class Cache:
         except (OSError, ValueError):
             return None  # unreadable cache entry: recompute and overwrite
 
-    def _write(self, path, value):
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(value, fh)
-        os.replace(tmp, path)
+    def _write(self, name, value):
+        if name is not None and self.save is not None:
+            self.save(name, json.dumps(value))
 
     def cells(self, experiment, cells, progress=None):
         """The values of ``cells`` (list of :class:`Cell`), in order: read from the cache or computed.

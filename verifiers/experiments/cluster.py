@@ -7,19 +7,19 @@ workers need it installed).
 """
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
+from ..parallel import process_pool
 from .cache import compute_cell
 
 
 def pool_runner(workers):
-    """A cell runner over ``workers`` local processes (spawned: fork after torch has threads can hang)."""
+    """A cell runner over ``workers`` local processes (:func:`~ssl_proofs_verifiers.parallel.process_pool`:
+    spawned, and stopped at once by Ctrl-C)."""
     def run(computes):
         if not computes:
             return
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(computes)), mp_context=ctx) as pool:
+        with process_pool(min(workers, len(computes))) as pool:
             index = {pool.submit(compute_cell, c): i for i, c in enumerate(computes)}
             for fut in as_completed(index):
                 yield index[fut], fut.result()

@@ -109,7 +109,7 @@ def _cell(P, beta, ratio, seed):
                 np.clip(vic.solve(G, P["k"], variant="constrained").eigenvalues, 0, None) < 1.0 / ratio))}
 
 
-@experiment(NAME, claims=("hinge_finite_beta",), plot=lambda res, path: plot(res, path))
+@experiment(NAME, claims=("hinge_finite_beta",), plot=lambda res, fmt="png": plot(res, fmt))
 def run(seed=0, full=False, cache=None, progress=no_progress):
     """Hinge VICReg at finite beta: rank, std vs the beta -> inf formula, and distinct local minima."""
     cache = cache or Cache(None)
@@ -155,7 +155,7 @@ def _verdict(records, P):
                         f"cells; {len(multi)} cells show several distinct converged minima")
 
 
-def plot(result, path):
+def plot(result, fmt="png"):
     """Rank of the hinge optimum (two minimisations; effective) vs gamma/alpha per beta, next to the squared
     variant's rank; the beta -> inf candidate's loss minus the best found."""
     plt = pyplot()
@@ -185,4 +185,4 @@ def plot(result, path):
     b.set_ylabel("candidate loss - best loss of the global search")
     b.set_title(r"$\beta\to\infty$ formula vs best found (> 0: formula beaten)")
     b.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, fmt)

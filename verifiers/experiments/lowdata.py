@@ -71,7 +71,7 @@ def _spectrum(split, k):
     return [float(v) for v in sol.eigenvalues]
 
 
-@experiment(NAME, claims=("low_data",), plot=lambda res, path: plot(res, path))
+@experiment(NAME, claims=("low_data",), plot=lambda res, fmt="png": plot(res, fmt))
 def run(seed=0, full=False, cache=None, progress=no_progress):
     """Probe accuracy vs gamma/alpha for several samples-per-class N' (digits, view graph, linear VICReg)."""
     cache = cache or Cache(None)
@@ -154,7 +154,7 @@ def _verdict(records, P):
                         f"beyond the spread (worse beyond it at {against}, within it elsewhere)")
 
 
-def plot(result, path):
+def plot(result, fmt="png"):
     """Accuracy vs gamma/alpha per N'; rank of Z* vs gamma/alpha; spectrum with the kept directions."""
     plt = pyplot()
     res = result.to_dict() if hasattr(result, "to_dict") else result
@@ -194,4 +194,4 @@ def plot(result, path):
     c.set_ylabel(r"$\mu_k$")
     c.set_title(f"spectrum, N'={npc}: kept directions marked")
     c.legend(fontsize=6)
-    return save(fig, path)
+    return save(fig, fmt)

@@ -1,6 +1,8 @@
 """matplotlib helpers shared by the experiments' figures (Agg backend, no display)."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from ssl_proofs.errors import InvalidArgument
@@ -26,8 +28,14 @@ def mean_std(records, x_key, y_key, **match):
     return np.array(xs, dtype=float), np.array([np.mean(v) for v in ys]), np.array([np.std(v) for v in ys])
 
 
-def save(fig, path):
+def save(fig, fmt="png"):
+    """The figure's image as bytes in ``fmt`` (png, pdf, svg, ...); the caller writes them where it was told.
+
+    (This package writes no file: ``ssl-proofs experiment --plot`` saves the bytes with the command
+    line's checked, atomic writer.)
+    """
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=110)
     pyplot().close(fig)
-    return str(path)
+    return buf.getvalue()

@@ -49,7 +49,7 @@ class Experiment:
     name: str
     claims: tuple
     run: Callable
-    plot: Optional[Callable]
+    plot: Optional[Callable]  # plot(result, fmt="png") -> the image's bytes (the caller writes them)
     summary: str
 
 

@@ -68,7 +68,7 @@ def _cell(graph, tau, P, seed):
             "components": _graphs.n_components(G), "loss": sim.loss, "how": sim.how}
 
 
-@experiment(NAME, claims=("simclr_isomap",), plot=lambda res, path: plot(res, path))
+@experiment(NAME, claims=("simclr_isomap",), plot=lambda res, fmt="png": plot(res, fmt))
 def run(seed=0, full=False, cache=None, progress=no_progress):
     """Linear CKA of SimCLR's optimum with ISOMAP, Laplacian Eigenmaps, spectral contrastive and random."""
     cache = cache or Cache(None)
@@ -95,7 +95,7 @@ def _verdict(records):
                         f"closer to ISOMAP on {closer_iso}; closer to Laplacian Eigenmaps on {closer_le}")
 
 
-def plot(result, path):
+def plot(result, fmt="png"):
     """Grouped bars: CKA of SimCLR's optimum with each reference embedding, per (graph, tau)."""
     plt = pyplot()
     res = result.to_dict() if hasattr(result, "to_dict") else result
@@ -110,4 +110,4 @@ def plot(result, path):
     ax.set_ylim(0, 1)
     ax.set_title(f"How 'akin' is SimCLR to ISOMAP? (N = {res['params']['n']}, K = {res['params']['k']})")
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return save(fig, fmt)
