@@ -130,6 +130,14 @@ class VICReg(Method):
         return True, (f"vicreg ({variant}): Eckart-Young on HZZ^TH, every centred PSD matrix of rank <= K is "
                       "reachable: a global minimiser for every graph and K")
 
+    def zero_scale_condition(self, variant, hp, n):
+        """Squared: a direction is zeroed when ``(gamma/alpha) (N - ddof)/N lambda >= 1``."""
+        if variant != "squared" or hp["gamma"] == 0:
+            return None
+        threshold = hp["alpha"] / hp["gamma"] * n / (n - hp["ddof"])
+        return (f"lambda >= (alpha/gamma) N/(N - ddof) = {threshold:.4g} (the invariance cost gamma*lambda of such a "
+                "direction outweighs its variance gain alpha, so its optimal variance (1 - (gamma/alpha) lambda)_+ is 0)")
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         variant = self.check_variant(variant, closed_form=True)
         hp = self.check_hyper(variant, hp)
