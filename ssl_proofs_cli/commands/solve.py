@@ -132,10 +132,9 @@ def solution_record(sol, method, k, *, out=None):
 
 def print_record(rec):
     """The record on stdout (the candidate warning on stderr), one fact per line."""
-    print(f"saved {rec['saved']} {tuple(rec['shape'])} to {rec['out']}")
+    print(f"saved {rec['saved']} {tuple(rec['shape'])} to {rec['out']}; loss {rec['loss']:.6g}")
     hyper = ", ".join(f"{k}={v:g}" for k, v in rec["hyper"].items())
     print(f"{rec['method']} ({rec['variant']}, {rec['regime']}), K = {rec['k']}" + (f", {hyper}" if hyper else ""))
-    print(f"loss {rec['loss']:.6g}")
     print(f"certificate: {rec['certificate']} ({rec['certificate_meaning']}): {rec['note']}")
     print(f"rank of Z: {rec['rank']} of K = {rec['k']}" + (f" ({rec['rank_note']})" if rec["rank_note"] else ""))
     if rec["residual"] is not None:
