@@ -195,12 +195,16 @@ class Derivation:
         Defaults to :func:`standard_notation`.
     graph : callable, optional
         Graph family ``graph(rng, n)`` used by numeric checks.
+    stop : str
+        Why the derivation ends before a spectral form, when it does ("" when it reaches one);
+        rendered after the last step.
     """
 
     title: str
     steps: Tuple[Step, ...]
     context: Notation = field(default_factory=standard_notation)
     graph: Optional[Callable] = None
+    stop: str = ""
 
     def __post_init__(self):
         steps = tuple(self.steps)

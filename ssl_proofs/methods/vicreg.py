@@ -176,7 +176,8 @@ class VICReg(Method):
         return A, hp["alpha"], hp["alpha"] * (k - float(np.sum(A * A)))
 
     def derivation(self, variant=None):
-        return _derivation(self, self.check_variant(variant))
+        """Default: the squared variant, the one with a spectral form (the hinge derivation stops at its G-form)."""
+        return _derivation(self, self.check_variant(variant if variant is not None else self.closed_form_variants[0]))
 
     # -- claims ----------------------------------------------------------
     def theorems(self):

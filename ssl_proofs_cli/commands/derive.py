@@ -8,9 +8,11 @@ HELP = "print a method's derivation, step by step, with evidence"
 
 
 def add_arguments(d):
-    d.add_argument("method")
-    d.add_argument("--variant", default=None)
-    d.add_argument("--format", choices=["md", "tex", "json", "text"], default="md")
+    d.add_argument("method", help="method name (ssl-proofs list shows them)")
+    d.add_argument("--variant", default=None,
+                   help="loss variant (default: the method's first variant with a spectral form, e.g. squared "
+                        "for vicreg; the paper's hinge stops at its G-form and says why)")
+    d.add_argument("--format", choices=["md", "tex", "json", "text"], default="md", help="output format (default md)")
     d.add_argument("--no-check", action="store_true", help="print the steps without checking them")
 
 
