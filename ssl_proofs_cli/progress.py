@@ -61,6 +61,15 @@ class Steps:
         elif done % self.every == 0 or done == total:
             print(f"{self.what}: {done}/{total} L-BFGS runs, best loss so far {best:.6g}", file=sys.stderr, flush=True)
 
+    def note(self, message):
+        """A free-text step (e.g. the eigensolver's backward error): the bar's text, or a line."""
+        if self.tty:
+            if self.bar is None:
+                self.bar = tqdm(file=sys.stderr, leave=False, desc=self.what, bar_format="{desc}: {postfix}")
+            self.bar.set_postfix_str(message)
+        else:
+            print(f"{self.what}: {message}", file=sys.stderr, flush=True)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()

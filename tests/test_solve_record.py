@@ -114,3 +114,21 @@ def test_search_shows_progress_and_a_search_summary(tmp_path, capsys):
     rec = json.loads((tmp_path / "s.json").read_text())
     assert rec["certificate"] == "searched" and rec["search"]["runs"] >= 1
     assert rec["search"]["upper_bound"] == pytest.approx(rec["loss"])
+
+
+def test_a_large_sparse_solve_shows_the_eigensolver_progress(tmp_path, capsys):
+    # an Erdos-Renyi graph: its factorisation fills in, so the solver is LOBPCG (seconds, not instant)
+    n = 1200
+    A = sp.random(n, n, density=8 / n, random_state=0, format="csr")
+    A.data[:] = 1.0
+    G = ((A + A.T) > 0).astype(float)
+    G.setdiag(0)
+    G.eliminate_zeros()
+    sp.save_npz(tmp_path / "g.npz", sp.csr_matrix(G))
+    code = main(["solve", "vicreg", "--graph", str(tmp_path / "g.npz"), "-k", "3", "--variant", "constrained",
+                 "--out", str(tmp_path / "Z.npy"), "--json", str(tmp_path / "s.json")])
+    assert code == 0
+    rec = json.loads((tmp_path / "s.json").read_text())
+    assert rec["solver"] == "lobpcg"                 # the premise of the check
+    err = capsys.readouterr().err
+    assert "LOBPCG" in err and "backward error" in err   # a live line while it converges

@@ -283,7 +283,8 @@ class Method:
         """
         return True, f"{self.name} ({variant}): the closed form is a global minimiser for every graph and K"
 
-    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, **hp):
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, eigen_progress=None,
+              **hp):
         """The closed form (see the method's docs), with a certificate of what it is.
 
         Parameters
@@ -298,6 +299,9 @@ class Method:
             started at the closed form when there is one) with certificate ``"searched"``.
         seed, device, progress
             Of the search (``progress(done, total, best_loss)`` after each L-BFGS run).
+        eigen_progress : callable, optional
+            ``eigen_progress(message)`` as a large sparse eigensolve converges (LOBPCG; see
+            :func:`ssl_proofs.spectral.solve_spectral`).
         **hp : hyper-parameters (paper names).
 
         Returns
@@ -313,7 +317,7 @@ class Method:
         closed = None
         if has_closed_form:
             problem = self.spectral_problem(G, k, variant=variant, **hp)
-            sol = solve_spectral(problem)
+            sol = solve_spectral(problem, progress=eigen_progress)
             loss = self.loss(sol.Z, G, variant=variant, **hp)
             proved, why = self.proved_range(G, k, variant, hp)
             closed = Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant,

@@ -124,7 +124,8 @@ class SimCLR(Method):
     def spectral_problem(self, G, k, *, variant=None, **hp):
         raise NoClosedForm(_NO_CLOSED_FORM)
 
-    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, **hp):
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, eigen_progress=None,
+              **hp):
         """No closed form: only ``search=True`` (the global search, certificate ``"searched"``) answers."""
         if not search:
             raise NoClosedForm(_NO_CLOSED_FORM)

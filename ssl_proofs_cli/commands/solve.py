@@ -169,13 +169,12 @@ def _solve(args, method, G, hp):
         X = load_array(args.data, "--data")
         sol = method.solve_linear(X, G, args.k, variant=args.variant, **hp)
         return sol, sol.W
-    progress = Steps(f"solve {method.name} --search") if args.search else None
+    live = Steps(f"solve {method.name}" + (" --search" if args.search else ""))
     try:
         sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed,
-                           progress=progress, **hp)
+                           progress=live if args.search else None, eigen_progress=live.note, **hp)
     finally:
-        if progress is not None:
-            progress.close()
+        live.close()
     return sol, sol.Z
 
 
