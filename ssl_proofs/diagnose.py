@@ -363,8 +363,10 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
     coordinate = np.diag(cov).tolist()
     state = _state(gap, rel_gap, tol, rel_tol, status, grad, energy, variant)
     nrank = numerical_rank(Z, centre=centre)
-    verdict = _verdict(gap, rel_gap, opt, tol, rel_tol, status, energy, angles, r, dim, nrank, pred_rank,
-                       spectrum, coordinate)
+    # VICReg's and BarlowTwins' losses are sums of squares and hinges: >= 0, so loss 0 is the global minimum
+    proved = "proved" in status or (opt == 0.0 and method.name in NON_NEGATIVE)
+    verdict = _verdict(gap, rel_gap, opt, tol, rel_tol, proved, "candidate" in status, energy, angles, r, dim, nrank,
+                       pred_rank, spectrum, coordinate)
     return Diagnosis(
         method=method.name, variant=variant, hyper=hp, n=n, k=k, loss=float(loss), optimal_loss=float(opt),
         optimum=status, gap=float(gap), relative_gap=float(rel_gap), principal_angles=angles,
@@ -374,6 +376,9 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
         relative_grad_norm=grad, state=state, notes=notes, loss_tol=tol, subspace_rank=r,
         covariance_spectrum=spectrum, coordinate_variances=coordinate, verdict=verdict)
 
+
+#: methods whose loss is >= 0 everywhere (a candidate with loss 0 is a global minimiser)
+NON_NEGATIVE = ("vicreg", "barlowtwins")
 
 #: a spectrum whose smallest eigenvalue is below this fraction of its largest is collapsed ...
 COLLAPSE_RATIO = 1e-2
@@ -405,14 +410,15 @@ def _state(gap, rel_gap, tol, rel_tol, status, grad, energy, variant):
     return "not near a stationary point (still training, or a different objective)"
 
 
-def _verdict(gap, rel_gap, opt, tol, rel_tol, status, energy, angles, r, dim, nrank, pred_rank, spectrum, coordinate):
+def _verdict(gap, rel_gap, opt, tol, rel_tol, proved, candidate, energy, angles, r, dim, nrank, pred_rank, spectrum,
+             coordinate):
     """One line in words: where Z stands against the optimum, and why."""
     if gap < -tol:
-        if "candidate" in status:
+        if candidate:
             return (f"lower than the candidate by {-gap:.3g}: the candidate is not optimal here (it is not a proved "
                     "optimum), so Z's distance to the true optimum is unknown")
         return f"lower than the proved optimum by {-gap:.3g}: this contradicts the closed form; please report it"
-    what = "the optimum" if "proved" in status else "the candidate (not a proved optimum)"
+    what = "the optimum" if proved else "the candidate (not a proved optimum)"
     if gap <= tol:
         return f"at {what}: the loss equals its loss to rounding (|gap| <= {tol:.1e})"
     why = []

@@ -3,6 +3,7 @@
 Regenerates every block from docs/results/verify.json (no re-run) into a copy of the pages and
 compares. Fix a failure with `python -m ssl_proofs_cli report --update-docs`.
 """
+import json
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ pytest.importorskip("latex2mathml")
 
 from ssl_proofs.errors import InvalidArgument  # noqa: E402
 from ssl_proofs_cli.report import docs  # noqa: E402
+from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli.report.facts import FACT_PAGES, quoted_facts  # noqa: E402
 from ssl_proofs_cli.report.run import load_run  # noqa: E402
 
@@ -30,6 +32,7 @@ def _copy(tmp_path):
         shutil.copy(ROOT / rel, tmp_path / rel)
     if (ROOT / docs.IMAGE_DIR).exists():
         shutil.copytree(ROOT / docs.IMAGE_DIR, tmp_path / docs.IMAGE_DIR)
+    shutil.copytree(ROOT / "docs" / "results" / "diagnose", tmp_path / "docs" / "results" / "diagnose")
 
 
 def test_generated_docs_are_fresh():
@@ -148,3 +151,20 @@ def test_the_hand_worked_local_minimum_example_is_right():
     assert np.abs(grad).max() < 1e-6                # stationary
     assert np.linalg.eigvalsh(Hess).min() == pytest.approx(-0.533, abs=1e-3)
     assert "Hessian has eigenvalue −0.533" in _prose("docs/vicreg.md")
+
+
+def test_diagnose_page_shows_what_the_recorded_embeddings_give(tmp_path, capsys):
+    """docs/diagnose.md's output block is the CLI's output on the recorded batch (docs/results/diagnose/)."""
+    rec = ROOT / "docs" / "results" / "diagnose"
+    page = (ROOT / "docs" / "diagnose.md").read_text()
+    start = page.index("$ ssl-proofs diagnose --embeddings Z_end.npy")
+    shown = page[start:page.index("```", start)].split("\n", 2)[2]
+    args = ["diagnose", "--embeddings", str(rec / "Z_end.npy"), "--graph", str(rec / "G.npz"), "--method", "vicreg",
+            "--variant", "hinge", "--alpha", "1.5625", "--beta", "0.125", "--gamma", "1.5625",
+            "--json", str(tmp_path / "d.json")]
+    assert main(args) == 0
+    assert capsys.readouterr().out == shown
+    # the recorded JSON (whose numbers the page's table quotes) is what the CLI writes today
+    new, old = json.loads((tmp_path / "d.json").read_text()), json.loads((rec / "end.json").read_text())
+    for key in ("loss", "gap", "energy_in_optimal_subspace", "effective_rank", "state"):
+        assert new[key] == pytest.approx(old[key], rel=1e-9) if isinstance(old[key], float) else new[key] == old[key]

@@ -147,7 +147,7 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
             raise InvalidArgument(f"{path} is missing: the generated blocks need the page to exist.")
         old = path.read_text()
         pages[rel] = (path, old, replace_blocks(old, blocks, append=rel != "README.md"))
-    facts = run_facts(run)  # numbers quoted in the prose (facts.py)
+    facts = run_facts(run, root)  # numbers quoted in the prose (facts.py)
     for rel in FACT_PAGES:
         path = root / rel
         old, new = pages[rel][1:] if rel in pages else (path.read_text(),) * 2

@@ -7,12 +7,18 @@ the recorded run and ``tests/test_docs_fresh.py`` fails when a page disagrees wi
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from ssl_proofs.errors import InvalidArgument
 
 #: pages whose prose quotes facts (relative to the repository root)
-FACT_PAGES = ("docs/vicreg.md", "docs/results/README.md")
+FACT_PAGES = ("docs/vicreg.md", "docs/results/README.md", "docs/diagnose.md")
+#: the recorded ``diagnose --json`` of docs/diagnose.md's training run (start and end of training)
+DIAGNOSE_RUNS = {tag: Path("docs") / "results" / "diagnose" / f"{tag}.json" for tag in ("start", "end", "end_squared")}
+#: a direction of Cov(Z) with variance at most this counts as collapsed in docs/diagnose.md's prose
+COLLAPSED_VARIANCE = 0.02
 
 _FACT = re.compile(r"<!-- FACT: (?P<name>[\w.-]+) -->(?P<value>.*?)<!-- /FACT -->", re.S)
 
@@ -43,13 +49,34 @@ def _counterexample(run, tid, prefix):
     return out
 
 
-def run_facts(run):
-    """``{name: text}`` of every fact prose may quote, from a recorded ``verify --json`` run."""
+def _diagnosis(d, tag):
+    """Facts of one recorded diagnosis (a row of docs/diagnose.md's table)."""
+    angles, spec = d["principal_angles"], d["covariance_spectrum"]
+    return {f"diagnose.{tag}.loss": f"{d['loss']:.4g}", f"diagnose.{tag}.gap": f"{d['gap']:.4g}",
+            f"diagnose.{tag}.angles": f"{sum(angles) / len(angles):.1f}° / {max(angles):.1f}°",
+            f"diagnose.{tag}.energy": f"{d['energy_in_optimal_subspace']:.3f}",
+            f"diagnose.{tag}.effective_rank": f"{d['effective_rank']:.2f}",
+            f"diagnose.{tag}.spectrum": ", ".join(f"{v:.3g}" for v in spec[:4]) + f" … {spec[-1]:.2g}",
+            f"diagnose.{tag}.state": d["state"],
+            f"diagnose.{tag}.above_one": str(sum(v > 1 for v in spec)),
+            f"diagnose.{tag}.collapsed": str(sum(v <= COLLAPSED_VARIANCE for v in spec)),
+            f"diagnose.{tag}.predicted_rank": str(d["predicted_rank"]),
+            f"diagnose.{tag}.coordinate_stds": " and ".join(f"{v:.3g}" for v in (min(d["coordinate_variances"]) ** 0.5,
+                                                                              max(d["coordinate_variances"]) ** 0.5))}
+
+
+def run_facts(run, root=None):
+    """``{name: text}`` of every fact prose may quote, from a recorded ``verify --json`` run (and, under
+    ``root``, the recorded diagnoses of :data:`DIAGNOSE_RUNS`)."""
     facts = {"run.seed": str(run["seed"]), "run.examples": str(run.get("examples", "?"))}
     facts.update(_counterexample(run, "vicreg.squared.local_minima", "vicreg.local_minima"))
     # the failing measurement is -min eig(Hessian): the eigenvalue is its negative
     facts["vicreg.local_minima.hessian"] = _num(-_result(run, "vicreg.squared.local_minima")["failing"][0]["error"])
     facts.update(_counterexample(run, "vicreg.constrained.le_any_graph", "vicreg.le_any_graph"))
+    for tag, rel in DIAGNOSE_RUNS.items():
+        path = Path(root) / rel if root is not None else None
+        if path is not None and path.is_file():
+            facts.update(_diagnosis(json.loads(path.read_text()), tag))
     return facts
 
 
