@@ -57,6 +57,12 @@ def test_derive_defaults_to_the_variant_with_a_spectral_form(capsys):
     assert "**Stops here:**" in out and "no spectral form" in out and "--variant squared" in out
 
 
+def test_derive_shows_which_step_it_is_checking(capsys):
+    assert main(["derive", "spectral_contrastive", "--format", "text"]) == 0
+    err = capsys.readouterr().err
+    assert "derive spectral_contrastive: checking step 1/" in err
+
+
 def _result(tid, examples, verdict="holds"):
     theorem = SimpleNamespace(id=tid, statement="s", expected=verdict)
     evidence = SimpleNamespace(short=lambda: "numeric", detail="")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ssl_proofs
 
+from ..progress import Steps
+
 NAME = "derive"
 HELP = "print a method's derivation, step by step, with evidence"
 
@@ -20,6 +22,10 @@ def run(args):
     method = ssl_proofs.get_method(args.method)
     d = method.derivation(args.variant)
     if not args.no_check:
-        d = d.check()
+        live = Steps(f"derive {method.name}")
+        try:
+            d = d.check(progress=live.note)
+        finally:
+            live.close()
     print(d.render(args.format))
     return 0

@@ -1,6 +1,8 @@
 """``ssl-proofs diagnose``: a trained network's batch embeddings held against the closed-form optimum."""
 from __future__ import annotations
 
+import sys
+
 import ssl_proofs
 from ssl_proofs.diagnose import OFFICIAL, REL_TOL, diagnose, from_official, hidden_collapse
 from ssl_proofs.graphfiles import read_graph
@@ -13,6 +15,8 @@ HELP = "compare a network's batch embeddings with the closed-form optimum on the
 
 #: covariance eigenvalues printed at each end of a long spectrum
 SHOWN = 6
+#: from this many nodes on, the dense eigendecomposition takes seconds: say so before it starts
+LARGE = 1000
 
 
 def add_arguments(p):
@@ -99,6 +103,9 @@ def run(args):
     G = read_graph(args.graph)
     k = max(Z.shape[1], 1) if Z.ndim == 2 else 1   # a bad shape is refused by diagnose itself
     variant, hp, mapping = _official(args, k)
+    if G.shape[0] >= LARGE:
+        print(f"diagnose: N = {G.shape[0]}: the optimum's full eigenbasis is a dense eigendecomposition "
+              "(O(N^3)), which takes a while", file=sys.stderr, flush=True)
     d = diagnose(Z, G, args.method, variant=variant, rel_tol=args.rel_tol, **hp)
     if mapping is not None:
         print("official coefficients " + ", ".join(f"{n}={v:g}" for n, v in mapping.official.items())
