@@ -140,8 +140,11 @@ def print_record(rec):
     if rec["residual"] is not None:
         print(f"backward error of the eigenpairs: {rec['residual']:.1e} ({rec['solver']})")
     ev = ", ".join("pad" if v is None else f"{v:.4g}" for v in rec["eigenvalues"])
-    which = "of the closed form the search started from" if rec["certificate"] == "searched" else "used"
-    print(f"eigenvalues {which}: {ev or '-'}")
+    if ev:
+        which = "of the closed form the search started from" if rec["certificate"] == "searched" else "used"
+        print(f"eigenvalues {which}: {ev}")
+    else:
+        print("eigenvalues: - (no closed form: the search started from random points only)")
     if rec["regime"] == "linear":
         print(f"rank(X^T B X) = {rec['metric_rank']}; null space of W: {rec['null_space_dim']} direction(s)")
         for note in rec["notes"]:
