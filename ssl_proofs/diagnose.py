@@ -14,7 +14,15 @@
   bottom eigen-directions the closed form predicts collapse at these
   hyper-parameters;
 * ``state``: near the optimum, near a (non-optimal) stationary point -- for
-  squared VICReg every such point is a strict saddle -- or neither.
+  squared VICReg every such point is a strict saddle -- or neither; and
+  ``verdict``, one line in words: at the optimum (to rounding), within tolerance,
+  lower than a candidate (the candidate is not optimal there), or far, with why;
+* ``covariance_spectrum`` beside the per-coordinate variances: a dimensional
+  collapse hides behind equal per-coordinate stds.
+
+:func:`from_official` maps the official VICReg (``sim_coeff``, ``std_coeff``,
+``cov_coeff``) and Barlow Twins (``lambd``) coefficients to the paper's
+hyper-parameters (docs/diagnose.md: derivation and where it is exact).
 
 Closed forms used: VICReg ``squared`` and ``constrained`` (proved); VICReg
 ``hinge`` (the paper's loss): the decorrelated beta -> inf optimum,
@@ -37,10 +45,102 @@ from .errors import InvalidArgument, NoClosedForm
 from .methods import get_method
 from .spectral import complement_basis
 
-__all__ = ["Diagnosis", "diagnose", "hinge_candidate", "REL_TOL"]
+__all__ = ["Diagnosis", "diagnose", "hinge_candidate", "from_official", "OfficialMapping", "OFFICIAL",
+           "REL_TOL", "loss_tolerance"]
 
 #: default relative tolerance of the state classification (5% of max(1, |optimal loss|))
 REL_TOL = 0.05
+
+EPS = float(np.finfo(np.float64).eps)
+
+#: the official defaults: facebookresearch/vicreg main_vicreg.py (--sim-coeff 25 --std-coeff 25
+#: --cov-coeff 1) and facebookresearch/barlowtwins main.py (--lambd 0.0051)
+OFFICIAL = {"vicreg": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0},
+            "barlowtwins": {"lambd": 0.0051}}
+
+
+def loss_tolerance(n, k, scale=1.0):
+    """Rounding level of a float64 loss over ``N x K`` entries: ``64 N K eps max(1, scale)``.
+
+    A loss value (or a gap) within it is 0 to rounding: the loss sums O(N K) products, each
+    rounded to ``eps`` relative; 64 absorbs the sums of squares and the square roots.
+    """
+    return 64.0 * n * k * EPS * max(1.0, abs(float(scale)))
+
+
+@dataclass
+class OfficialMapping:
+    """The paper's hyper-parameters equivalent to an official implementation's coefficients.
+
+    Attributes
+    ----------
+    method, variant : str      the paper's method and loss variant to diagnose with
+    hyper : dict               its hyper-parameters (paper names)
+    official : dict            the official coefficients mapped
+    exact : str                where the two losses agree (docs/diagnose.md derives it)
+    """
+
+    method: str
+    variant: str
+    hyper: dict
+    official: dict
+    exact: str
+
+
+def from_official(method, k, **coeffs):
+    """Map official coefficients (missing ones: the official defaults) to the paper's hyper-parameters.
+
+    VICReg (facebookresearch/vicreg): ``sim_coeff * mse(x, y) + std_coeff * std_loss + cov_coeff *
+    cov_loss``, every term averaged over the K features, per view.  On the stacked batch
+    ``Z = [x; y]`` with the view graph this is the paper's hinge loss with ``gamma = sim_coeff / K``
+    (exact: the paper's ``(gamma/N) sum_ij G_ij ||z_i - z_j||^2`` is ``(gamma/B) sum_i ||x_i - y_i||^2``),
+    ``alpha = std_coeff / K`` and ``beta = 2 cov_coeff / K`` (the two per-view terms, equal on an
+    invariant batch), ``ddof = 1``.  Barlow Twins (facebookresearch/barlowtwins):
+    ``alpha = lambd``.
+
+    Parameters
+    ----------
+    method : {"vicreg", "barlowtwins"}
+    k : int
+        Embedding dimension K (the official code divides by it).
+    **coeffs
+        ``sim_coeff``, ``std_coeff``, ``cov_coeff`` (VICReg) or ``lambd`` (Barlow Twins).
+
+    Returns
+    -------
+    OfficialMapping
+
+    Raises
+    ------
+    InvalidArgument
+        Another method, an unknown coefficient, a non-finite or negative value.
+    """
+    if method not in OFFICIAL:
+        raise InvalidArgument(f"no official coefficients are mapped for {method!r}; --from-official knows "
+                              f"{sorted(OFFICIAL)}.")
+    unknown = sorted(set(coeffs) - set(OFFICIAL[method]))
+    if unknown:
+        raise InvalidArgument(f"{method}'s official coefficients are {sorted(OFFICIAL[method])}; got {unknown}.")
+    c = dict(OFFICIAL[method])
+    for name, v in coeffs.items():
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"{name} = {v!r} must be a number.") from None
+        if not (np.isfinite(v) and v >= 0):
+            raise InvalidArgument(f"{name} = {v!r} must be a finite number >= 0.")
+        c[name] = v
+    if method == "vicreg":
+        hp = {"alpha": c["std_coeff"] / k, "beta": 2.0 * c["cov_coeff"] / k, "gamma": c["sim_coeff"] / k, "ddof": 1.0}
+        exact = ("invariance term exact for every batch; variance and covariance terms equal on an invariant batch "
+                 "(x = y) up to the normalisation 2(B-1)/(2B-1) of the stacked covariance and the official eps 1e-4 "
+                 "inside the std (relative O(1/B)); on other batches the paper's stacked covariance is not the average "
+                 "of the per-view ones")
+        return OfficialMapping("vicreg", "hinge", hp, c, exact)
+    exact = ("exact when each view is centred with equal per-view column norms (what the official BatchNorm "
+             "does, up to its eps 1e-5) and the cross-correlation c is symmetric; in general the paper's C on the "
+             "view graph is (c + c^T)/2 (same diagonal, symmetrised off-diagonal)")
+    return OfficialMapping("barlowtwins", "paper", {"alpha": c["lambd"]}, c, exact)
 
 
 @dataclass
@@ -69,6 +169,16 @@ class Diagnosis:
     relative_grad_norm: float
     state: str
     notes: list = field(default_factory=list)
+    #: rounding level of the losses (:func:`loss_tolerance`): |value| below it is 0
+    loss_tol: float = 0.0
+    #: dimension of Z's span compared (singular values > RANK_RTOL x largest); the angles run over
+    #: min(subspace_rank, optimal_subspace_dim) directions, the ones both subspaces have
+    subspace_rank: int = 0
+    #: the eigenvalues of Cov(Z) (= ``variances``) and the per-coordinate variances diag(Cov(Z))
+    covariance_spectrum: list = field(default_factory=list)
+    coordinate_variances: list = field(default_factory=list)
+    #: one line in words: at the optimum / within tolerance / lower than the candidate / far, and why
+    verdict: str = ""
 
     def to_dict(self):
         return asdict(self)
@@ -204,12 +314,16 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
     loss = method.loss(Z, G, variant=variant, **hp)
     Zs, problem, status = _optimum(method, G, k, variant, hp)
     opt = method.loss(Zs, G, variant=variant, **hp)
+    tol = loss_tolerance(n, k, max(abs(loss), abs(opt)))
+    opt = 0.0 if abs(opt) <= tol else opt          # 0 to rounding is printed and stored as 0
     gap = loss - opt
     rel_gap = gap / max(1.0, abs(opt))
-    if gap < -1e-9 * max(1.0, abs(opt)):
+    if gap < -tol:
         notes.append(f"Z has a LOWER loss than the {status} by {-gap:.3g}: "
                      + ("the candidate is not optimal here." if "candidate" in status else
                         "this contradicts the closed form; please report it."))
+    if opt == 0.0:
+        notes.append("the optimum's loss is 0 (e.g. a two-view batch with K <= #pairs - 1): the gap is the loss itself.")
 
     vals, vecs = _full_basis(problem)
     centre = method.translation_invariant   # losses that see the mean are measured uncentred
@@ -227,8 +341,12 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
     r = int(np.count_nonzero(s > RANK_RTOL * max(float(s.max(initial=0.0)), 1e-300)))
     if dim and r:
         basis = np.linalg.qr(vecs[:, :dim])[0]
+        # subspace_angles returns min(r, dim) angles: the directions both subspaces have
         angles = np.degrees(sla.subspace_angles(U[:, :r], basis)).tolist()
         energy = float(np.sum((basis.T @ Zc) ** 2) / max(float(np.sum(Zc ** 2)), 1e-300))
+        if r > dim:
+            notes.append(f"Z spans {r} directions, the optimum's eigenspace {dim}: the principal angles cover only "
+                         f"the {dim} both have; {1 - energy:.2f} of Z's energy lies outside the eigenspace.")
     else:
         angles, energy = [], 0.0
         notes.append("the optimum or Z has rank 0: no subspace to compare.")
@@ -240,19 +358,85 @@ def diagnose(Z, G, method="vicreg", *, variant=None, rel_tol=REL_TOL, **hp):
     elif method.name != "vicreg":
         collapsed = [{"index": j, "eigenvalue": float(v)} for j, v in enumerate(kept) if v <= 0]
     grad = _grad_ratio(method, Z, G, variant, hp)
-    if abs(rel_gap) <= rel_tol:
-        state = "near the optimum"
-    elif grad <= rel_tol:
-        state = ("near a saddle: a stationary point that is not the optimum"
-                 + (" (for squared VICReg every such point is a strict saddle)" if variant == "squared" else ""))
-    elif energy >= 1 - rel_tol:
-        state = "in the optimum's eigenspace, but the per-direction variances are not at the optimum"
-    else:
-        state = "not near a stationary point (still training, or a different objective)"
+    cov = np.cov(Z, rowvar=False, bias=True).reshape(k, k) if centre else (Z.T @ Z / n)
+    spectrum = (centred_singular_values(Z, centre) ** 2).tolist()
+    coordinate = np.diag(cov).tolist()
+    state = _state(gap, rel_gap, tol, rel_tol, status, grad, energy, variant)
+    nrank = numerical_rank(Z, centre=centre)
+    # VICReg's and BarlowTwins' losses are sums of squares and hinges: >= 0, so loss 0 is the global minimum
+    proved = "proved" in status or (opt == 0.0 and method.name in NON_NEGATIVE)
+    verdict = _verdict(gap, rel_gap, opt, tol, rel_tol, proved, "candidate" in status, energy, angles, r, dim, nrank,
+                       pred_rank, spectrum, coordinate)
     return Diagnosis(
         method=method.name, variant=variant, hyper=hp, n=n, k=k, loss=float(loss), optimal_loss=float(opt),
         optimum=status, gap=float(gap), relative_gap=float(rel_gap), principal_angles=angles,
         optimal_subspace_dim=int(dim), energy_in_optimal_subspace=energy, effective_rank=effective_rank(Z, centre),
-        numerical_rank=numerical_rank(Z, centre=centre), variances=(centred_singular_values(Z, centre) ** 2).tolist(),
+        numerical_rank=nrank, variances=spectrum,
         predicted_variances=(pred_sd ** 2).tolist(), predicted_rank=pred_rank, collapsed_directions=collapsed,
-        relative_grad_norm=grad, state=state, notes=notes)
+        relative_grad_norm=grad, state=state, notes=notes, loss_tol=tol, subspace_rank=r,
+        covariance_spectrum=spectrum, coordinate_variances=coordinate, verdict=verdict)
+
+
+#: methods whose loss is >= 0 everywhere (a candidate with loss 0 is a global minimiser)
+NON_NEGATIVE = ("vicreg", "barlowtwins")
+
+#: a spectrum whose smallest eigenvalue is below this fraction of its largest is collapsed ...
+COLLAPSE_RATIO = 1e-2
+#: ... and the per-coordinate variances hide it when their own min / max stays above this
+HIDDEN_RATIO = 0.25
+
+
+def hidden_collapse(spectrum, coordinate):
+    """True when Cov(Z)'s spectrum is collapsed (min/max < COLLAPSE_RATIO) but its diagonal is not
+    (min/max > HIDDEN_RATIO): per-coordinate stds would miss the collapse."""
+    top, coord_top = max(spectrum, default=0.0), max(coordinate, default=0.0)
+    if top <= 0 or coord_top <= 0:
+        return False
+    return min(spectrum) / top < COLLAPSE_RATIO and min(coordinate) / coord_top > HIDDEN_RATIO
+
+
+def _state(gap, rel_gap, tol, rel_tol, status, grad, energy, variant):
+    if gap < -tol and "candidate" in status:
+        return "lower than the candidate: the candidate is not optimal here"
+    if gap < -tol:
+        return "lower than the proved optimum: contradicts the closed form (please report it)"
+    if abs(rel_gap) <= rel_tol:
+        return "near the optimum"
+    if grad <= rel_tol:
+        return ("near a saddle: a stationary point that is not the optimum"
+                + (" (for squared VICReg every such point is a strict saddle)" if variant == "squared" else ""))
+    if energy >= 1 - rel_tol:
+        return "in the optimum's eigenspace, but the per-direction variances are not at the optimum"
+    return "not near a stationary point (still training, or a different objective)"
+
+
+def _verdict(gap, rel_gap, opt, tol, rel_tol, proved, candidate, energy, angles, r, dim, nrank, pred_rank, spectrum,
+             coordinate):
+    """One line in words: where Z stands against the optimum, and why."""
+    if gap < -tol:
+        if candidate:
+            return (f"lower than the candidate by {-gap:.3g}: the candidate is not optimal here (it is not a proved "
+                    "optimum), so Z's distance to the true optimum is unknown")
+        return f"lower than the proved optimum by {-gap:.3g}: this contradicts the closed form; please report it"
+    what = "the optimum" if proved else "the candidate (not a proved optimum)"
+    if gap <= tol:
+        return f"at {what}: the loss equals its loss to rounding (|gap| <= {tol:.1e})"
+    why = []
+    if opt == 0.0:
+        why.append("the optimum's loss is 0, so the gap is the loss itself")
+    if r > dim and dim:
+        why.append(f"Z spans {r} directions where the optimum's eigenspace has {dim} ({1 - energy:.2f} of its energy "
+                   "outside)")
+    elif energy < 1 - rel_tol:
+        why.append(f"{1 - energy:.2f} of Z's energy lies outside the optimum's eigenspace")
+    if angles and max(angles) > 1.0:
+        why.append(f"principal angles up to {max(angles):.1f} deg")
+    if nrank < pred_rank:
+        why.append(f"numerical rank {nrank} below the optimum's {pred_rank} (collapse)")
+    if hidden_collapse(spectrum, coordinate):
+        why.append(f"dimensional collapse: Cov(Z) eigenvalues {max(spectrum):.3g} down to {min(spectrum):.2g} "
+                   "while the per-coordinate variances look even")
+    reason = "; ".join(why) or "the per-direction variances differ from the optimum's"
+    if abs(rel_gap) <= rel_tol:
+        return f"within tolerance of {what}: relative gap {rel_gap:.3g} <= {rel_tol:g} ({reason})"
+    return f"far from {what}: relative gap {rel_gap:.3g} > {rel_tol:g} ({reason})"

@@ -54,7 +54,7 @@ import scipy.sparse as sp
 
 from . import graphs as _graphs
 from .errors import InvalidArgument, NoClosedForm
-from .spectral import SpectralProblem, SpectralSolution, solve_spectral
+from .spectral import SpectralProblem, SpectralSolution, embedding_rank, solve_spectral
 
 __all__ = [
     "LinearSolution", "solve_linear", "solve_kernel", "linear_problem", "pullback", "solve_pulled",
@@ -84,9 +84,12 @@ class LinearSolution:
     problem : SpectralProblem   the pulled-back generalized problem ``X^T A X w = lambda X^T B X w``
     spectral : SpectralSolution the solver output on the range of ``B_X``
     null_space : (D, m) array   orthonormal basis of ``null(X^T B X)``: the freedom left in ``W``
-    rank : int                  ``rank(X^T B X)``: most directions a feasible Z can have
+    metric_rank : int           ``rank(X^T B X)``: most directions a feasible Z can have
+    rank : int                  (property) rank of ``Z``, as :attr:`Solution.rank`: the columns whose
+                                scale is non-zero beyond rounding (:func:`~ssl_proofs.spectral.embedding_rank`)
     notes : list of str         what degenerate handling was applied
     kernel : bool               ``True`` when ``X`` was a Gram matrix (``W`` = coefficients ``A``)
+    note : str                  why that certificate (as :attr:`Solution.note`)
     certificate : str           ``"proved"``: the closed form's theorem covers this input (``W`` is a
                                 global minimiser); ``"candidate"``: outside the proved range (only a
                                 stationary candidate; ``notes`` says why), e.g. BarlowTwins with more
@@ -103,10 +106,21 @@ class LinearSolution:
     problem: SpectralProblem = field(repr=False)
     spectral: Optional[SpectralSolution] = field(default=None, repr=False)
     null_space: Optional[np.ndarray] = field(default=None, repr=False)
-    rank: int = 0
+    metric_rank: int = 0
     notes: list = field(default_factory=list)
     kernel: bool = False
     certificate: str = "proved"
+    note: str = ""
+
+    @property
+    def residual(self):
+        """Backward error of the eigenpairs behind ``W`` (as :attr:`Solution.residual`)."""
+        return None if self.spectral is None else self.spectral.residual
+
+    @property
+    def rank(self):
+        """Rank of ``Z`` (the same meaning as :attr:`ssl_proofs.methods.base.Solution.rank`)."""
+        return embedding_rank(self.Z, self.scales)
 
     @property
     def A(self):
@@ -353,9 +367,12 @@ def solve_pulled(method, X, G, k, variant, hp, lp, extra_metric=None):
     certificate, why = method.linear_certificate(k, k_used, loss, hp, RANK_RTOL * max(n, d) * EPS * kappa)
     if why:
         notes.append(why)
+    else:
+        why = (f"{method.name} ({variant}), linear regime: the linear closed form's theorem covers this input, "
+               "W is a global minimiser over all W (docs/linear.md)")
     return LinearSolution(W=W, Z=Z, loss=loss, eigenvalues=vals, scales=scales, hyper=hp, variant=variant,
-                          problem=lp, spectral=spec, null_space=E_0, rank=r, notes=notes,
-                          certificate=certificate)
+                          problem=lp, spectral=spec, null_space=E_0, metric_rank=r, notes=notes,
+                          certificate=certificate, note=why)
 
 
 # -- label graphs and LDA ----------------------------------------------------------

@@ -204,7 +204,7 @@ def _feasible(res):
 
 
 def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed=0, device="cpu",
-                    candidates=(), shape=None, rank=None, max_iter=3000, gtol=1e-10):
+                    candidates=(), shape=None, rank=None, max_iter=3000, gtol=1e-10, progress=None):
     """The project's global search for ``min loss`` (module docstring: what it does and guarantees).
 
     Parameters
@@ -230,6 +230,8 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
         Optimise over ``Z = A B^T`` with inner dimension ``rank`` (rank-constrained problem).
     max_iter, gtol
         L-BFGS budget per start and stopping gradient max-norm.
+    progress : callable, optional
+        ``progress(done, total, best_loss)`` after each L-BFGS run (a live line for long searches).
 
     Returns
     -------
@@ -302,6 +304,8 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
             best = (Z, val, gnorm, iters, origin)
         if origin not in by_origin or val < by_origin[origin][1]:
             by_origin[origin] = (Z, val, gnorm)
+        if progress is not None:
+            progress(len(losses), len(inits), best[1])
     counts = {o: sum(1 for x, _ in inits if x == o) for o in ("candidate", "perturbation", "random", "grid")}
     what = f"rank <= {rank} (Z = AB^T) " if rank is not None else ""
     evidence = (f"global search {what}over {len(inits)} L-BFGS runs ({counts['candidate']} from candidates, "

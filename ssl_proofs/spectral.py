@@ -182,6 +182,24 @@ class SpectralSolution:
     iterations: int = 0
 
 
+def embedding_rank(Z, scales=None):
+    """Rank of an embedding ``Z``: the one meaning of ``rank`` on every solution type.
+
+    With ``scales`` (the profile values of a closed form, one per column): the number of
+    directions whose scale is non-zero beyond rounding.  Profiles are square roots of eigenvalue
+    expressions, and a dense eigensolver returns an eigenvalue that is 0 in exact arithmetic as
+    ~N eps (backward stability: |d lambda| <= c N eps ||A||), which shows up as a scale
+    ~sqrt(N eps).  The threshold is sqrt(64 N eps), N the number of rows of Z, not K: the soak of
+    ``spectral_contrastive.rank`` found rho_4 = 2.0e-15 (0 exactly: two trees on 8 nodes, K = 5)
+    counted with sqrt(K eps).  Without ``scales`` (a searched point): the numerical rank of ``Z``
+    at the same threshold, relative to its largest singular value.
+    """
+    Z = np.asarray(Z, dtype=float)
+    tol = np.sqrt(64 * Z.shape[0] * np.finfo(float).eps)
+    values = np.linalg.svd(Z, compute_uv=False) if scales is None else np.abs(np.asarray(scales, dtype=float))
+    return int(np.count_nonzero(values > tol * max(1.0, float(np.max(values, initial=0.0)))))
+
+
 def complement_basis(vectors, n):
     """Orthonormal basis (N, N - r) of the orthogonal complement of ``vectors``."""
     V = np.asarray(vectors, dtype=float).reshape(n, -1)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import traceback
+from importlib import metadata
+from pathlib import Path
 
 from ssl_proofs.errors import SSLProofsError
 
@@ -25,11 +28,43 @@ from .commands import report as report_command  # the name `report` is the packa
 COMMANDS = [verify, derive, solve, identify, plot, report_command, claims, experiment, diagnose, mutants, list_cmd]
 
 
+#: the checkout this package was imported from, when it is one (editable install)
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def version_string():
+    """``ssl-proofs X.Y.Z`` from the installed metadata, plus the git commit when run from a checkout."""
+    try:
+        text = f"ssl-proofs {metadata.version('ssl-proofs')}"
+    except metadata.PackageNotFoundError:
+        text = "ssl-proofs (not installed: run from a source tree)"
+    if (_CHECKOUT / ".git").exists():   # a directory in a clone, a file in a worktree
+        try:
+            head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_CHECKOUT, capture_output=True,
+                                  text=True, timeout=5, check=True).stdout.strip()
+            text += f" (git {head})"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return text
+
+
+class _Version(argparse.Action):
+    """``--version``: computed only when asked (the git call costs a process)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the version (and git commit in a checkout)")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_string())
+        parser.exit()
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="ssl-proofs",
         description="Check the spectral-embedding theory of SSL (Balestriero & LeCun, NeurIPS 2022).",
     )
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command")
     for cmd in COMMANDS:
         cmd.add_arguments(sub.add_parser(cmd.NAME, help=cmd.HELP))
@@ -72,7 +107,7 @@ class _Stdout:
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["verify"] + argv
     stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:

@@ -32,7 +32,18 @@ def variance_profile(method, G, k, ratios, variant="squared"):
 
 
 def plot_vicreg(method, G, k, fh, *, fmt="png", ratios=None):
-    """Draw the figure into the open binary file ``fh`` in format ``fmt`` (the caller's atomic writer owns the file)."""
+    """Draw :func:`figure_vicreg` into the open binary file ``fh`` in format ``fmt`` (the caller's atomic
+    writer owns the file)."""
+    plt = _pyplot()
+    fig = figure_vicreg(method, G, k, ratios=ratios)
+    fig.tight_layout()
+    fig.savefig(fh, format=fmt, dpi=120)
+    plt.close(fig)
+
+
+def figure_vicreg(method, G, k, *, ratios=None):
+    """The spectrum of L (left; integer ticks for the index k) and the closed form's per-direction
+    variance as gamma/alpha sweeps (right; legend outside the data)."""
     plt = _pyplot()
     ratios = np.logspace(-3, 2, 120) if ratios is None else np.asarray(ratios)
     V = variance_profile(method, G, k, ratios)
@@ -40,6 +51,7 @@ def plot_vicreg(method, G, k, fh, *, fmt="png", ratios=None):
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.stem(np.arange(1, k + 1), lam)
     a.set_xlabel("k")
+    a.xaxis.set_major_locator(plt.MaxNLocator(integer=True))   # an index: 1, 2, not 1.0, 1.5
     a.set_ylabel(r"$\lambda_k(L)$ on $1^\perp$")
     a.set_title("bottom eigenvalues of the graph Laplacian")
     for j in range(k):
@@ -48,7 +60,5 @@ def plot_vicreg(method, G, k, fh, *, fmt="png", ratios=None):
     b.set_xlabel(r"$\gamma/\alpha$")
     b.set_ylabel(r"variance $(1-(\gamma/\alpha)\lambda_k)_+$")
     b.set_title("squared VICReg optimum: per-direction variance")
-    b.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(fh, format=fmt, dpi=120)
-    plt.close(fig)
+    b.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.02, 1.0))   # outside: never over a curve
+    return fig

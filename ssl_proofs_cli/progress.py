@@ -61,3 +61,36 @@ class Stages:
     def close(self):
         if self.tty:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+class Steps:
+    """Progress over the runs of one long computation (a global search's L-BFGS runs).
+
+    Call the instance as ``progress(done, total, best)``: a tqdm bar on a terminal, otherwise one
+    line every ``every`` runs and at the end (so a log shows the work moving, without flooding it).
+    """
+
+    def __init__(self, what, every=5):
+        self.what, self.every, self.tty, self.bar = what, every, sys.stderr.isatty(), None
+
+    def __call__(self, done, total, best):
+        if self.tty:
+            if self.bar is None:
+                self.bar = tqdm(total=total, file=sys.stderr, unit="run", leave=False, desc=self.what)
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix_str(f"best loss {best:.6g}")
+        elif done % self.every == 0 or done == total:
+            print(f"{self.what}: {done}/{total} L-BFGS runs, best loss so far {best:.6g}", file=sys.stderr, flush=True)
+
+    def note(self, message):
+        """A free-text step (e.g. the eigensolver's backward error): the bar's text, or a line."""
+        if self.tty:
+            if self.bar is None:
+                self.bar = tqdm(file=sys.stderr, leave=False, desc=self.what, bar_format="{desc}: {postfix}")
+            self.bar.set_postfix_str(message)
+        else:
+            print(f"{self.what}: {message}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()

@@ -10,12 +10,13 @@ import json
 
 import numpy as np
 import pytest
+import scipy.linalg as sla
 import scipy.sparse as sp
 import torch
 from pytorch_metric_learning.losses import VICRegLoss
 
 import ssl_proofs
-from ssl_proofs.diagnose import diagnose, hinge_candidate
+from ssl_proofs.diagnose import diagnose, from_official, hinge_candidate
 from ssl_proofs.errors import InvalidArgument, InvalidGraph, NoClosedForm
 from ssl_proofs.graphs import laplacian, view_graph
 from ssl_proofs_cli import main
@@ -162,3 +163,187 @@ def test_vicreg_training_run_moves_toward_the_closed_form(tmp_path):
     rec = json.loads(out.read_text())
     assert {"loss", "optimal_loss", "gap", "principal_angles", "effective_rank"} <= set(rec)
     assert abs(rec["gap"] - end.gap) < 1e-9 * max(1, abs(end.loss))
+
+
+# -- cannot be misread (issue 19, item 3) -------------------------------------------------------
+
+def _cli(tmp_path, Z, G, *extra):
+    np.save(tmp_path / "Z.npy", Z)
+    sp.save_npz(tmp_path / "G.npz", sp.csr_matrix(G))
+    return main(["diagnose", "--embeddings", str(tmp_path / "Z.npy"), "--graph", str(tmp_path / "G.npz"), *extra])
+
+
+def test_extra_directions_are_not_hidden_behind_zero_angles(tmp_path, capsys):
+    G = _path(12)
+    alpha, gamma = 1.0, 3.0                    # lambda_k >= 1/3 collapse: the optimum has rank 2 of K = 5
+    lam, U = np.linalg.eigh(laplacian(G))
+    assert int(np.sum(lam[1:6] < alpha / gamma)) == 2
+    Zs = ssl_proofs.get_method("vicreg").solve(G, 5, variant="squared", alpha=alpha, gamma=gamma).Z
+    Z = Zs.copy()
+    Z[:, 2:] = np.sqrt(12) * U[:, 8:11]        # three unit-variance directions outside the optimum's span
+    d = diagnose(Z, G, "vicreg", alpha=alpha, gamma=gamma)
+    # the angles run over the directions both subspaces have: all 0 here, which alone would mislead
+    assert d.subspace_rank == 5 and d.optimal_subspace_dim == 2 and len(d.principal_angles) == 2
+    assert max(d.principal_angles) < 1e-6
+    assert d.verdict.startswith("far from the optimum") and "spans 5 directions" in d.verdict
+    assert _cli(tmp_path, Z, G, "--alpha", "1", "--gamma", "3") == 0
+    out = capsys.readouterr().out
+    assert "over the 2 direction(s) both subspaces have (Z spans 5, the optimum's eigenspace 2)" in out
+    Zc = Z - Z.mean(axis=0)
+    energy = np.sum((U[:, 1:3].T @ Zc) ** 2) / np.sum(Zc ** 2)     # independent: eigh's eigenvectors
+    assert energy < 0.3
+    assert f"energy of Z inside the eigenspace {energy:.3f}" in out
+
+
+def test_a_point_below_the_barlowtwins_candidate_is_not_called_near_the_optimum():
+    G = np.ones((3, 3)) - np.eye(3)            # triangle, K = 2 > 1 component: only a candidate
+    bt = ssl_proofs.get_method("barlowtwins")
+    cand = bt.solve(G, 2, alpha=0.5)
+    assert cand.certificate == "candidate"
+    better = bt.solve(G, 2, search=True, alpha=0.5, seed=0)
+    assert better.loss < cand.loss - 0.1       # docs/barlowtwins.md: 2/3 against 1
+    # rel_tol 0.5 > |relative gap| 1/3: the old classification said "near the optimum"
+    d = diagnose(better.Z, G, "barlowtwins", alpha=0.5, rel_tol=0.5)
+    assert d.state.startswith("lower than the candidate")
+    assert d.verdict.startswith("lower than the candidate") and "not optimal here" in d.verdict
+    assert "near the optimum" not in d.state + d.verdict
+
+
+def test_exact_zero_is_zero_and_the_two_view_gap_is_the_loss(tmp_path, capsys):
+    G = view_graph(8, 2)                       # K = 3 <= 7 invariant directions: the optimum has loss 0
+    vic = ssl_proofs.get_method("vicreg")
+    Zs = vic.solve(G, 3, variant="squared").Z
+    raw = vic.loss(Zs, G, variant="squared")
+    n, k = Zs.shape
+    assert abs(raw) <= 64 * n * k * np.finfo(float).eps          # the premise: 0 to rounding
+    Z = Zs + 0.1 * np.random.default_rng(0).standard_normal(Zs.shape)
+    d = diagnose(Z, G, "vicreg")
+    assert d.optimal_loss == 0.0 and d.gap == d.loss
+    assert "gap is the loss itself" in d.verdict
+    d0 = diagnose(Zs, G, "vicreg")
+    assert d0.verdict.startswith("at the optimum")
+    assert _cli(tmp_path, Zs, G) == 0
+    out = capsys.readouterr().out
+    assert "optimal 0 (" in out and "e-1" not in out.split("optimal")[1].split("(")[0]
+
+
+def test_covariance_spectrum_shows_the_collapse_that_coordinate_stds_hide(tmp_path, capsys):
+    G = view_graph(16, 2)
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((32, 4))
+    U = np.linalg.qr(U - U.mean(axis=0))[0]                      # centred orthonormal columns
+    spectrum = np.array([4.0, 2.0, 0.5, 0.002])
+    Z = np.sqrt(32) * U * np.sqrt(spectrum) @ (sla.hadamard(4) / 2)   # rotation: equal coordinate variances
+    d = diagnose(Z, G, "vicreg", variant="hinge")
+    oracle = np.sort(np.linalg.eigvalsh(np.cov(Z, rowvar=False, bias=True)))[::-1]    # independent: numpy
+    np.testing.assert_allclose(d.covariance_spectrum, oracle, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(d.covariance_spectrum, spectrum, rtol=1e-9)
+    np.testing.assert_allclose(d.coordinate_variances, spectrum.sum() / 4, rtol=1e-9)
+    assert "dimensional collapse" in d.verdict
+    assert _cli(tmp_path, Z, G, "--variant", "hinge") == 0
+    out = capsys.readouterr().out
+    assert "covariance spectrum (eigenvalues of Cov(Z)): 4, 2, 0.5, 0.002" in out
+    assert "dimensional collapse hidden by the per-coordinate stds" in out
+
+
+# -- official coefficients -> the paper's hyper-parameters ------------------------------------
+
+def official_vicreg(x, y, sim_coeff=25.0, std_coeff=25.0, cov_coeff=1.0):
+    """Transcription of the official VICReg loss, single process (FullGatherLayer is the identity):
+    https://github.com/facebookresearch/vicreg/blob/8c487baab2e2e6062e73abaf878989c6c09c2871/main_vicreg.py#L194-L220
+    (batch_size = B, num_features = K)."""
+    B, K = x.shape
+    repr_loss = torch.nn.functional.mse_loss(x, y)
+    x = x - x.mean(dim=0)
+    y = y - y.mean(dim=0)
+    std_x = torch.sqrt(x.var(dim=0) + 0.0001)
+    std_y = torch.sqrt(y.var(dim=0) + 0.0001)
+    std_loss = torch.mean(torch.nn.functional.relu(1 - std_x)) / 2 + torch.mean(torch.nn.functional.relu(1 - std_y)) / 2
+    cov_x = (x.T @ x) / (B - 1)
+    cov_y = (y.T @ y) / (B - 1)
+    off = ~torch.eye(K, dtype=torch.bool)
+    cov_loss = cov_x[off].pow(2).sum().div(K) + cov_y[off].pow(2).sum().div(K)
+    return float(sim_coeff * repr_loss + std_coeff * std_loss + cov_coeff * cov_loss)
+
+
+def official_barlowtwins(z1, z2, lambd=0.0051):
+    """Transcription of the official Barlow Twins loss, single process (all_reduce is the identity):
+    https://github.com/facebookresearch/barlowtwins/blob/8e8d284ca0bc02f88b92328e53f9b901e86b4a3c/main.py#L207-L221
+    (self.bn = BatchNorm1d(K, affine=False) in training mode: biased variance, eps 1e-5)."""
+    B, K = z1.shape
+    bn = torch.nn.BatchNorm1d(K, affine=False).double().train()
+    c = bn(z1).T @ bn(z2) / B
+    on_diag = (torch.diagonal(c) - 1).pow(2).sum()
+    off_diag = c[~torch.eye(K, dtype=torch.bool)].pow(2).sum()
+    return float(on_diag + lambd * off_diag)
+
+
+def test_official_vicreg_maps_to_the_papers_hinge_loss():
+    B, K = 64, 6
+    rng = np.random.default_rng(0)
+    m = from_official("vicreg", K)                                  # 25, 25, 1
+    assert m.variant == "hinge"
+    assert m.hyper == pytest.approx({"alpha": 25 / K, "beta": 2 / K, "gamma": 25 / K, "ddof": 1.0})
+    vic = ssl_proofs.get_method("vicreg")
+    G = view_graph(B, 2)
+    # 1. the invariance term is exact on any batch: the part that depends on sim_coeff / gamma
+    x, y = rng.standard_normal((B, K)), rng.standard_normal((B, K))
+    Z = np.vstack([x, y])
+    ours = vic.loss(Z, G, variant="hinge", **m.hyper) - vic.loss(Z, G, variant="hinge", **{**m.hyper, "gamma": 0.0})
+    theirs = official_vicreg(torch.as_tensor(x), torch.as_tensor(y)) - \
+        official_vicreg(torch.as_tensor(x), torch.as_tensor(y), sim_coeff=0.0)
+    assert ours == pytest.approx(theirs, rel=1e-12)
+    # 2. on an invariant batch (x = y) the losses differ by exactly what docs/diagnose.md derives: the
+    # stacked C is rho cov_x with rho = 2(B-1)/(2B-1) (ddof 1 on 2B rows), and the official eps 1e-4
+    # sits inside the std
+    x = rng.standard_normal((B, K)) @ np.diag([0.3, 0.6, 0.9, 1.2, 1.5, 2.0]) @ np.linalg.qr(rng.standard_normal((K, K)))[0]
+    Z = np.vstack([x, x])
+    xc = x - x.mean(axis=0)
+    cov = xc.T @ xc / (B - 1)
+    rho = 2 * (B - 1) / (2 * B - 1)
+    off = ~np.eye(K, dtype=bool)
+    v = np.diag(cov)
+    relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
+    predicted = (m.hyper["alpha"] * np.sum(relu(1 - np.sqrt(rho * v)) - relu(1 - np.sqrt(v + 1e-4)))
+                 + m.hyper["beta"] * (rho ** 2 - 1) * np.sum(cov[off] ** 2))
+    ours = vic.loss(Z, G, variant="hinge", **m.hyper)
+    theirs = official_vicreg(torch.as_tensor(x), torch.as_tensor(x))
+    assert ours - theirs == pytest.approx(predicted, rel=1e-9, abs=1e-12)
+    assert abs(predicted) < 0.05 * theirs      # O(1/B) at B = 64: the mapping carries the agreement
+    # a wrong factor (beta = cov_coeff / K, the per-view term once) breaks the agreement by far more
+    wrong = vic.loss(Z, G, variant="hinge", **{**m.hyper, "beta": 1 / K})
+    assert abs(wrong - theirs - predicted) > 0.1 * theirs
+
+
+def test_official_barlowtwins_maps_to_the_papers_loss():
+    B, K, eps = 64, 5, 1e-5
+    rng = np.random.default_rng(1)
+    m = from_official("barlowtwins", K)
+    assert m.hyper == {"alpha": 0.0051}
+    x = rng.standard_normal((B, K))
+    x = x - x.mean(axis=0)
+    x = x @ np.linalg.inv(np.linalg.cholesky(x.T @ x / B)).T     # centred and whitened: x^T x / B = I
+    v = rng.standard_normal(K)
+    R = np.eye(K) - 2 * np.outer(v, v) / (v @ v)                # symmetric orthogonal: c = R is symmetric
+    y = x @ R
+    ours = ssl_proofs.get_method("barlowtwins").loss(np.vstack([x, y]), view_graph(B, 2), **m.hyper)
+    theirs = official_barlowtwins(torch.as_tensor(x), torch.as_tensor(y), lambd=0.0051)
+    # BatchNorm's eps scales c by 1/(1 + eps): |d (c_kk - 1)^2| <= 5 eps, |d c_kl^2| <= 2 eps per entry
+    assert abs(ours - theirs) <= 5 * eps * K + 0.0051 * 2 * eps * K * K
+    assert ours == pytest.approx(np.sum((np.diag(R) - 1) ** 2) + 0.0051 * np.sum(R[~np.eye(K, dtype=bool)] ** 2),
+                                 rel=1e-9)
+
+
+def test_cli_from_official_maps_and_refuses_mixed_flags(tmp_path, capsys):
+    G = view_graph(8, 2)
+    Z = np.random.default_rng(0).standard_normal((16, 4))
+    assert _cli(tmp_path, Z, G, "--from-official", "sim_coeff=25,std_coeff=25,cov_coeff=1",
+                "--json", str(tmp_path / "d.json")) == 0
+    out = capsys.readouterr().out
+    assert "alpha=6.25, beta=0.5, gamma=6.25, ddof=1" in out
+    rec = json.loads((tmp_path / "d.json").read_text())
+    assert rec["variant"] == "hinge" and rec["hyper"]["alpha"] == pytest.approx(25 / 4)
+    assert _cli(tmp_path, Z, G, "--from-official", "--alpha", "1") == 2
+    assert "--from-official replaces" in capsys.readouterr().err
+    assert _cli(tmp_path, Z, G, "--from-official", "lambda=3") == 2
+    assert "official coefficients are" in capsys.readouterr().err

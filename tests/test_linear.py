@@ -102,7 +102,7 @@ def test_collinear_features_null_space_freedom():
     X, G, _ = _data(5)
     X = np.column_stack([X, X[:, 0] - 2 * X[:, 1], np.ones(X.shape[0])])   # collinear + constant column
     sol = solve_linear(VIC, X, G, 2, variant="squared", gamma=0.3)
-    assert sol.rank == 4 and sol.null_space.shape == (6, 2)
+    assert sol.metric_rank == 4 and sol.null_space.shape == (6, 2)
     assert any("rank 4" in n for n in sol.notes)
     Y = np.random.default_rng(0).normal(size=(2, 2))
     other = VIC.loss(X @ (sol.W + sol.null_space @ Y), G, variant="squared", gamma=0.3)
@@ -120,7 +120,7 @@ def test_wide_data_reaches_nonlinear_optimum():
         lin = solve_linear(VIC, X, G, 3, variant=variant, gamma=0.4)
         full = VIC.solve(G, 3, variant=variant, gamma=0.4)
         assert lin.loss == pytest.approx(full.loss, abs=1e-9)
-        assert lin.rank == 7 and lin.null_space.shape[1] == 4
+        assert lin.metric_rank == 7 and lin.rank == full.rank and lin.null_space.shape[1] == 4
         # X^+ Z* reproduces the non-linear optimum's centred part
         W2 = np.linalg.pinv(X) @ (full.Z - full.Z.mean(axis=0))
         assert VIC.loss(X @ W2, G, variant=variant, gamma=0.4) == pytest.approx(full.loss, abs=1e-9)

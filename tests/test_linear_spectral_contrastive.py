@@ -115,7 +115,7 @@ def test_wide_data_reaches_nonlinear_optimum():
     full = SC.solve(G, 3)
     assert lin.loss == pytest.approx(full.loss, abs=1e-10)
     np.testing.assert_allclose(lin.Z @ lin.Z.T, full.Z @ full.Z.T, atol=1e-8)
-    assert lin.rank == 8 and lin.null_space.shape[1] == 3
+    assert lin.metric_rank == 8 and lin.rank == full.rank and lin.null_space.shape[1] == 3
 
 
 def test_constant_feature_is_allowed_and_k_above_rank_pads():
@@ -123,7 +123,7 @@ def test_constant_feature_is_allowed_and_k_above_rank_pads():
     G, X = _data(7, d=2)
     X = np.column_stack([X, np.ones(X.shape[0])])
     sol = solve_linear(SC, X, G, 4)
-    assert sol.rank == 3 and np.all(sol.W[:, 3] == 0)
+    assert sol.metric_rank == 3 and np.all(sol.W[:, 3] == 0)
     gd = lc.minimise_weights(SC, X, G, 4, variant="population", hyper={}, starts=3, seed=0, device="cpu")
     assert gd.loss >= sol.loss - 1e-12
     assert gd.loss == pytest.approx(sol.loss, abs=1e-9)

@@ -48,6 +48,8 @@ def _md(derivation):
         if s.note:
             out += ["", f"   {s.note}"]
         out.append("")
+    if derivation.stop:
+        out += [f"**Stops here:** {derivation.stop}", ""]
     out.append(f"Overall: {derivation.evidence.short()}")
     return "\n".join(out) + "\n"
 
@@ -63,6 +65,8 @@ def _tex(derivation):
         out.append(f"{lhs} &{s.relation} {sympy.latex(s.rhs)} && \\text{{{label}; {ev}}}{end}")
         prev = s.rhs
     out.append(r"\end{align*}")
+    if derivation.stop:
+        out.append(f"% stops here: {derivation.stop}")
     return "\n".join(out) + "\n"
 
 
@@ -72,6 +76,8 @@ def _text(derivation):
         out.append(f"{t}. {s.lhs} {s.relation} {s.rhs}")
         out.append(f"   by {s.rule}" + (f" [{'; '.join(s.assumptions)}]" if s.assumptions else ""))
         out.append(f"   evidence: {s.evidence}")
+    if derivation.stop:
+        out.append(f"stops here: {derivation.stop}")
     return "\n".join(out) + "\n"
 
 

@@ -195,12 +195,16 @@ class Derivation:
         Defaults to :func:`standard_notation`.
     graph : callable, optional
         Graph family ``graph(rng, n)`` used by numeric checks.
+    stop : str
+        Why the derivation ends before a spectral form, when it does ("" when it reaches one);
+        rendered after the last step.
     """
 
     title: str
     steps: Tuple[Step, ...]
     context: Notation = field(default_factory=standard_notation)
     graph: Optional[Callable] = None
+    stop: str = ""
 
     def __post_init__(self):
         steps = tuple(self.steps)
@@ -209,13 +213,18 @@ class Derivation:
                 raise InvalidArgument(f"Derivation steps must be Step objects, got {type(s).__name__}.")
         object.__setattr__(self, "steps", steps)
 
-    def check(self, exact_n=4, numeric_m=20, seed=0) -> "Derivation":
-        """Return a copy with every step's evidence filled (see :func:`check_step`)."""
-        steps = tuple(
-            check_step(s, self.context, exact_n=exact_n, numeric_m=numeric_m, seed=seed + t, graph=self.graph)
-            for t, s in enumerate(self.steps)
-        )
-        return replace(self, steps=steps)
+    def check(self, exact_n=4, numeric_m=20, seed=0, progress=None) -> "Derivation":
+        """Return a copy with every step's evidence filled (see :func:`check_step`).
+
+        ``progress(message)`` before each step (checks take seconds each: a live line for the CLI).
+        """
+        steps = []
+        for t, s in enumerate(self.steps):
+            if progress is not None:
+                progress(f"checking step {t + 1}/{len(self.steps)}: {s.rule}")
+            steps.append(check_step(s, self.context, exact_n=exact_n, numeric_m=numeric_m, seed=seed + t,
+                                    graph=self.graph))
+        return replace(self, steps=tuple(steps))
 
     @property
     def evidence(self) -> Evidence:

@@ -320,6 +320,14 @@ def derivation(method, variant="squared") -> Derivation:
         steps += _squared_steps(method)
     elif variant == "hinge":
         steps = steps[:3] + _hinge_steps()
+        return Derivation(f"VICReg ({variant}) -> G-form (no spectral form)", tuple(steps), stop=HINGE_STOP)
     else:
         steps += _constrained_steps()
     return Derivation(f"VICReg ({variant}) -> spectral form", tuple(steps))
+
+
+#: why the hinge derivation ends at the G-form
+HINGE_STOP = ("the variance hinge max(0, 1 - sqrt(C_kk)) is not a function of HZZ^TH that Eckart-Young can "
+              "minimise, so at finite beta the paper's loss has no spectral form and no closed form; the derivation "
+              "ends at the G-form. The spectral form is the squared variant (--variant squared) or the constrained "
+              "one; the beta -> inf decorrelated optimum is checked as vicreg.hinge.decorrelated_std.")

@@ -126,6 +126,10 @@ class BarlowTwins(Method):
         return inv[:, None] * (Z.T @ G @ Z) * inv[None, :]
 
     # -- closed form candidate ----------------------------------------
+    def zero_scale_condition(self, variant, hp, n):
+        """A direction with ``rho <= 0`` gets scale 0 (the profile)."""
+        return "rho <= 0 (the closed form keeps only directions with a positive eigenvalue rho)"
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
         d = _graphs.check_no_isolated(G, "BarlowTwins")

@@ -19,8 +19,8 @@ from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm, NotProvided
 from ..hyper import Hyper, checked_set, mark_checked
 from ..linear import solve_linear as _solve_linear
-from ..search import global_minimise
-from ..spectral import SpectralSolution, solve_spectral
+from ..search import SearchResult, global_minimise
+from ..spectral import SpectralSolution, embedding_rank, solve_spectral
 
 
 #: what a :class:`Solution` is: a closed form inside its theorem's range, one outside it, a search result
@@ -45,6 +45,7 @@ class Solution:
         ``"searched"``: the best point of the global search (:func:`ssl_proofs.search.global_minimise`),
         an upper bound on the minimum, not a proof.
     note : str               why that certificate (the range, or what the search did)
+    search : SearchResult    what the global search did (``certificate == "searched"`` only, else None)
     residual : float         backward error of the eigenpairs behind ``Z`` (property; see ``spectral``)
     """
 
@@ -56,6 +57,7 @@ class Solution:
     spectral: Optional[SpectralSolution] = field(default=None, repr=False)
     certificate: str = "proved"
     note: str = ""
+    search: Optional[SearchResult] = field(default=None, repr=False)
 
     @property
     def optimal(self):
@@ -69,24 +71,9 @@ class Solution:
 
     @property
     def rank(self):
-        """Number of directions whose scale is non-zero beyond rounding.
-
-        Profiles are square roots of eigenvalue expressions, and a dense eigensolver returns an
-        eigenvalue that is 0 in exact arithmetic as ~N eps (backward stability: |d lambda| <= c N eps
-        ||A||), which shows up as a scale ~sqrt(N eps).  The threshold is sqrt(64 N eps), N the
-        number of nodes (rows of Z), not K: the soak of ``spectral_contrastive.rank`` found rho_4 =
-        2.0e-15 (0 exactly: two trees on 8 nodes, K = 5) counted with sqrt(K eps).  For a searched
-        point (no spectral solution) the numerical rank of Z at the same threshold.
-        """
-        n = np.asarray(self.Z).shape[0]
-        eps = np.finfo(float).eps
-        if self.spectral is None:
-            sv = np.linalg.svd(np.asarray(self.Z, dtype=float), compute_uv=False)
-            tol = np.sqrt(64 * n * eps) * max(1.0, float(np.max(sv, initial=0.0)))
-            return int(np.count_nonzero(sv > tol))
-        s = self.spectral.scales
-        tol = np.sqrt(64 * n * eps) * max(1.0, float(np.max(np.abs(s), initial=0.0)))
-        return int(np.count_nonzero(np.abs(s) > tol))
+        """Rank of ``Z``: its directions whose scale is non-zero beyond rounding
+        (:func:`ssl_proofs.spectral.embedding_rank`; for a searched point the numerical rank of Z)."""
+        return embedding_rank(self.Z, None if self.spectral is None else self.spectral.scales)
 
 
 class Method:
@@ -284,6 +271,11 @@ class Method:
         own Eckart--Young problem on the range of ``B_X``, docs/linear.md)."""
         return "proved", ""
 
+    def zero_scale_condition(self, variant, hp, n):
+        """When the closed form gives a direction scale 0 (a zero column of Z), in words; None: the
+        profile itself is the condition (``solve`` then prints it)."""
+        return None
+
     def proved_range(self, G, k, variant, hp):
         """``(True, why)`` when the closed form's theorem covers this input, else ``(False, what is known)``.
 
@@ -291,7 +283,8 @@ class Method:
         """
         return True, f"{self.name} ({variant}): the closed form is a global minimiser for every graph and K"
 
-    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", **hp):
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, eigen_progress=None,
+              **hp):
         """The closed form (see the method's docs), with a certificate of what it is.
 
         Parameters
@@ -304,8 +297,11 @@ class Method:
         search : bool
             Return the best point of the global search (:func:`ssl_proofs.search.global_minimise`,
             started at the closed form when there is one) with certificate ``"searched"``.
-        seed, device
-            Of the search.
+        seed, device, progress
+            Of the search (``progress(done, total, best_loss)`` after each L-BFGS run).
+        eigen_progress : callable, optional
+            ``eigen_progress(message)`` as a large sparse eigensolve converges (LOBPCG; see
+            :func:`ssl_proofs.spectral.solve_spectral`).
         **hp : hyper-parameters (paper names).
 
         Returns
@@ -321,7 +317,7 @@ class Method:
         closed = None
         if has_closed_form:
             problem = self.spectral_problem(G, k, variant=variant, **hp)
-            sol = solve_spectral(problem)
+            sol = solve_spectral(problem, progress=eigen_progress)
             loss = self.loss(sol.Z, G, variant=variant, **hp)
             proved, why = self.proved_range(G, k, variant, hp)
             closed = Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant,
@@ -329,13 +325,13 @@ class Method:
         if not search:
             return closed
         sr = global_minimise(self, G, k, variant=variant, hyper=hp, seed=seed, device=device,
-                             candidates=() if closed is None else (closed.Z,))
+                             candidates=() if closed is None else (closed.Z,), progress=progress)
         note = sr.evidence
         if closed is not None:
             note += f"; closed form ({closed.certificate}) loss {closed.loss:.6g}"
         return Solution(Z=sr.Z, loss=sr.loss,
                         eigenvalues=np.zeros(0) if closed is None else closed.eigenvalues,
-                        hyper=hp, variant=variant, spectral=None, certificate="searched", note=note)
+                        hyper=hp, variant=variant, spectral=None, certificate="searched", note=note, search=sr)
 
 
 class GraphTensor:

@@ -124,11 +124,13 @@ class SimCLR(Method):
     def spectral_problem(self, G, k, *, variant=None, **hp):
         raise NoClosedForm(_NO_CLOSED_FORM)
 
-    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", **hp):
+    def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, eigen_progress=None,
+              **hp):
         """No closed form: only ``search=True`` (the global search, certificate ``"searched"``) answers."""
         if not search:
             raise NoClosedForm(_NO_CLOSED_FORM)
-        return super().solve(G, k, variant=variant, search=True, seed=seed, device=device, **hp)
+        return super().solve(G, k, variant=variant, search=True, seed=seed, device=device,
+                             progress=progress, **hp)
 
     def derivation(self, variant=None):
         return _derivation(self, self.check_variant(variant))

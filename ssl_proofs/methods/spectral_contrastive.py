@@ -84,6 +84,10 @@ class SpectralContrastive(Method):
         return True, ("spectral_contrastive: Eckart-Young on A_bar (HaoChen et al. Lemma 3.1), F = D^1/2 Z/sqrt(S) "
                       "reaches every N x K matrix: a global minimiser for every graph and K")
 
+    def zero_scale_condition(self, variant, hp, n):
+        """A direction with ``rho <= 0`` gets scale 0 (the profile)."""
+        return "rho <= 0 (the closed form keeps only directions with a positive eigenvalue rho)"
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         self.check_variant(variant, closed_form=True)
         d = _graphs.check_no_isolated(G, "the spectral contrastive loss")

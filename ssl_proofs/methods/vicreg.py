@@ -130,6 +130,14 @@ class VICReg(Method):
         return True, (f"vicreg ({variant}): Eckart-Young on HZZ^TH, every centred PSD matrix of rank <= K is "
                       "reachable: a global minimiser for every graph and K")
 
+    def zero_scale_condition(self, variant, hp, n):
+        """Squared: a direction is zeroed when ``(gamma/alpha) (N - ddof)/N lambda >= 1``."""
+        if variant != "squared" or hp["gamma"] == 0:
+            return None
+        threshold = hp["alpha"] / hp["gamma"] * n / (n - hp["ddof"])
+        return (f"lambda >= (alpha/gamma) N/(N - ddof) = {threshold:.4g} (the invariance cost gamma*lambda of such a "
+                "direction outweighs its variance gain alpha, so its optimal variance (1 - (gamma/alpha) lambda)_+ is 0)")
+
     def spectral_problem(self, G, k, *, variant=None, **hp):
         variant = self.check_variant(variant, closed_form=True)
         hp = self.check_hyper(variant, hp)
@@ -168,7 +176,8 @@ class VICReg(Method):
         return A, hp["alpha"], hp["alpha"] * (k - float(np.sum(A * A)))
 
     def derivation(self, variant=None):
-        return _derivation(self, self.check_variant(variant))
+        """Default: the squared variant, the one with a spectral form (the hinge derivation stops at its G-form)."""
+        return _derivation(self, self.check_variant(variant if variant is not None else self.closed_form_variants[0]))
 
     # -- claims ----------------------------------------------------------
     def theorems(self):

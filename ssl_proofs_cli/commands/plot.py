@@ -12,9 +12,9 @@ HELP = "figure: spectrum and per-direction variance vs gamma/alpha (vicreg)"
 
 
 def add_arguments(f):
-    f.add_argument("method")
+    f.add_argument("method", help="method name (vicreg only: the squared closed form's phase diagram)")
     f.add_argument("--graph", required=True, help="graph file (as for solve)")
-    f.add_argument("-k", type=int, required=True)
+    f.add_argument("-k", type=int, required=True, help="embedding dimension K")
     f.add_argument("--out", required=True, help="image path (.png, .pdf, .svg, .eps, .ps)")
 
 

@@ -4,36 +4,181 @@ The certificate says what the answer is: ``proved`` (a closed form whose theorem
 input: a global minimiser), ``candidate`` (the closed form outside its proved range: not known
 to be optimal; a warning on stderr says what is known) or ``searched`` (``--search``: the best
 point of the global search, an upper bound on the minimum).
+
+Every mode (closed form, ``--search``, ``--linear``) prints and writes (``--json``) the same
+record, built once by :func:`solution_record`: loss, certificate with its note, rank of Z (and
+why it is below K), residual of the eigenpairs, eigenvalues, search summary.
 """
 from __future__ import annotations
 
 import sys
 
+import numpy as np
+import sympy
+
 import ssl_proofs
 from ssl_proofs.graphfiles import read_graph
+from ssl_proofs.spectral import lam
 
 from ..hyperflags import add_hyper_flags, hyper_args
 from ..io import load_array, output_path, save_array, save_json
+from ..progress import Steps
 
 NAME = "solve"
 HELP = "closed form (with its certificate) or global search for your own graph"
 
+#: what each certificate means, printed beside it
+MEANING = {"proved": "global minimiser (closed form inside its proved range)",
+           "candidate": "closed form outside its proved range, not known to be optimal",
+           "searched": "best point of the global search (an upper bound on the minimum)"}
+
 
 def add_arguments(s):
-    s.add_argument("method")
+    s.add_argument("method", help="method name (ssl-proofs list shows them)")
     s.add_argument("--graph", required=True, help="graph file: .npz (scipy sparse), .mtx, .npy or edge list")
     s.add_argument("-k", type=int, required=True, help="embedding dimension K")
     s.add_argument("--variant", default=None, help="loss variant (default: the method's closed-form one)")
-    s.add_argument("--out", required=True, help="where to save Z (.npy; the suffix is added when missing)")
+    s.add_argument("--out", required=True, help="where to save Z, or W with --linear (.npy; the suffix is added "
+                                                "when missing)")
     add_hyper_flags(s)
     s.add_argument("--data", default=None, help="inputs X (.npy) for the linear regime (--linear)")
     s.add_argument("--linear", action="store_true", help="solve for W in Z = XW (needs --data)")
     s.add_argument("--search", action="store_true",
                    help="return the best point of the global search (multi-start L-BFGS started at the "
-                        "closed form; the only answer for SimCLR), certificate 'searched'")
+                        "closed form; the only answer for SimCLR), certificate 'searched'; not with --linear")
     s.add_argument("--seed", type=int, default=0, help="seed of --search")
     s.add_argument("--json", default=None, metavar="PATH",
-                   help="write loss, certificate, rank, eigenvalues and hyper-parameters to PATH")
+                   help="write the record (loss, certificate and note, rank of Z, residual, eigenvalues, "
+                        "hyper-parameters, search summary) to PATH")
+
+
+def _floats(values):
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
+
+
+def _profile_text(problem):
+    """The closed form's profile s(lambda) with the hyper-parameters substituted, e.g. sqrt(Max(0, 1 - 2*lambda))."""
+    subs = {sympy.Symbol(str(n), real=True) if isinstance(n, str) else n: v for n, v in problem.hyper.items()}
+    return str(problem.profile.subs(subs)).replace(str(lam), "lambda")
+
+
+def rank_note(sol, method, k):
+    """Why Z has fewer than K non-zero columns ('' when it has K): which eigenvalues the profile zeroes."""
+    if sol.rank >= k or sol.certificate == "searched":
+        return ""
+    problem = sol.problem if hasattr(sol, "W") else sol.spectral.problem
+    scales = np.asarray(sol.scales if hasattr(sol, "W") else sol.spectral.scales, dtype=float)
+    vals = np.asarray(sol.eigenvalues, dtype=float)
+    zeroed = [v for v, sc in zip(vals, scales) if np.isfinite(v) and abs(sc) <= 1e-12 * max(1.0, np.abs(scales).max())]
+    padded = int(np.count_nonzero(~np.isfinite(vals)))
+    cond = method.zero_scale_condition(sol.variant, sol.hyper, sol.Z.shape[0]) or \
+        f"s(lambda) = {_profile_text(problem)} is 0"
+    parts = []
+    if zeroed:
+        parts.append(f"{len(zeroed)} column(s) are zero because their eigenvalue(s) "
+                     f"{', '.join(f'{v:.4g}' for v in zeroed)} satisfy {cond}")
+    if padded:
+        parts.append(f"{padded} zero column(s) padded (k above rank(X^T B X))")
+    text = "; ".join(parts) or "columns below rounding"
+    if sol.rank == 0:
+        text = ("Z = 0 (collapse) is the optimum at these hyper-parameters: " + text +
+                ". Change the hyper-parameters (e.g. a larger variance weight) for a non-trivial embedding")
+    return text
+
+
+def solution_record(sol, method, k, *, out=None):
+    """The one record ``solve`` prints and writes, whatever the mode (closed form, search, linear).
+
+    Parameters
+    ----------
+    sol : Solution or LinearSolution
+    method : Method
+    k : int
+    out : path, optional
+        Where Z (or W) was saved.
+
+    Returns
+    -------
+    dict
+        JSON-ready; a later field (e.g. a search bound) is added here and printed by :func:`print_record`.
+    """
+    linear = hasattr(sol, "W")
+    spectral = sol.spectral
+    rec = {
+        "method": method.name, "regime": "linear" if linear else "closed form" if sol.certificate != "searched"
+        else "search",
+        "variant": sol.variant, "k": int(k), "hyper": dict(sol.hyper),
+        "loss": float(sol.loss),
+        "certificate": sol.certificate, "certificate_meaning": MEANING[sol.certificate], "note": sol.note,
+        "rank": int(sol.rank), "rank_note": rank_note(sol, method, k),
+        "residual": None if sol.residual is None else float(sol.residual),
+        "solver": None if spectral is None else spectral.solver,
+        "eigenvalues": _floats(sol.eigenvalues),
+        "search": None,
+        "out": None if out is None else str(out),
+    }
+    if linear:
+        rec.update(saved="W", shape=list(sol.W.shape), metric_rank=int(sol.metric_rank),
+                   null_space_dim=0 if sol.null_space is None else int(sol.null_space.shape[1]),
+                   notes=list(sol.notes))
+    else:
+        rec.update(saved="Z", shape=list(sol.Z.shape))
+    sr = getattr(sol, "search", None)
+    if sr is not None:
+        rec["search"] = {"evidence": sr.evidence, "runs": int(sr.starts), "best_origin": sr.origin,
+                         "grad_norm": float(sr.grad_norm), "upper_bound": float(sr.loss)}
+    return rec
+
+
+def print_record(rec):
+    """The record on stdout (the candidate warning on stderr), one fact per line."""
+    print(f"saved {rec['saved']} {tuple(rec['shape'])} to {rec['out']}; loss {rec['loss']:.6g}")
+    hyper = ", ".join(f"{k}={v:g}" for k, v in rec["hyper"].items())
+    print(f"{rec['method']} ({rec['variant']}, {rec['regime']}), K = {rec['k']}" + (f", {hyper}" if hyper else ""))
+    print(f"certificate: {rec['certificate']} ({rec['certificate_meaning']}): {rec['note']}")
+    print(f"rank of Z: {rec['rank']} of K = {rec['k']}" + (f" ({rec['rank_note']})" if rec["rank_note"] else ""))
+    if rec["residual"] is not None:
+        print(f"backward error of the eigenpairs: {rec['residual']:.1e} ({rec['solver']})")
+    ev = ", ".join("pad" if v is None else f"{v:.4g}" for v in rec["eigenvalues"])
+    if ev:
+        which = "of the closed form the search started from" if rec["certificate"] == "searched" else "used"
+        print(f"eigenvalues {which}: {ev}")
+    else:
+        print("eigenvalues: - (no closed form: the search started from random points only)")
+    if rec["regime"] == "linear":
+        print(f"rank(X^T B X) = {rec['metric_rank']}; null space of W: {rec['null_space_dim']} direction(s)")
+        for note in rec["notes"]:
+            if note != rec["note"]:
+                print(f"note: {note}")
+    if rec["search"] is not None:
+        srch = rec["search"]
+        print(f"search: {srch['runs']} L-BFGS runs, best from a {srch['best_origin']} start (|grad|_max "
+              f"{srch['grad_norm']:.1e}): loss {srch['upper_bound']:.6g} is an upper bound on the minimum")
+    if rec["certificate"] == "candidate":
+        print(f"warning: not a proved optimum: {rec['note']}", file=sys.stderr)
+
+
+def _solve(args, method, G, hp):
+    if args.linear or args.data:
+        if not (args.linear and args.data):
+            raise ssl_proofs.InvalidArgument("the linear regime needs both --linear and --data X.npy.")
+        if args.search:
+            raise ssl_proofs.InvalidArgument(
+                "--search is not available with --linear: the global search runs over Z, not over W in Z = XW. "
+                "Drop --search for the linear closed form (its certificate says whether it is proved), or drop "
+                "--linear --data to search over Z.")
+        if not hasattr(method, "solve_linear"):
+            raise ssl_proofs.NoClosedForm(f"{method.name} has no linear-regime solver yet.")
+        X = load_array(args.data, "--data")
+        sol = method.solve_linear(X, G, args.k, variant=args.variant, **hp)
+        return sol, sol.W
+    live = Steps(f"solve {method.name}" + (" --search" if args.search else ""))
+    try:
+        sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed,
+                           progress=live if args.search else None, eigen_progress=live.note, **hp)
+    finally:
+        live.close()
+    return sol, sol.Z
 
 
 def run(args):
@@ -43,39 +188,12 @@ def run(args):
                                                           add_suffix=".json", inputs=inputs)
     method = ssl_proofs.get_method(args.method)
     G = read_graph(args.graph)
-    hp = hyper_args(args)
-    if args.linear or args.data:
-        if not (args.linear and args.data):
-            raise ssl_proofs.InvalidArgument("the linear regime needs both --linear and --data X.npy.")
-        if not hasattr(method, "solve_linear"):
-            raise ssl_proofs.NoClosedForm(f"{method.name} has no linear-regime solver yet.")
-        X = load_array(args.data, "--data")
-        sol = method.solve_linear(X, G, args.k, variant=args.variant, **hp)
-        save_array(out, sol.W, inputs=inputs)
-        print(f"saved W {sol.W.shape} to {out}; loss {sol.loss:.6g}")
-        return 0
-    sol = method.solve(G, args.k, variant=args.variant, search=args.search, seed=args.seed, **hp)
-    save_array(out, sol.Z, inputs=inputs)
+    sol, array = _solve(args, method, G, hyper_args(args))
+    save_array(out, array, inputs=inputs)
+    rec = solution_record(sol, method, args.k, out=out)
     if json_out:  # every file before any line is printed: a reader that goes away must not lose them
-        record = {"method": method.name, "variant": sol.variant, "k": args.k, "loss": sol.loss,
-                  "certificate": sol.certificate, "note": sol.note, "rank": sol.rank,
-                  "eigenvalues": [float(x) for x in sol.eigenvalues], "hyper": sol.hyper, "out": str(out),
-                  "residual": sol.residual, "solver": None if sol.spectral is None else sol.spectral.solver}
-        save_json(json_out, record, inputs=inputs)
-    ev = ", ".join(f"{x:.4g}" for x in sol.eigenvalues)
-    meaning = {"proved": "global minimiser (closed form inside its proved range)",
-               "candidate": "closed form outside its proved range, not known to be optimal",
-               "searched": "best point of the global search (an upper bound on the minimum)"}[sol.certificate]
-    print(f"saved Z {sol.Z.shape} to {out}; variant {sol.variant}; loss {sol.loss:.6g}; "
-          f"rank {sol.rank}; eigenvalues {'of the closed form it started from' if sol.certificate == 'searched' else 'used'}: "
-          f"{ev or '-'}")
-    if sol.residual is not None:
-        print(f"backward error of the eigenpairs: {sol.residual:.1e} ({sol.spectral.solver})")
-    print(f"certificate: {sol.certificate} ({meaning})")
-    if sol.certificate == "candidate":
-        print(f"warning: {sol.note}", file=sys.stderr)
-    elif sol.certificate == "searched":
-        print(f"search: {sol.note}")
+        save_json(json_out, rec, inputs=inputs)
+    print_record(rec)
     if json_out:
         print(f"saved {json_out}")
     return 0

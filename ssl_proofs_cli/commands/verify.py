@@ -43,7 +43,7 @@ def run(args):
                                     starts=args.starts, workers=workers, dask=args.dask, scheduler=args.scheduler,
                                     done=live.done, progress=live.tick, force_workers=args.force_workers)
     live.close()
-    print(format_results(results))
+    print(format_results(results, requested=args.examples or runner.DEFAULT_EXAMPLES))
     if out:
         save_json(out, {"seed": args.seed, "examples": args.examples or runner.DEFAULT_EXAMPLES,
                         "results": [r.to_dict() for r in results]})

@@ -1,5 +1,7 @@
 """docs/ as a report: the marked blocks of the per-method pages and the README, generated from a recorded run.
 
+Numbers quoted inside hand-written prose are inline facts (:mod:`.facts`), rewritten the same way.
+
 A block is ``<!-- BEGIN GENERATED: name -->`` ... ``<!-- END GENERATED: name -->``;
 only its inside is rewritten, the hand-written prose around it stays.  Method pages
 without the block get it appended once, at their end.  Counterexample pictures go
@@ -18,6 +20,7 @@ from ..io import OutputDir
 from . import cells, files, markdown
 from .escape import md_code, md_text
 from .drawing import draw_result, require_optional
+from .facts import FACT_PAGES, replace_facts, run_facts
 from .run import REPO_ROOT, load_run
 
 #: the recorded run the checked-in docs are generated from (relative to the repository root)
@@ -146,6 +149,11 @@ def update_docs(run_path=None, root=REPO_ROOT, *, check=False):
             raise InvalidArgument(f"{path} is missing: the generated blocks need the page to exist.")
         old = path.read_text()
         pages[rel] = (path, old, replace_blocks(old, blocks, append=rel != "README.md"))
+    facts = run_facts(run, root)  # numbers quoted in the prose (facts.py)
+    for rel in FACT_PAGES:
+        path = root / rel
+        old, new = pages[rel][1:] if rel in pages else (path.read_text(),) * 2
+        pages[rel] = (path, old, replace_facts(new, facts, rel))
     changed = [rel for rel, (_, old, new) in pages.items() if new != old]
     repo = None if check else OutputDir(root, "--update-docs")
     if not check:

@@ -156,12 +156,18 @@ def _verdict(records, P):
 
 
 def plot(result, fmt="png"):
+    """:func:`figure` as image bytes in format ``fmt`` (the CLI's atomic writer saves them)."""
+    return save(figure(result), fmt)
+
+
+def figure(result):
     """Rank of the hinge optimum (two minimisations; effective) vs gamma/alpha per beta, next to the squared
-    variant's rank; the beta -> inf candidate's loss minus the best found."""
+    variant's rank; the beta -> inf candidate's loss minus the best found.  Legends sit below the axes,
+    outside the data (inside, the seven-entry legend covered the rank curves)."""
     plt = pyplot()
     res = result.to_dict() if hasattr(result, "to_dict") else result
     records, P = res["records"], res["params"]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 5.5))
     for i, beta in enumerate(P["betas"]):
         cells = sorted((r for r in records if r["beta"] == beta), key=lambda r: r["ratio"])
         a.plot([r["ratio"] for r in cells], [_two_rank(r) for r in cells], "o-", color=f"C{i}",
@@ -177,12 +183,13 @@ def plot(result, fmt="png"):
     a.set_xlabel(r"$\gamma/\alpha$")
     a.set_ylabel("rank of the optimum")
     a.set_title(f"view graph 8x2, K = {P['k']}")
-    a.legend(fontsize=7)
+    a.yaxis.set_major_locator(plt.MaxNLocator(integer=True))   # ranks are integers
+    a.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     b.set_xscale("log")
     b.set_yscale("symlog", linthresh=1e-6)
     b.axhline(0, color="k", lw=0.8)
     b.set_xlabel(r"$\gamma/\alpha$")
     b.set_ylabel("candidate loss - best loss of the global search")
     b.set_title(r"$\beta\to\infty$ formula vs best found (> 0: formula beaten)")
-    b.legend(fontsize=7)
-    return save(fig, fmt)
+    b.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    return fig
