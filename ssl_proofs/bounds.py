@@ -97,7 +97,10 @@ class LowerBound:
 
     @property
     def attained(self):
-        """True when the rank-K factor's loss meets the bound: that point is a certified global minimiser."""
+        """True when the rank-K factor's loss meets the bound: that point is a certified global minimiser.
+
+        One-sided: False says only that the relaxed optimum *found* does not factor at K (the relaxed
+        optimum need not be unique: on K_n every equiangular P, the rank-1 collapse included, is one)."""
         return self.attained_loss is not None and certified_gap(self.attained_loss, self.value)
 
 

@@ -17,6 +17,7 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm, NotProvided
+from ..evidence import Evidence
 from ..hyper import Hyper, checked_set, mark_checked
 from ..linear import solve_linear as _solve_linear
 from ..bounds import certified_gap, lower_bound
@@ -71,6 +72,14 @@ class Solution:
     def optimal(self):
         """True only for a proved global minimiser (closed form) or a point certified by a lower bound."""
         return self.certificate in ("proved", "certified")
+
+    @property
+    def evidence(self):
+        """The :class:`~ssl_proofs.evidence.Evidence` of a search result that meets its bound (``certified``, gap),
+        else None (the certificate word says the rest)."""
+        if self.certificate != "certified":
+            return None
+        return Evidence.certified(1, self.gap, self.bound_note)
 
     @property
     def residual(self):
