@@ -46,7 +46,7 @@ import torch
 from . import graphs as _graphs
 from .errors import InvalidArgument, NotProvided
 
-__all__ = ["LowerBound", "lower_bound", "elliptope_bound", "lifted_simclr_loss", "min_linear_over_elliptope",
+__all__ = ["LowerBound", "lower_bound", "rank_bound", "rank_one_minimum", "elliptope_bound", "lifted_simclr_loss", "min_linear_over_elliptope",
            "GAP_RTOL", "certified_gap", "BOUNDS_KNOWN"]
 
 #: a point within ``GAP_RTOL * max(1, |bound|)`` of a certified lower bound is a certified global minimiser:
@@ -115,21 +115,22 @@ def lifted_simclr_loss(P, W, tau, variant="paper"):
     """SimCLR's loss as a function of ``P`` (= ``Zt Zt^T`` on the elliptope), torch, convex in ``P``.
 
     ``W`` the dense graph (tensor, zero diagonal), ``s = P / tau``; the formulas of
-    :mod:`ssl_proofs.methods.simclr` with ``cos(z_i, z_j)`` read as ``P_ij``.
+    :mod:`ssl_proofs.methods.simclr` with ``cos(z_i, z_j)`` read as ``P_ij``.  ``P`` may carry leading
+    batch dimensions (``(..., N, N)``: one loss per matrix).
     """
     s = P / tau
-    n = s.shape[0]
+    n = s.shape[-1]
     eye = torch.eye(n, dtype=torch.bool, device=s.device)
-    lse = torch.logsumexp(s.masked_fill(eye, -torch.inf), dim=1)
+    lse = torch.logsumexp(s.masked_fill(eye, -torch.inf), dim=-1)
     if variant == "paper":
-        return (W * (lse.unsqueeze(1) - s)).sum()
+        return (W * (lse.unsqueeze(-1) - s)).sum(dim=(-2, -1))
     d = W.sum(dim=1)
     if variant == "supcon":
-        per_row = (W * (lse.unsqueeze(1) - s)).sum(dim=1)
-        return (per_row[d > 0] / d[d > 0]).sum()
+        per_row = (W * (lse.unsqueeze(-1) - s)).sum(dim=-1)
+        return (per_row[..., d > 0] / d[d > 0]).sum(dim=-1)
     negatives = (W == 0) & ~eye
-    lse_neg = torch.logsumexp(s.masked_fill(~negatives, -torch.inf), dim=1, keepdim=True)
-    return (W * (torch.logaddexp(s, lse_neg) - s)).sum()
+    lse_neg = torch.logsumexp(s.masked_fill(~negatives, -torch.inf), dim=-1, keepdim=True)
+    return (W * (torch.logaddexp(s, lse_neg) - s)).sum(dim=(-2, -1))
 
 
 def min_linear_over_elliptope(A, y):
@@ -243,6 +244,54 @@ def elliptope_bound(G, k, *, tau, variant="paper", seed=0, starts=RELAXATION_STA
               f"margin included), rank of the relaxed optimum {rank}")
     return LowerBound(value=value, kind="elliptope relaxation, dual certificate", relaxed=relaxed,
                       dual_gap=relaxed - value, rank=rank, Z=Z, attained_loss=attained, detail=detail)
+
+
+#: the rank-1 problem is enumerated exactly (3^N sign patterns) up to this many nodes
+RANK_ONE_MAX_N = 8
+
+
+def rank_one_minimum(G, *, tau, variant="paper", chunk=4096):
+    """SimCLR's exact minimum over embeddings of rank <= 1, by enumeration (N <= :data:`RANK_ONE_MAX_N`).
+
+    A rank-<= 1 ``Z = a b^T`` has normalised rows ``sign(a_i) b/|b|`` or 0 (``F.normalize`` keeps a zero row):
+    the loss sees only ``sigma = sign(a)`` in ``{-1, 0, 1}^N`` (cosines ``sigma_i sigma_j``), so the minimum over
+    the ``3^N`` patterns is the exact minimum of the rank-<= 1 problem: a certificate of that side of a
+    rank claim (value and point, no gap).
+    """
+    G = _graphs.check_graph(G)
+    n = G.shape[0]
+    if n > RANK_ONE_MAX_N:
+        raise NotProvided(f"N = {n} > {RANK_ONE_MAX_N}: the 3^N sign patterns of a rank-1 embedding are too many "
+                          "to enumerate; no certified rank-1 minimum.")
+    if variant not in CONVEX_SIMCLR_VARIANTS:
+        raise NotProvided(f"SimCLR variant {variant!r}: no rank-1 enumeration here (use one of "
+                          f"{CONVEX_SIMCLR_VARIANTS}).")
+    W = torch.tensor(_graphs.to_dense(G).astype(float), dtype=torch.float64)
+    patterns = np.array(np.meshgrid(*[[-1.0, 0.0, 1.0]] * n, indexing="ij")).reshape(n, -1).T
+    best, best_s = np.inf, None
+    with torch.no_grad():
+        for start in range(0, len(patterns), chunk):
+            S = torch.tensor(patterns[start:start + chunk])
+            vals = lifted_simclr_loss(S[:, :, None] * S[:, None, :], W, tau, variant)
+            i = int(torch.argmin(vals))
+            if float(vals[i]) < best:
+                best, best_s = float(vals[i]), patterns[start + i]
+    return LowerBound(value=best, kind="exhaustive rank-1 enumeration", relaxed=best, dual_gap=0.0, rank=1,
+                      Z=best_s[:, None].copy(), attained_loss=best,
+                      detail=f"exact minimum over the 3^{n} sign patterns of a rank-<= 1 embedding: {best:.9g}")
+
+
+def rank_bound(method, G, r, *, variant=None, hyper=None, seed=0):
+    """A certified lower bound on ``min loss`` over embeddings of rank ``<= r`` (``Z = A B^T``, inner dim ``r``).
+
+    SimCLR: the exact rank-1 minimum (:func:`rank_one_minimum`) for ``r = 1`` on small graphs, else the
+    elliptope bound (which bounds every rank); otherwise :func:`lower_bound` at ``K = r``.
+    """
+    variant = method.check_variant(variant)
+    hp = method.check_hyper(variant, dict(hyper or {}))
+    if method.name == "simclr" and r == 1 and _graphs.check_graph(G).shape[0] <= RANK_ONE_MAX_N:
+        return rank_one_minimum(G, tau=hp["tau"], variant=variant)
+    return lower_bound(method, G, r, variant=variant, hyper=hp, seed=seed)
 
 
 # -- dispatch -----------------------------------------------------------------------

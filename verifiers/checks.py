@@ -23,7 +23,7 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
-from ssl_proofs.bounds import BOUNDS_KNOWN, certified_gap, lower_bound
+from ssl_proofs.bounds import BOUNDS_KNOWN, certified_gap, lower_bound, rank_bound
 from ssl_proofs.errors import NotProvided, SSLProofsError
 from ssl_proofs.methods import list_theorems
 from ssl_proofs.search import default_starts, global_minimise
@@ -235,21 +235,25 @@ def search(method, inst, ctx, *, candidates=(), rank=None, max_iter=3000, starts
                            bound=None if bound is None else bound.value)
 
 
-def certified_bound(method, inst, ctx, k=None):
-    """The certified lower bound on ``min loss`` over N x ``k`` embeddings (default K), or None where none is known.
+def certified_bound(method, inst, ctx, rank=None):
+    """The certified lower bound on ``min loss`` for the instance, or None where none is known.
 
-    :func:`ssl_proofs.bounds.lower_bound`, cached per instance in ``ctx.extra``.  For a loss that only sees
-    ``P = Zt Zt^T`` (SimCLR) the bound at ``k = r`` also bounds the rank-``<= r`` problem ``Z = A B^T``.
+    Without ``rank``: over all N x K embeddings (:func:`ssl_proofs.bounds.lower_bound`); with ``rank = r``:
+    over those of rank ``<= r`` (:func:`ssl_proofs.bounds.rank_bound`: SimCLR's exact rank-1 enumeration, or
+    the bound at K = r).  Cached per instance in ``ctx.extra``.
     """
-    if BOUNDS_KNOWN.get(method.name) is None:
+    if BOUNDS_KNOWN.get(method.name) is None or (rank is not None and rank < 1):
         return None
-    k = inst.k if k is None else int(k)
     cache = ctx.extra.setdefault("bounds", {})
-    key = (method.name, _graphs.to_dense(inst.G).tobytes(), inst.G.shape, k, inst.variant,
+    key = (method.name, _graphs.to_dense(inst.G).tobytes(), inst.G.shape, inst.k, rank, inst.variant,
            tuple(sorted(inst.hyper.items())), ctx.seed)
     if key not in cache:
         try:
-            cache[key] = lower_bound(method, inst.G, k, variant=inst.variant, hyper=inst.hyper, seed=ctx.seed)
+            if rank is None:
+                cache[key] = lower_bound(method, inst.G, inst.k, variant=inst.variant, hyper=inst.hyper,
+                                         seed=ctx.seed)
+            else:
+                cache[key] = rank_bound(method, inst.G, rank, variant=inst.variant, hyper=inst.hyper, seed=ctx.seed)
         except NotProvided:
             cache[key] = None
     return cache[key]
@@ -418,8 +422,7 @@ def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(
     free_side = f"free side {side_status(free.loss, bound)}"
     out = []
     if predicted < k:
-        # a loss of P = Zt Zt^T only: the bound at K = r bounds the rank-<= r problem too
-        b_con = certified_bound(method, inst, ctx, max(predicted, 1))
+        b_con = certified_bound(method, inst, ctx, rank=predicted)
         con = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted, max_iter=max_iter,
                      starts=ctx.starts, bound=b_con)
         out.append(Measurement(
@@ -428,7 +431,7 @@ def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(
             f"{t.reason}; {free_side}; constrained side {side_status(con.loss, b_con)}; free: {free.evidence}; "
             f"constrained: {con.evidence}"))
     if predicted >= 1 and lower:
-        b_lo = certified_bound(method, inst, ctx, max(predicted - 1, 1)) if predicted > 1 else None
+        b_lo = certified_bound(method, inst, ctx, rank=predicted - 1)
         lo = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted - 1, max_iter=max_iter,
                     starts=ctx.starts, bound=b_lo)
         ref, ref_name = (free.loss, "best found without the constraint") if minimum is None else (minimum,
