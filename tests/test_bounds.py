@@ -9,6 +9,7 @@ and far below any real violation, which the planted bound shows to be >= 1e-2).
 """
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -18,10 +19,15 @@ import torch
 
 from ssl_proofs import get_method
 from ssl_proofs.bounds import (GAP_RTOL, certified_gap, elliptope_bound, lifted_simclr_loss,
-                               lower_bound, min_linear_over_elliptope)
+                               lower_bound, min_linear_over_elliptope, rank_one_minimum)
 from ssl_proofs.errors import NotProvided
 from ssl_proofs.evidence import Evidence
+from ssl_proofs.methods import list_theorems
 from ssl_proofs.search import adaptive_starts, global_minimise
+from ssl_proofs_cli import main
+from ssl_proofs_verifiers.checks import load_claim_modules
+from ssl_proofs_verifiers.core import Context
+from ssl_proofs_verifiers.runner import run_theorem
 
 simclr = get_method("simclr")
 ROUND = 1e-9
@@ -161,8 +167,6 @@ def test_a_planted_wrong_bound_is_caught():
 # -- solve and the search reach it ---------------------------------------------------------
 
 def test_cli_solve_on_c4_is_certified_optimal(tmp_path, capsys):
-    from ssl_proofs_cli import main
-
     g = tmp_path / "C4.txt"
     g.write_text("0 1\n1 2\n2 3\n3 0\n")
     rc = main(["solve", "simclr", "--graph", str(g), "-k", "2", "--tau", "1", "--search",
@@ -234,3 +238,28 @@ def test_certified_evidence_level():
     ev = Evidence.certified(3, 2e-10, "elliptope")
     assert ev.holds and ev.strength > Evidence.numeric(3, 1e-9).strength
     assert ev.short() == "certified by a convex relaxation: gap 2.0e-10, m=3"
+
+
+# -- the rank-1 side, exactly ------------------------------------------------------------------
+
+def test_rank_one_minimum_is_the_best_sign_pattern_and_no_search_beats_it():
+    rng = np.random.default_rng(6)
+    G = random_graph(rng, 5)
+    b = rank_one_minimum(G, tau=0.7)
+    # independent: the method's own loss at every pattern, one at a time
+    by_hand = min(simclr.loss(np.array(s, dtype=float)[:, None] * np.array([[1.0, 0.0]]), G, tau=0.7)
+                  for s in itertools.product((-1, 0, 1), repeat=5))
+    assert b.value == pytest.approx(by_hand, abs=1e-12)
+    sr = global_minimise(simclr, G, 2, hyper={"tau": 0.7}, rank=1, starts=20, adaptive=False)
+    assert sr.loss >= b.value - ROUND
+
+
+def test_the_c4_rank_refutation_is_certified_on_both_sides():
+    """simclr.rank.components_bound_any_graph shrinks to C4 (K = 2, tau = 1): the free best is the square
+    (certified by the elliptope), the rank-1 best is the exact enumeration (7.8424, not the searched 8.7889)."""
+    load_claim_modules()
+    th = next(t for t in list_theorems() if t.id == "simclr.rank.components_bound_any_graph")
+    r = run_theorem(th, examples=10, ctx=Context(device="cpu", starts=2, seed=0))
+    assert r.verdict == "refuted"
+    text = " ".join(m.name + " " + m.reason for m in r.failing)
+    assert "free side certified" in text and "constrained side certified" in text
