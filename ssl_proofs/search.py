@@ -17,7 +17,14 @@ Two entry points:
       ``sqrt(N K)``), drawn at the scales :data:`RANDOM_SCALES` in turn;
     * on tiny problems (at most :data:`GRID_MAX_PARAMS` free parameters) an exhaustive
       grid of :data:`GRID_POINTS` values per parameter, whose best points are polished
-      by L-BFGS.
+      by L-BFGS;
+    * an adaptive phase of up to :func:`adaptive_starts` further starts (many on tiny
+      problems, where runs are cheap and where counterexamples are shrunk to; none on large
+      ones): random starts and, every :data:`HOP_EVERY`-th, a hop from the best point so far,
+      until the best loss has been reached by :data:`AGREEMENT` independent random starts and
+      Boender--Rinnooy Kan's estimate leaves less than half a minimum unseen (``_Runs.settled``);
+    * with ``bound`` (a certified lower bound, :mod:`ssl_proofs.bounds`) it stops as soon as
+      its best point meets the bound.
 
 What it guarantees: the returned point is feasible (where the method states a hard constraint,
 its residual is checked: a degenerate parametrisation such as ``HY = 0`` under ``orth(HY)``
