@@ -65,9 +65,9 @@ GRID_MAX_PARAMS = 4
 GRID_POINTS = 7
 #: grid points polished by L-BFGS
 GRID_POLISH = 3
-#: adaptive phase: up to ``ADAPTIVE_BUDGET / (free parameters)`` further starts (at most
+#: adaptive phase: up to ``ADAPTIVE_BUDGET / (free parameters)`` starts in all (at most
 #: :data:`MAX_ADAPTIVE_STARTS`): many on tiny problems, where a run is cheap and where the shrinker
-#: lands, none beyond the floor on large ones (C4, K = 2: 8 parameters, 40 starts; 64 parameters: 5)
+#: lands, none beyond the fixed ones on larger problems (C4, K = 2: 8 parameters, 40; 64 parameters: 5)
 ADAPTIVE_BUDGET = 320
 MAX_ADAPTIVE_STARTS = 40
 #: the adaptive phase stops once the best loss has been reached by this many independent random starts
@@ -139,9 +139,10 @@ def default_starts(n, k):
     return 2 + int(np.ceil(np.sqrt(n * k) / 2))
 
 
-def adaptive_starts(n_params):
-    """Further starts :func:`global_minimise` may add until its stopping rule holds (:data:`ADAPTIVE_BUDGET`)."""
-    return min(MAX_ADAPTIVE_STARTS, int(np.ceil(ADAPTIVE_BUDGET / max(1, n_params))))
+def adaptive_starts(n_params, made=0):
+    """Further starts :func:`global_minimise` may add, after ``made`` random starts, until its stopping rule
+    holds: ``min(MAX_ADAPTIVE_STARTS, ceil(ADAPTIVE_BUDGET / n_params)) - made``, at least 0."""
+    return max(0, min(MAX_ADAPTIVE_STARTS, int(np.ceil(ADAPTIVE_BUDGET / max(1, n_params)))) - int(made))
 
 
 def same_minimum(a, b):
@@ -341,7 +342,7 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
         if origin != "candidate" and runs.bound_reached():
             break  # the certified bound is met: no start can do better (the candidates themselves always run)
         run(origin, Y0)
-    n_extra = 0 if adaptive is False else adaptive_starts(int(np.prod(pshape)))
+    n_extra = 0 if adaptive is False else adaptive_starts(int(np.prod(pshape)), n_random)
     extra = 0
     while extra < n_extra and not runs.settled():
         if extra % HOP_EVERY:

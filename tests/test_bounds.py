@@ -220,7 +220,8 @@ def test_search_reaches_the_bound_where_the_old_search_stopped_short(case):
 
 
 def test_the_adaptive_budget_shrinks_with_the_problem():
-    assert adaptive_starts(8) == 40 and adaptive_starts(64) == 5 and adaptive_starts(10_000) == 1
+    # C4, K = 2 (8 parameters, 4 fixed random starts): 36 more at most; none at 64 parameters with 6 made
+    assert adaptive_starts(8, 4) == 36 and adaptive_starts(64, 6) == 0 and adaptive_starts(10_000) == 1
 
 
 def test_other_methods_say_what_is_known():
