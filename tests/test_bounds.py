@@ -205,8 +205,10 @@ def test_solve_says_searched_with_a_gap_where_the_bound_is_not_attained():
 
 # graphs on which the search of 1ccae61 stopped at a local minimum while the relaxation is attained
 # (benchmarks/search_reach.py --search-from 1ccae61 listed them); today's search must reach the bound
+# (both: 1ccae61 returned 12 log 2 = 8.317766, two adjacent pairs collapsed, after 4 runs)
 OLD_MISSES = [
     (C4, 2, 1.0),
+    (C4, 2, 0.5),
 ]
 
 
