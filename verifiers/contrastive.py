@@ -34,7 +34,7 @@ from ssl_proofs.graphs import label_graph, view_graph
 from . import references_simclr as refs
 from . import tolerances as tols
 from .checks import (Inapplicable, Instance, Measurement, certified_bound, claim, gradient, rank_by_two_minimisations,
-                     search, side_status, structure_gap)
+                     search, structure_gap)
 from .instances import hyper_grid, instance_builder
 
 #: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
