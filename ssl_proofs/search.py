@@ -17,7 +17,14 @@ Two entry points:
       ``sqrt(N K)``), drawn at the scales :data:`RANDOM_SCALES` in turn;
     * on tiny problems (at most :data:`GRID_MAX_PARAMS` free parameters) an exhaustive
       grid of :data:`GRID_POINTS` values per parameter, whose best points are polished
-      by L-BFGS.
+      by L-BFGS;
+    * an adaptive phase of up to :func:`adaptive_starts` further starts (many on tiny
+      problems, where runs are cheap and where counterexamples are shrunk to; none on large
+      ones): random starts and, every :data:`HOP_EVERY`-th, a hop from the best point so far,
+      until the best loss has been reached by :data:`AGREEMENT` independent random starts and
+      Boender--Rinnooy Kan's estimate leaves less than half a minimum unseen (``_Runs.settled``);
+    * with ``bound`` (a certified lower bound, :mod:`ssl_proofs.bounds`) it stops as soon as
+      its best point meets the bound.
 
 What it guarantees: the returned point is feasible (where the method states a hard constraint,
 its residual is checked: a degenerate parametrisation such as ``HY = 0`` under ``orth(HY)``
@@ -58,6 +65,20 @@ GRID_MAX_PARAMS = 4
 GRID_POINTS = 7
 #: grid points polished by L-BFGS
 GRID_POLISH = 3
+#: adaptive phase: up to ``ADAPTIVE_BUDGET / (free parameters)`` starts in all (at most
+#: :data:`MAX_ADAPTIVE_STARTS`): many on tiny problems, where a run is cheap and where the shrinker
+#: lands, none beyond the fixed ones on larger problems (C4, K = 2: 8 parameters, 40; 64 parameters: 5)
+ADAPTIVE_BUDGET = 320
+MAX_ADAPTIVE_STARTS = 40
+#: the adaptive phase stops once the best loss has been reached by this many independent random starts
+AGREEMENT = 3
+#: two runs reach the same minimum when their losses agree within this, relative to max(1, |loss|)
+#: (the runs stop at gradient max-norm 1e-10; distinct local minima differ by far more)
+AGREE_RTOL = 1e-7
+#: every HOP_EVERY-th adaptive start (from the first) perturbs the best point so far by one of these relative
+#: sizes (basin hopping); the others are random starts, the independent samples the stopping rule counts
+HOP_EVERY = 4
+HOP_SCALES = (0.5, 1.0)
 
 
 def resolve_device(device="auto"):
@@ -114,8 +135,19 @@ class SearchResult(DescentResult):
 
 
 def default_starts(n, k):
-    """Random starts of :func:`global_minimise`: ``2 + ceil(sqrt(N K) / 2)`` (grows with the problem)."""
+    """Random starts of :func:`global_minimise` always made: ``2 + ceil(sqrt(N K) / 2)`` (grows with the problem)."""
     return 2 + int(np.ceil(np.sqrt(n * k) / 2))
+
+
+def adaptive_starts(n_params, made=0):
+    """Further starts :func:`global_minimise` may add, after ``made`` random starts, until its stopping rule
+    holds: ``min(MAX_ADAPTIVE_STARTS, ceil(ADAPTIVE_BUDGET / n_params)) - made``, at least 0."""
+    return max(0, min(MAX_ADAPTIVE_STARTS, int(np.ceil(ADAPTIVE_BUDGET / max(1, n_params)))) - int(made))
+
+
+def same_minimum(a, b):
+    """Two losses at the same minimum within :data:`AGREE_RTOL` (relative to ``max(1, |a|)``)."""
+    return bool(abs(a - b) <= AGREE_RTOL * max(1.0, abs(a)))
 
 
 def _lbfgs(f, to_Z, Y0, device, max_iter, gtol):
@@ -204,7 +236,8 @@ def _feasible(res):
 
 
 def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed=0, device="cpu",
-                    candidates=(), shape=None, rank=None, max_iter=3000, gtol=1e-10, progress=None):
+                    candidates=(), shape=None, rank=None, max_iter=3000, gtol=1e-10, bound=None, adaptive=True,
+                    progress=None):
     """The project's global search for ``min loss`` (module docstring: what it does and guarantees).
 
     Parameters
@@ -232,6 +265,12 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
         L-BFGS budget per start and stopping gradient max-norm.
     progress : callable, optional
         ``progress(done, total, best_loss)`` after each L-BFGS run (a live line for long searches).
+    bound : float, optional
+        A certified lower bound on the minimum (:mod:`ssl_proofs.bounds`): the search stops once its best
+        point meets it (within :data:`AGREE_RTOL`).
+    adaptive : bool
+        Add up to :func:`adaptive_starts` further starts (random, and hops from the best point) until the
+        best loss has been reached by :data:`AGREEMENT` random starts or meets ``bound``.
 
     Returns
     -------
@@ -293,24 +332,96 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
         for v, point in vals[:GRID_POLISH]:
             inits.append(("grid", np.reshape(point, pshape)))
         grid_note = f", grid {GRID_POINTS}^{n_params} on [-{R:.3g}, {R:.3g}] (best {GRID_POLISH} polished)"
-    best, losses, by_origin = None, [], {}
     residual = getattr(method, "constraint_residual", None)
-    for origin, Y0 in inits:
-        Z, val, gnorm, iters, _ = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
+    runs = _Runs(bound)
+
+    def run(origin, Y0):
+        Z, val, gnorm, iters, Y = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
         if residual is not None and shape is None and not _feasible(residual(Z, G, variant, hyper)):
             val = np.inf  # a degenerate parametrisation (HY = 0 under orth(HY)) gave an infeasible Z
-        losses.append(val)
-        if best is None or val < best[1]:
-            best = (Z, val, gnorm, iters, origin)
-        if origin not in by_origin or val < by_origin[origin][1]:
-            by_origin[origin] = (Z, val, gnorm)
-        if progress is not None:
-            progress(len(losses), len(inits), best[1])
-    counts = {o: sum(1 for x, _ in inits if x == o) for o in ("candidate", "perturbation", "random", "grid")}
+        runs.add(origin, Z, val, gnorm, iters, Y)
+        if progress is not None:  # the total counts the adaptive starts the rule may still skip
+            progress(len(runs.losses), len(inits) + n_extra, runs.best[1])
+
+    n_extra = 0 if adaptive is False else adaptive_starts(int(np.prod(pshape)), n_random)
+    for origin, Y0 in inits:
+        if origin != "candidate" and runs.bound_reached():
+            break  # the certified bound is met: no start can do better (the candidates themselves always run)
+        run(origin, Y0)
+    extra = 0
+    while extra < n_extra and not runs.settled():
+        if extra % HOP_EVERY:
+            origin, Y0 = "random", RANDOM_SCALES[(n_random + extra) % len(RANDOM_SCALES)] * rng.standard_normal(pshape)
+        else:  # basin hopping: a large perturbation of the best point so far
+            Yb = runs.best_Y
+            scale = HOP_SCALES[(extra // HOP_EVERY) % len(HOP_SCALES)] * max(1.0, float(np.abs(Yb).max()))
+            origin, Y0 = "hop", Yb + scale * rng.standard_normal(pshape)
+        run(origin, Y0)
+        extra += 1
+    best = runs.best
+    counts = {o: runs.origins.count(o) for o in ("candidate", "perturbation", "random", "grid", "hop")}
     what = f"rank <= {rank} (Z = AB^T) " if rank is not None else ""
-    evidence = (f"global search {what}over {len(inits)} L-BFGS runs ({counts['candidate']} from candidates, "
-                f"{counts['perturbation']} perturbations, {counts['random']} random{grid_note}); "
-                f"best loss {best[1]:.6g} from a {best[4]} start, |grad|_max {best[2]:.1e}")
-    return SearchResult(Z=best[0], loss=best[1], losses=losses, grad_norm=best[2], iterations=best[3],
-                        device=device, starts=len(inits), evidence=evidence, origin=best[4], rank=rank,
-                        extra=by_origin)
+    adaptive_note = ""
+    if n_extra:
+        adaptive_note = (f"; adaptive phase {extra} of up to {n_extra} further starts ({counts['hop']} of them hops "
+                         f"from the best)")
+    evidence = (f"global search {what}over {len(runs.losses)} L-BFGS runs ({counts['candidate']} from candidates, "
+                f"{counts['perturbation']} perturbations, {counts['random']} random{grid_note}{adaptive_note}; "
+                f"stopped: {runs.why()}); best loss {best[1]:.6g} from a {best[4]} start, reached by {runs.agreeing()} random start(s), "
+                f"|grad|_max {best[2]:.1e}")
+    return SearchResult(Z=best[0], loss=best[1], losses=runs.losses, grad_norm=best[2], iterations=best[3],
+                        device=device, starts=len(runs.losses), evidence=evidence, origin=best[4], rank=rank,
+                        extra=runs.by_origin)
+
+
+class _Runs:
+    """The runs of one search: the best point, the best of each kind of start, and the stopping rule."""
+
+    def __init__(self, bound):
+        self.bound, self.best, self.best_Y, self.losses, self.by_origin, self.random = bound, None, None, [], {}, []
+        self.origins = []
+
+    def add(self, origin, Z, val, gnorm, iters, Y):
+        self.losses.append(val)
+        self.origins.append(origin)
+        if origin == "random":
+            self.random.append(val)
+        if self.best is None or val < self.best[1]:
+            self.best, self.best_Y = (Z, val, gnorm, iters, origin), Y
+        if origin not in self.by_origin or val < self.by_origin[origin][1]:
+            self.by_origin[origin] = (Z, val, gnorm)
+
+    def agreeing(self):
+        """Independent (random) starts whose loss is the best loss (:func:`same_minimum`)."""
+        if self.best is None or not np.isfinite(self.best[1]):
+            return 0
+        return sum(1 for v in self.random if same_minimum(self.best[1], v))
+
+    def bound_reached(self):
+        return self.bound is not None and self.best is not None and self.best[1] - self.bound <= \
+            AGREE_RTOL * max(1.0, abs(self.bound))
+
+    def minima(self):
+        """Distinct final losses among the random starts (:func:`same_minimum` classes)."""
+        vals = sorted(v for v in self.random if np.isfinite(v))
+        return sum(1 for i, v in enumerate(vals) if i == 0 or not same_minimum(vals[i - 1], v))
+
+    def settled(self):
+        """The certified bound is met, or the best loss was reached by :data:`AGREEMENT` random starts and
+        Boender--Rinnooy Kan's rule holds: ``n`` random starts that found ``w`` distinct minima stop when
+        ``n >= w + 3`` and the posterior estimate of the number of minima ``w (n - 1) / (n - w - 2)`` is below
+        ``w + 1/2`` (Boender & Rinnooy Kan, Math. Programming 37, 1987): one minimum seen needs 8 starts,
+        two need 17, three 30."""
+        if self.bound_reached():
+            return True
+        n, w = len(self.random), self.minima()
+        return self.agreeing() >= AGREEMENT and n >= w + 3 and w * (n - 1) / (n - w - 2) < w + 0.5
+
+    def why(self):
+        if self.bound_reached():
+            return "the certified lower bound is reached"
+        if self.settled():
+            return (f"the best loss was reached by {self.agreeing()} independent random starts and "
+                    f"{self.minima()} distinct minima in {len(self.random)} random starts leave < 1/2 unseen "
+                    "(Boender-Rinnooy Kan)")
+        return "every planned start run"

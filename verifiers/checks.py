@@ -23,7 +23,8 @@ import torch
 
 from ssl_proofs import graphs as _graphs
 
-from ssl_proofs.errors import SSLProofsError
+from ssl_proofs.bounds import BOUNDS_KNOWN, certified_gap, lower_bound, rank_bound
+from ssl_proofs.errors import NotProvided, SSLProofsError
 from ssl_proofs.methods import list_theorems
 from ssl_proofs.search import default_starts, global_minimise
 from ssl_proofs.theorems import check_theorems, declare_claim
@@ -215,17 +216,57 @@ def check_closed_form(theorem, method, inst, ctx):
     return out
 
 
-def search(method, inst, ctx, *, candidates=(), rank=None, max_iter=3000, starts=None):
+def search(method, inst, ctx, *, candidates=(), rank=None, max_iter=3000, starts=None, bound=None):
     """:func:`ssl_proofs.search.global_minimise` on an instance.
 
-    Random starts: ``max(ctx.starts, default_starts(N, K))`` unless ``starts`` is given.
+    Random starts: ``max(ctx.starts, default_starts(N, K))`` unless ``starts`` is given.  ``bound``: a
+    :class:`ssl_proofs.bounds.LowerBound` for this problem; its point is one more candidate and the search
+    stops once the bound is met.
     """
     hp = method.check_hyper(inst.variant, inst.hyper)
     n, k = inst.G.shape[0], inst.k
     starts = max(ctx.starts, default_starts(n, k)) if starts is None else starts
+    if bound is not None and bound.Z is not None:
+        # the bound's point has bound.Z.shape[1] <= K columns (a bound at K = r for the rank-r problem): pad
+        candidates = tuple(candidates) + (np.pad(bound.Z, ((0, 0), (0, k - bound.Z.shape[1]))),)
     return global_minimise(method, inst.G, k, variant=inst.variant, hyper=hp,
                            starts=starts, seed=ctx.seed, device=ctx.device,
-                           candidates=candidates, rank=rank, max_iter=max_iter, gtol=tols.GD_GTOL)
+                           candidates=candidates, rank=rank, max_iter=max_iter, gtol=tols.GD_GTOL,
+                           bound=None if bound is None else bound.value)
+
+
+def certified_bound(method, inst, ctx, rank=None):
+    """The certified lower bound on ``min loss`` for the instance, or None where none is known.
+
+    Without ``rank``: over all N x K embeddings (:func:`ssl_proofs.bounds.lower_bound`); with ``rank = r``:
+    over those of rank ``<= r`` (:func:`ssl_proofs.bounds.rank_bound`: SimCLR's exact rank-1 enumeration, or
+    the bound at K = r).  Cached per instance in ``ctx.extra``.
+    """
+    if BOUNDS_KNOWN.get(method.name) is None or (rank is not None and rank < 1):
+        return None
+    cache = ctx.extra.setdefault("bounds", {})
+    key = (method.name, _graphs.to_dense(inst.G).tobytes(), inst.G.shape, inst.k, rank, inst.variant,
+           tuple(sorted(inst.hyper.items())), ctx.seed)
+    if key not in cache:
+        try:
+            if rank is None:
+                cache[key] = lower_bound(method, inst.G, inst.k, variant=inst.variant, hyper=inst.hyper,
+                                         seed=ctx.seed)
+            else:
+                cache[key] = rank_bound(method, inst.G, rank, variant=inst.variant, hyper=inst.hyper, seed=ctx.seed)
+        except NotProvided:
+            cache[key] = None
+    return cache[key]
+
+
+def side_status(loss, bound):
+    """How one side of a two-minimisation is known: certified (its loss meets a certified bound) or searched."""
+    if bound is None:
+        return "searched only (no certified bound known)"
+    gap = loss - bound.value
+    if certified_gap(loss, bound.value):
+        return f"certified: meets the {bound.kind} bound {bound.value:.9g} (gap {gap:.1e})"
+    return f"searched only: {gap:.3g} above the {bound.kind} bound {bound.value:.9g}"
 
 
 def descent_crosschecks(method, inst, Z, loss, sr, mag):
@@ -349,7 +390,9 @@ def structure_gap(method, inst, ctx, to_Z, shape, *, free, mag, what, candidates
                           shape=shape, gtol=tols.GD_GTOL)
     t = tols.rounding(mag, n * k)
     m = Measurement(f"{what}: best loss without the structure {free.loss:.6g} vs with it {con.loss:.6g}",
-                    con.loss - free.loss, t.value, f"{t.reason}; structured: {con.evidence}")
+                    con.loss - free.loss, t.value,
+                    f"{t.reason}; free side {side_status(free.loss, certified_bound(method, inst, ctx))}; structured "
+                    f"side searched only (no bound known for the structure); structured: {con.evidence}")
     return m, con
 
 
@@ -373,26 +416,33 @@ def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(
     """
     n, k = inst.G.shape[0], inst.k
     t = tols.rounding(mag, n * k)
+    bound = certified_bound(method, inst, ctx)
     if free is None:
-        free = search(method, inst, ctx, candidates=candidates, max_iter=max_iter)
+        free = search(method, inst, ctx, candidates=candidates, max_iter=max_iter, bound=bound)
+    free_side = f"free side {side_status(free.loss, bound)}"
     out = []
     if predicted < k:
+        b_con = certified_bound(method, inst, ctx, rank=predicted)
         con = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted, max_iter=max_iter,
-                     starts=ctx.starts)
+                     starts=ctx.starts, bound=b_con)
         out.append(Measurement(
             f"{what} <= {predicted}: best loss without the constraint {free.loss:.6g} vs with rank <= {predicted} "
             f"(Z = AB^T) {con.loss:.6g}", con.loss - free.loss, t.value,
-            f"{t.reason}; free: {free.evidence}; constrained: {con.evidence}"))
+            f"{t.reason}; {free_side}; constrained side {side_status(con.loss, b_con)}; free: {free.evidence}; "
+            f"constrained: {con.evidence}"))
     if predicted >= 1 and lower:
+        b_lo = certified_bound(method, inst, ctx, rank=predicted - 1)
         lo = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted - 1, max_iter=max_iter,
-                    starts=ctx.starts)
+                    starts=ctx.starts, bound=b_lo)
         ref, ref_name = (free.loss, "best found without the constraint") if minimum is None else (minimum,
                                                                                                    "proved minimum")
         reached = lo.loss - ref <= t.value
+        ref_side = free_side if minimum is None else "free side certified: a proved minimum"
         out.append(Measurement(
             f"{what} >= {predicted}: best loss with rank <= {predicted - 1} {lo.loss:.6g} vs {ref_name} {ref:.6g}"
             + (" (reached: a lower-rank optimum)" if reached else ""),
-            float(reached), 0.0, f"reached = within {t.value:.2g} ({t.reason}); {lo.evidence}"))
+            float(reached), 0.0, f"reached = within {t.value:.2g} ({t.reason}); {ref_side}; constrained side "
+            f"{side_status(lo.loss, b_lo)}; {lo.evidence}"))
     return out, free
 
 

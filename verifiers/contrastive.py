@@ -33,8 +33,8 @@ from ssl_proofs.graphs import label_graph, view_graph
 
 from . import references_simclr as refs
 from . import tolerances as tols
-from .checks import (Inapplicable, Instance, Measurement, claim, gradient, rank_by_two_minimisations, search,
-                     structure_gap)
+from .checks import (Inapplicable, Instance, Measurement, certified_bound, claim, gradient, rank_by_two_minimisations,
+                     search, structure_gap)
 from .instances import hyper_grid, instance_builder
 
 #: curvature floor of the quadratic-growth argument (as in tolerances.descent_loss)
@@ -109,7 +109,9 @@ def gd_optimum(method, inst, ctx):
         raise Inapplicable("G is a complete graph with equal weights: every equiangular configuration "
                            "(collapse, regular simplex, ...) attains the Gibbs bound, the optimum is not unique")
     hp = method.check_hyper(inst.variant, inst.hyper)
-    gd = search(method, inst, ctx)  # the global search (docs/evidence.md), not a bare descent
+    # the global search (docs/evidence.md), not a bare descent, started also at the elliptope bound's point:
+    # where the bound is attained the free side is a certified global minimum
+    gd = search(method, inst, ctx, bound=certified_bound(method, inst, ctx))
     Zt = _unit(gd.Z)
     g = float(np.abs(gradient(method, inst, Zt, device=ctx.device)).max())
     n, k = Zt.shape

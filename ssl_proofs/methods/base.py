@@ -17,14 +17,17 @@ import torch
 
 from .. import graphs as _graphs
 from ..errors import InvalidArgument, NoClosedForm, NotProvided
+from ..evidence import Evidence
 from ..hyper import Hyper, checked_set, mark_checked
 from ..linear import solve_linear as _solve_linear
+from ..bounds import certified_gap, lower_bound
 from ..search import SearchResult, global_minimise
 from ..spectral import SpectralSolution, embedding_rank, solve_spectral
 
 
-#: what a :class:`Solution` is: a closed form inside its theorem's range, one outside it, a search result
-CERTIFICATES = ("proved", "candidate", "searched")
+#: what a :class:`Solution` is: a closed form inside its theorem's range, one outside it, a search result,
+#: a search result that meets a certified lower bound (:mod:`ssl_proofs.bounds`)
+CERTIFICATES = ("proved", "candidate", "searched", "certified")
 
 
 @dataclass
@@ -43,9 +46,14 @@ class Solution:
         ``"proved"``: a closed form whose theorem covers this input (a global minimiser);
         ``"candidate"``: the closed form outside its proved range (not known to be optimal);
         ``"searched"``: the best point of the global search (:func:`ssl_proofs.search.global_minimise`),
-        an upper bound on the minimum, not a proof.
+        an upper bound on the minimum, not a proof;
+        ``"certified"``: a searched point whose loss is within ``GAP_RTOL`` of a certified lower bound
+        (:func:`ssl_proofs.bounds.lower_bound`): a global minimiser up to ``gap``.
     note : str               why that certificate (the range, or what the search did)
     search : SearchResult    what the global search did (``certificate == "searched"`` only, else None)
+    bound : float or None    the certified lower bound on the minimum, where one is known (searches only)
+    gap : float or None      ``loss - bound``: how far the point may be above the minimum
+    bound_note : str         how the bound is certified (or why there is none)
     residual : float         backward error of the eigenpairs behind ``Z`` (property; see ``spectral``)
     """
 
@@ -58,11 +66,22 @@ class Solution:
     certificate: str = "proved"
     note: str = ""
     search: Optional[SearchResult] = field(default=None, repr=False)
+    bound: Optional[float] = None
+    gap: Optional[float] = None
+    bound_note: str = ""
 
     @property
     def optimal(self):
-        """True only for a proved global minimiser."""
-        return self.certificate == "proved"
+        """True only for a proved global minimiser (closed form) or a point certified by a lower bound."""
+        return self.certificate in ("proved", "certified")
+
+    @property
+    def evidence(self):
+        """The :class:`~ssl_proofs.evidence.Evidence` of a search result that meets its bound (``certified``, gap),
+        else None (the certificate word says the rest)."""
+        if self.certificate != "certified":
+            return None
+        return Evidence.certified(1, self.gap, self.bound_note)
 
     @property
     def residual(self):
@@ -296,7 +315,9 @@ class Method:
             for a method without closed form).
         search : bool
             Return the best point of the global search (:func:`ssl_proofs.search.global_minimise`,
-            started at the closed form when there is one) with certificate ``"searched"``.
+            started at the closed form when there is one, and at the point of the certified lower bound
+            :func:`ssl_proofs.bounds.lower_bound` when one is known) with certificate ``"searched"``, or
+            ``"certified"`` when its loss meets that bound; ``bound`` and ``gap`` say how far.
         seed, device, progress
             Of the search (``progress(done, total, best_loss)`` after each L-BFGS run).
         eigen_progress : callable, optional
@@ -307,7 +328,8 @@ class Method:
         Returns
         -------
         Solution with ``certificate`` ``"proved"`` (inside the closed form's proved range, see
-        :meth:`proved_range`), ``"candidate"`` (outside it: not known to be optimal) or ``"searched"``.
+        :meth:`proved_range`), ``"candidate"`` (outside it: not known to be optimal), ``"searched"`` or
+        ``"certified"``.
         """
         has_closed_form = bool(self.closed_form_variants) and (variant is None or variant in self.closed_form_variants)
         variant = self.check_variant(variant, closed_form=not (search and not has_closed_form))
@@ -324,14 +346,26 @@ class Method:
                               spectral=sol, certificate="proved" if proved else "candidate", note=why)
         if not search:
             return closed
-        sr = global_minimise(self, G, k, variant=variant, hyper=hp, seed=seed, device=device,
-                             candidates=() if closed is None else (closed.Z,), progress=progress)
+        try:
+            lb = lower_bound(self, G, k, variant=variant, hyper=hp, seed=seed)
+        except NotProvided as exc:
+            lb, bound_note = None, str(exc)
+        # the bound's own point (the relaxed optimum's rank-K factor) is a start like the closed form
+        starts = tuple(Z for Z in (None if closed is None else closed.Z, None if lb is None else lb.Z)
+                       if Z is not None)
+        sr = global_minimise(self, G, k, variant=variant, hyper=hp, seed=seed, device=device, candidates=starts,
+                             bound=None if lb is None else lb.value, progress=progress)
         note = sr.evidence
         if closed is not None:
             note += f"; closed form ({closed.certificate}) loss {closed.loss:.6g}"
+        certificate, bound, gap = "searched", None, None
+        if lb is not None:
+            bound, gap, bound_note = lb.value, sr.loss - lb.value, lb.detail
+            certificate = "certified" if certified_gap(sr.loss, lb.value) else "searched"
         return Solution(Z=sr.Z, loss=sr.loss,
                         eigenvalues=np.zeros(0) if closed is None else closed.eigenvalues,
-                        hyper=hp, variant=variant, spectral=None, certificate="searched", note=note, search=sr)
+                        hyper=hp, variant=variant, spectral=None, certificate=certificate, note=note, search=sr,
+                        bound=bound, gap=gap, bound_note=bound_note)
 
 
 class GraphTensor:

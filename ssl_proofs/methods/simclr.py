@@ -18,7 +18,8 @@ Exact rewrite (:mod:`ssl_proofs.derivations.simclr`), ``Zt`` the row-normalised
          = (1/(2 tau)) sum_ij G_ij ||zt_i - zt_j||^2
            + sum_i d_i log sum_{k != i} exp(-||zt_i - zt_k||^2 / (2 tau))      (distance / MDS form)
 
-No closed form is known: ``solve`` raises :class:`~ssl_proofs.errors.NoClosedForm`.
+No closed form is known: ``solve`` raises :class:`~ssl_proofs.errors.NoClosedForm`.  A certified lower
+bound is: the loss is convex in ``P = Zt Zt^T`` over the elliptope (:mod:`ssl_proofs.bounds`).
 The loss only sees the rows' directions, so it is invariant to positive row
 scaling; its minimum over the compact product of spheres is attained (gradient
 descent converges), but the cross-entropy lower bound ``sum_i d_i H(G_i / d_i)``
@@ -126,7 +127,9 @@ class SimCLR(Method):
 
     def solve(self, G, k, *, variant=None, search=False, seed=0, device="cpu", progress=None, eigen_progress=None,
               **hp):
-        """No closed form: only ``search=True`` (the global search, certificate ``"searched"``) answers."""
+        """No closed form: only ``search=True`` answers: the global search, started also at the elliptope
+        relaxation's point, with certificate ``"certified"`` where it meets that certified lower bound
+        (:func:`ssl_proofs.bounds.elliptope_bound`), else ``"searched"`` with the bound and the gap."""
         if not search:
             raise NoClosedForm(_NO_CLOSED_FORM)
         return super().solve(G, k, variant=variant, search=True, seed=seed, device=device,

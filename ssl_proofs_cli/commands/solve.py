@@ -2,8 +2,10 @@
 
 The certificate says what the answer is: ``proved`` (a closed form whose theorem covers this
 input: a global minimiser), ``candidate`` (the closed form outside its proved range: not known
-to be optimal; a warning on stderr says what is known) or ``searched`` (``--search``: the best
-point of the global search, an upper bound on the minimum).
+to be optimal; a warning on stderr says what is known), ``searched`` (``--search``: the best
+point of the global search, an upper bound on the minimum) or ``certified`` (``--search`` where a
+certified lower bound is known, :mod:`ssl_proofs.bounds`, and the point's loss meets it: a global
+minimiser up to the printed gap).  With ``--search`` the bound and the gap are printed and written.
 
 Every mode (closed form, ``--search``, ``--linear``) prints and writes (``--json``) the same
 record, built once by :func:`solution_record`: loss, certificate with its note, rank of Z (and
@@ -30,7 +32,10 @@ HELP = "closed form (with its certificate) or global search for your own graph"
 #: what each certificate means, printed beside it
 MEANING = {"proved": "global minimiser (closed form inside its proved range)",
            "candidate": "closed form outside its proved range, not known to be optimal",
-           "searched": "best point of the global search (an upper bound on the minimum)"}
+           "searched": "best point of the global search (an upper bound on the minimum)",
+           "certified": "global minimiser: the searched point meets a certified lower bound"}
+#: certificates of a search's answer (the point is the search's, not a closed form's)
+SEARCHED = ("searched", "certified")
 
 
 def add_arguments(s):
@@ -45,7 +50,8 @@ def add_arguments(s):
     s.add_argument("--linear", action="store_true", help="solve for W in Z = XW (needs --data)")
     s.add_argument("--search", action="store_true",
                    help="return the best point of the global search (multi-start L-BFGS started at the "
-                        "closed form; the only answer for SimCLR), certificate 'searched'; not with --linear")
+                        "closed form; the only answer for SimCLR), certificate 'searched', or 'certified' "
+                        "when it meets a certified lower bound (SimCLR: the elliptope relaxation); not with --linear")
     s.add_argument("--seed", type=int, default=0, help="seed of --search")
     s.add_argument("--json", default=None, metavar="PATH",
                    help="write the record (loss, certificate and note, rank of Z, residual, eigenvalues, "
@@ -64,7 +70,7 @@ def _profile_text(problem):
 
 def rank_note(sol, method, k):
     """Why Z has fewer than K non-zero columns ('' when it has K): which eigenvalues the profile zeroes."""
-    if sol.rank >= k or sol.certificate == "searched":
+    if sol.rank >= k or sol.certificate in SEARCHED:
         return ""
     problem = sol.problem if hasattr(sol, "W") else sol.spectral.problem
     scales = np.asarray(sol.scales if hasattr(sol, "W") else sol.spectral.scales, dtype=float)
@@ -105,8 +111,8 @@ def solution_record(sol, method, k, *, out=None):
     linear = hasattr(sol, "W")
     spectral = sol.spectral
     rec = {
-        "method": method.name, "regime": "linear" if linear else "closed form" if sol.certificate != "searched"
-        else "search",
+        "method": method.name, "regime": "linear" if linear else "search" if sol.certificate in SEARCHED
+        else "closed form",
         "variant": sol.variant, "k": int(k), "hyper": dict(sol.hyper),
         "loss": float(sol.loss),
         "certificate": sol.certificate, "certificate_meaning": MEANING[sol.certificate], "note": sol.note,
@@ -114,6 +120,10 @@ def solution_record(sol, method, k, *, out=None):
         "residual": None if sol.residual is None else float(sol.residual),
         "solver": None if spectral is None else spectral.solver,
         "eigenvalues": _floats(sol.eigenvalues),
+        # the certified lower side of a search (ssl_proofs.bounds), where one is known
+        "bound": None if getattr(sol, "bound", None) is None else float(sol.bound),
+        "gap": None if getattr(sol, "gap", None) is None else float(sol.gap),
+        "bound_note": getattr(sol, "bound_note", ""),
         "search": None,
         "out": None if out is None else str(out),
     }
@@ -126,7 +136,9 @@ def solution_record(sol, method, k, *, out=None):
     sr = getattr(sol, "search", None)
     if sr is not None:
         rec["search"] = {"evidence": sr.evidence, "runs": int(sr.starts), "best_origin": sr.origin,
-                         "grad_norm": float(sr.grad_norm), "upper_bound": float(sr.loss)}
+                         "grad_norm": float(sr.grad_norm), "upper_bound": float(sr.loss),
+                         "certified_sides": "both" if sol.certificate == "certified" else
+                         "lower only" if sol.bound is not None else "neither (upper bound searched only)"}
     return rec
 
 
@@ -141,7 +153,7 @@ def print_record(rec):
         print(f"backward error of the eigenpairs: {rec['residual']:.1e} ({rec['solver']})")
     ev = ", ".join("pad" if v is None else f"{v:.4g}" for v in rec["eigenvalues"])
     if ev:
-        which = "of the closed form the search started from" if rec["certificate"] == "searched" else "used"
+        which = "of the closed form the search started from" if rec["certificate"] in SEARCHED else "used"
         print(f"eigenvalues {which}: {ev}")
     else:
         print("eigenvalues: - (no closed form: the search started from random points only)")
@@ -154,6 +166,13 @@ def print_record(rec):
         srch = rec["search"]
         print(f"search: {srch['runs']} L-BFGS runs, best from a {srch['best_origin']} start (|grad|_max "
               f"{srch['grad_norm']:.1e}): loss {srch['upper_bound']:.6g} is an upper bound on the minimum")
+        if rec["bound"] is None:
+            print(f"lower bound: none known ({rec['bound_note']})")
+        else:
+            print(f"lower bound: {rec['bound']:.9g} (certified: {rec['bound_note']}); gap loss - bound = "
+                  f"{rec['gap']:.1e}: " + ("both sides certified (the point's loss is an upper bound, the bound a "
+                                            "lower one)" if rec["certificate"] == "certified"
+                                            else "only the lower side is certified"))
     if rec["certificate"] == "candidate":
         print(f"warning: not a proved optimum: {rec['note']}", file=sys.stderr)
 
