@@ -156,7 +156,7 @@ def print_record(rec):
         which = "of the closed form the search started from" if rec["certificate"] in SEARCHED else "used"
         print(f"eigenvalues {which}: {ev}")
     else:
-        print("eigenvalues: - (no closed form: the search started from random points only)")
+        print("eigenvalues: - (no closed form: the search started from its own starts, see the certificate note)")
     if rec["regime"] == "linear":
         print(f"rank(X^T B X) = {rec['metric_rank']}; null space of W: {rec['null_space_dim']} direction(s)")
         for note in rec["notes"]:
