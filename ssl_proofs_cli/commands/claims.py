@@ -1,14 +1,13 @@
 """``ssl-proofs claims``: every downstream claim of the paper with its measured verdict."""
 from __future__ import annotations
 
-import json
 import sys
 
 from ssl_proofs.claims import list_claims
 from ssl_proofs_verifiers.experiments import experiment_for_claim, line_progress, no_progress
 from ssl_proofs_verifiers.experiments.cache import rounded
 
-from .experiment import add_run_arguments, cell_cache
+from .experiment import add_run_arguments, cell_cache, check_outputs, write_json
 
 NAME = "claims"
 HELP = "the paper's downstream claims, each with the verdict its experiment measures"
@@ -28,23 +27,28 @@ def run_claims(seed=0, full=False, cache=None, progress_for=None):
             progress = progress_for(exp.name) if progress_for else no_progress
             results[exp.name] = exp.run(seed=seed, full=full, cache=cache, progress=progress)
         verdict = next(v for v in results[exp.name].verdicts if v.claim == claim.id)
+        rule = claim.rules[verdict.rule_version - 1] if verdict.rule_version else claim.rule
         records.append({"id": claim.id, "title": claim.title, "wordings": dict(claim.wordings),
-                        "statement": claim.statement, "decision": claim.decision, "experiment": exp.name,
+                        "statement": claim.statement, "decision": rule.text, "experiment": exp.name,
+                        "rule": {"version": verdict.rule_version, "date": rule.date, "reason": rule.reason,
+                                 "params": dict(rule.params)},
+                        "rule_history": [{"version": r.version, "date": r.date, "reason": r.reason}
+                                         for r in claim.rules],
                         "verdict": verdict.verdict, "conditions": verdict.conditions, "evidence": rounded(verdict.evidence),
                         "source": claim.source})
     return records, results
 
 
 def run(args):
+    check_outputs(args, "json")
     with cell_cache(args) as cache:
         records, _ = run_claims(args.seed, args.full, cache, line_progress)
     width = max(len(r["id"]) for r in records)
     for r in records:
-        print(f"{r['id']:<{width}}  {r['verdict']:<23}  {r['title']}")
+        print(f"{r['id']:<{width}}  {r['verdict']:<23}  rule v{r['rule']['version']}  {r['title']}")
         if r["conditions"]:
             print(f"{'':<{width}}  {'':<23}  conditions: {r['conditions']}")
     print(f"(cache: {cache.hits} cells read, {cache.misses} computed)", file=sys.stderr)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"seed": args.seed, "full": args.full, "claims": records}, fh, indent=2, sort_keys=True)
+        write_json(args.json, {"seed": args.seed, "full": args.full, "claims": records})
     return 0

@@ -10,6 +10,8 @@ from ssl_proofs_verifiers import parallel
 from ssl_proofs_verifiers.experiments import Cache, default_cache_dir, get_experiment, line_progress, list_experiments
 from ssl_proofs_verifiers.experiments.cluster import dask_runner, pool_runner
 
+from ..io import output_path, write_atomic
+
 NAME = "experiment"
 HELP = "run one claim experiment (" + ", ".join(list_experiments()) + ")"
 
@@ -56,8 +58,25 @@ def cell_cache(args):
         yield Cache(directory)
 
 
+def write_json(path, obj):
+    """``obj`` as sorted, indented JSON, through the project's atomic writer (same object => same bytes)."""
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=2, sort_keys=True)
+    return write_atomic(path, write)
+
+
+def check_outputs(args, *flags):
+    """Check the output paths the options name before any cell is computed."""
+    for flag in flags:
+        path = getattr(args, flag, None)
+        if path:
+            output_path(path, "--" + flag, suffixes=(".json",) if flag == "json" else (".png",))
+
+
 def run(args):
     exp = get_experiment(args.name)
+    check_outputs(args, "json", "plot")
     with cell_cache(args) as cache:
         res = exp.run(seed=args.seed, full=args.full, cache=cache, progress=line_progress(exp.name))
     for v in res.verdicts:
@@ -66,6 +85,5 @@ def run(args):
     if args.plot:
         print(f"saved {exp.plot(res, args.plot)}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res.to_dict(), fh, indent=2, sort_keys=True)
+        write_json(args.json, res.to_dict())
     return 0
