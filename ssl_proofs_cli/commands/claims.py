@@ -7,6 +7,7 @@ from ssl_proofs.claims import list_claims
 from ssl_proofs_verifiers.experiments import experiment_for_claim, line_progress, no_progress
 from ssl_proofs_verifiers.experiments.cache import rounded
 
+from ..report.claims_docs import update_claims_doc
 from .experiment import add_run_arguments, cell_cache, check_outputs, write_json
 
 NAME = "claims"
@@ -15,6 +16,8 @@ HELP = "the paper's downstream claims, each with the verdict its experiment meas
 
 def add_arguments(p):
     p.add_argument("--json", metavar="PATH", help="write one record per claim (id, wordings, statement, verdict, evidence)")
+    p.add_argument("--update-docs", action="store_true",
+                   help="no run: regenerate docs/claims.md's generated tables from docs/results/claims.json")
     add_run_arguments(p)
 
 
@@ -40,6 +43,10 @@ def run_claims(seed=0, full=False, cache=None, progress_for=None):
 
 
 def run(args):
+    if args.update_docs:
+        changed = update_claims_doc()
+        print("updated " + ", ".join(changed) if changed else "docs/claims.md is up to date")
+        return 0
     check_outputs(args, "json")
     with cell_cache(args) as cache:
         records, _ = run_claims(args.seed, args.full, cache, line_progress)
