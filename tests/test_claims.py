@@ -19,6 +19,7 @@ from ssl_proofs.claims import (CLAIMS, VERDICTS, ClaimVerdict, DecisionRule, cla
 from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs_cli import main
+from ssl_proofs_cli.report.claims_docs import update_claims_doc
 from ssl_proofs_verifiers.experiments import Cache, experiment_for_claim, get_experiment, list_experiments
 from ssl_proofs_verifiers.experiments import alignment, data, fit, lowdata, simclr_mds
 
@@ -446,6 +447,11 @@ def test_hinge_rank_is_two_minimisations_and_full_where_the_candidate_is_full_ra
     beaten = two["searches"]["rank<=4"]
     assert not beaten["reaches"] and beaten["gap_constrained_minus_free"] > 0.5
     assert abs(out["best_loss"] - out["candidate_loss"]) < 1e-9   # the candidate is the optimum found
+
+
+def test_claims_doc_tables_are_generated_from_the_recorded_run():
+    """docs/claims.md's generated tables match docs/results/claims.json (fix: `ssl-proofs claims --update-docs`)."""
+    assert update_claims_doc(check=True) == []
 
 
 def test_claims_doc_shows_the_recorded_runs_figures_only():
