@@ -178,7 +178,7 @@ def plot(result, path):
     a.set_xscale("log")
     a.set_xlabel(r"$\gamma/\alpha$")
     a.set_ylabel("held-out probe accuracy (digits)")
-    a.set_title(f"linear VICReg (squared), K = {P['k']}, view graph")
+    a.set_title(f"linear VICReg (squared), K = {P['k']}, view graph ({P['sweep_seeds']} seeds)")
     a.legend(fontsize=6, ncol=2)
     b.set_xscale("log")
     b.axhline(P["k"], color="k", lw=0.8, ls="--")
