@@ -464,3 +464,11 @@ def test_claims_doc_shows_the_recorded_runs_figures_only():
         assert f"](results/claims_img/{name}.png)" in text
         assert (docs / "results" / "claims_img" / f"{name}.png").stat().st_size > 0
         assert not (docs / "img" / f"{name}.png").exists()
+
+
+@pytest.mark.parametrize("argv", [["claims", "--no-cache", "--json", "/nonexistent-folder/c.json"],
+                                  ["experiment", "hinge", "--no-cache", "--plot", "out.txt"]])
+def test_bad_output_paths_exit_2_before_any_cell(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err or "unsupported suffix" in err
