@@ -11,14 +11,20 @@ import pytest
 from sklearn.manifold import ClassicalMDS
 
 import ssl_proofs
-from ssl_proofs.claims import (CLAIMS, VERDICTS, ClaimVerdict, classical_mds, geodesic_distances, get_claim,
-                               invariant_dimension, is_low_data, linear_cka, numerical_rank, probe_residual)
+from scipy import stats
+
+from ssl_proofs.claims import (CLAIMS, VERDICTS, ClaimVerdict, DecisionRule, classical_mds, decide,
+                               geodesic_distances, get_claim, holm, invariant_dimension, is_low_data, linear_cka,
+                               minimal_detectable_effect, numerical_rank, paired_comparison, probe_residual)
 from ssl_proofs.errors import InvalidArgument, UnknownName
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs_cli import main
 from ssl_proofs_cli.io import OutputDir
+from ssl_proofs_cli.report.claims_docs import update_claims_doc
 from ssl_proofs_verifiers.experiments import Cache, experiment_for_claim, get_experiment, list_experiments
-from ssl_proofs_verifiers.experiments import alignment, data, fit
+from ssl_proofs_verifiers.experiments import alignment, data, fit, lowdata, simclr_mds
+
+RECORDED = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "results" / "claims.json"
 
 Y3 = np.repeat([0, 1, 2], 4)
 
@@ -44,7 +50,7 @@ def test_unknown_names_and_verdicts_are_refused():
         get_experiment("nope")
     with pytest.raises(InvalidArgument):
         ClaimVerdict("aligned_g", "probably")
-    assert VERDICTS == ("holds", "refuted", "holds under conditions")
+    assert VERDICTS == ("holds", "refuted", "not supported", "holds under conditions")
 
 
 # -- S1 on hand-built graphs -----------------------------------------------------------------
@@ -199,36 +205,187 @@ def test_experiment_cli_writes_plot_and_json(name, tmp_path):
 
 # -- verdict rules: each outcome is reachable from measurements ---------------------------------
 
-def _lowdata_records(high, low, spread=0.01):
+def _lowdata_records(effects, n=20, noise=0.01, seed=0):
+    """Paired records: per seed a shared level (varies a lot) plus the effect of high over low at each N'.
+
+    The shared level is 10 x the noise: an unpaired comparison could not see effects of a few noise
+    SDs, the paired one must.
+    """
+    rng = np.random.default_rng(seed)
     recs = []
-    for s, eps in enumerate((-spread, 0.0, spread)):
-        for ratio, acc in ((0.01, low), (1.0, high)):
-            recs.append({"n_per_class": 1, "seed": s, "method": "vicreg", "ratio": ratio, "k": 32,
-                         "accuracy": acc + eps, "low_data": True})
-        recs.append({"n_per_class": 1, "seed": s, "method": "simclr", "ratio": None, "accuracy": 0.5,
-                     "low_data": True})
+    for npc, effect in effects.items():
+        for s in range(n):
+            level = 0.5 + 0.1 * rng.standard_normal()
+            for ratio, acc in ((0.01, level), (1.0, level + effect + noise * rng.standard_normal())):
+                recs.append({"n_per_class": npc, "seed": s, "method": "vicreg", "ratio": ratio, "k": 32,
+                             "accuracy": acc, "low_data": True})
     return recs
 
 
-@pytest.mark.parametrize("high, low, verdict", [(0.9, 0.5, "holds"), (0.5, 0.505, "refuted"),
-                                                (0.5, 0.9, "refuted")])
-def test_low_data_verdict_follows_the_measurements(high, low, verdict):
-    from ssl_proofs_verifiers.experiments import lowdata
-
-    v = lowdata._verdict(_lowdata_records(high, low), {"n_per_class": [1], "ks": [32], "k": 32})
+@pytest.mark.parametrize("effects, verdict", [
+    ({1: 0.02, 3: 0.02}, "holds"),
+    ({1: 0.02, 3: 0.0}, "holds under conditions"),
+    ({1: -0.025, 3: 0.0}, "refuted"),            # worse at N' = 1, nothing detectable at N' = 3
+    ({1: 0.0, 3: 0.0}, "not supported"),         # no detectable effect is never "refuted"
+])
+def test_low_data_verdict_follows_the_paired_rule(effects, verdict):
+    P = {"n_per_class": [1, 3], "ks": [32], "k": 32}
+    v = lowdata._verdict(_lowdata_records(effects), P)
     assert v.verdict == verdict
+    assert v.rule_version == get_claim("low_data").rule.version
+    for name, c in v.evidence["primary"].items():
+        assert c["n"] == 20 and c["ci"][0] <= c["effect"] <= c["ci"][1] and "outcome" in c
 
 
-def test_simclr_isomap_verdict_is_decided_by_the_cka_comparison():
-    from ssl_proofs_verifiers.experiments import simclr_mds
+def test_simclr_isomap_verdict_is_a_paired_comparison_over_seeds():
+    def recs(graph, iso_minus_le, n=20, seed=0):
+        rng = np.random.default_rng(seed)
+        out = []
+        for s in range(n):
+            le = 0.5 + 0.1 * rng.standard_normal()
+            out.append({"graph": graph, "tau": 0.5, "seed": s, "cka_isomap_vs_le": 0.5,
+                        "cka": {"isomap": le + iso_minus_le + 0.01 * rng.standard_normal(), "laplacian_eigenmaps": le,
+                                "spectral_contrastive": 0.5, "random": 0.0}})
+        return out
 
-    def rec(g, iso, le):
-        return {"graph": g, "tau": 0.5, "cka": {"isomap": iso, "laplacian_eigenmaps": le},
-                "cka_isomap_vs_le": 0.5}
+    assert simclr_mds._verdict(recs("a", 0.2) + recs("b", 0.1, seed=1)).verdict == "holds"
+    assert simclr_mds._verdict(recs("a", -0.2) + recs("b", -0.1, seed=1)).verdict == "refuted"
+    assert simclr_mds._verdict(recs("a", 0.2) + recs("b", -0.1, seed=1)).verdict == "holds under conditions"
+    # 0.836 vs 0.821 without spread decided v1; a difference well inside the noise decides nothing now
+    assert simclr_mds._verdict(recs("a", 0.0) + recs("b", 0.0, seed=1)).verdict == "not supported"
 
-    assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.8, 0.2)]).verdict == "holds"
-    assert simclr_mds._verdict([rec("a", 0.1, 0.9), rec("b", 0.2, 0.8)]).verdict == "refuted"
-    assert simclr_mds._verdict([rec("a", 0.9, 0.1), rec("b", 0.2, 0.8)]).verdict == "holds under conditions"
+
+# -- paired statistics against hand computations and a simulation ------------------------------
+
+def test_paired_comparison_matches_the_textbook_formulas():
+    a = np.array([0.61, 0.55, 0.70, 0.58, 0.66, 0.52])
+    b = np.array([0.60, 0.50, 0.64, 0.59, 0.60, 0.49])
+    d = a - b
+    n, mean, sd = d.size, d.mean(), d.std(ddof=1)
+    t = mean / (sd / np.sqrt(n))
+    c = paired_comparison(a, b)
+    assert c["n"] == 6 and c["effect"] == pytest.approx(mean, abs=1e-15)
+    assert c["p_t"] == pytest.approx(2 * stats.t.sf(abs(t), n - 1), rel=1e-12)
+    half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
+    assert c["ci"] == pytest.approx([mean - half, mean + half], rel=1e-12)
+    # signed ranks by hand: |d| = .01 .05 .06 .01 .06 .03 -> ranks 1.5 4 5.5 1.5 5.5 3; negative: the 4th
+    assert 0 < c["p_wilcoxon"] < 1
+    with pytest.raises(InvalidArgument):
+        paired_comparison([1.0, 2.0], [1.0])
+    with pytest.raises(InvalidArgument):
+        paired_comparison([1.0], [1.0])
+
+
+def test_minimal_detectable_effect_has_the_stated_power_by_simulation():
+    """At effect = MDE, a two-sided paired t-test at 0.05 rejects in 80% of samples (4000 draws: SE 0.6%)."""
+    n, sd = 20, 1.0
+    mde = minimal_detectable_effect(sd, n)
+    assert 0.62 < mde < 0.70   # the normal shortcut (1.96 + 0.84) / sqrt(20) = 0.626 underestimates it
+    rng = np.random.default_rng(0)
+    d = mde + sd * rng.standard_normal((4000, n))
+    p = stats.ttest_1samp(d, 0.0, axis=1).pvalue
+    assert abs(np.mean(p < 0.05) - 0.8) < 0.025
+
+
+def test_holm_adjustment_and_decision():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    comps = {"a": {"p_t": 0.01, "p_wilcoxon": 0.01, "effect": -0.02},
+             "b": {"p_t": 0.06, "p_wilcoxon": 0.001, "effect": 0.5}}
+    decide(comps, 0.05, margin=0.0)
+    assert comps["a"]["outcome"] == "negative"          # 0.02 < 0.05 after Holm
+    assert comps["b"]["outcome"] == "no detectable effect"   # Wilcoxon rejects, the t-test does not: both must
+    decide(comps, 0.05, margin=0.03)
+    assert comps["a"]["outcome"] == "no detectable effect"   # beyond significance, inside the margin
+
+
+# -- the probe: what the alignment claims are about -----------------------------------------
+
+def test_anisotropy_cannot_fool_the_standardised_probe():
+    """The issue's wine case: a full-rank W with one direction at 1 and twelve at 1e-2 keeps every label bit.
+
+    The overall-RMS probe (C = 1) loses most of it (the issue measured 0.955 -> 0.480); the whitened,
+    cross-validated probe must score X W as it scores X (whitening an invertible map returns X's
+    whitened coordinates up to a rotation, and the L2-regularised probe is rotation invariant).
+    """
+    P = alignment.budget(False)
+    out = alignment._anisotropy_cell(*alignment._real_split("wine", P, 0), 0)
+    assert out["retained"] == 13
+    assert out["xw"]["accuracy"] < out["x"]["accuracy"] - 0.2
+    assert abs(out["xw"]["accuracy_cv"] - out["x"]["accuracy_cv"]) <= 0.02
+    assert out["x"]["accuracy_cv"] > 0.9
+
+
+def test_standardised_probe_still_drops_collapsed_directions():
+    rng = np.random.default_rng(4)
+    y = np.repeat([0, 1], 50)
+    informative = np.c_[y + 0.1 * rng.standard_normal(100)]
+    Z = np.c_[rng.standard_normal((100, 1)), 1e-6 * informative]
+    assert fit.probe_accuracy_standardised(Z[::2], y[::2], Z[1::2], y[1::2]) < 0.75
+
+
+def _misaligned_records(n=20, invertible=False):
+    rng = np.random.default_rng(0)
+    recs = []
+    for s in range(n):
+        for m, level in (("vicreg_small", 0.6), ("spectral_contrastive", 0.3), ("barlowtwins", 0.3),
+                         ("simclr", 0.4)):
+            recs.append({"part": "linear", "data": "wine", "p": 1.0, "seed": s, "method": m, "rank": 3,
+                         "accuracy": level, "accuracy_cv": level + 0.01 * rng.standard_normal(),
+                         "w_invertible": invertible and m == "vicreg_small"})
+    return recs
+
+
+def test_misaligned_verdict_excludes_cells_that_cannot_depend_on_g():
+    P = {"ps": [0.0, 1.0], "sources": ["wine"]}
+    decided = alignment._misaligned_verdict(_misaligned_records(), P)
+    assert decided.verdict == "holds" and decided.evidence["decided_cells"] == ["wine p=1.0"]
+    flagged = alignment._misaligned_verdict(_misaligned_records(invertible=True), P)
+    assert flagged.evidence["g_independent_excluded"] == ["wine p=1.0"]
+    assert not flagged.evidence["comparisons"] and flagged.verdict == "not supported"
+
+
+def test_vicreg_small_on_wine_has_an_invertible_w_and_is_flagged():
+    P = alignment.budget(False)
+    split = alignment._real_split("wine", P, 0)
+    out = alignment._linear_cell("vicreg_small", 1.0, 0, *split, 13, P)
+    assert out["rank"] == 13 and out["w_invertible"]
+
+
+# -- rules frozen in code: versions, dates, reasons -------------------------------------------
+
+def test_every_rule_change_is_a_dated_version_with_a_reason():
+    for c in CLAIMS:
+        assert [r.version for r in c.rules] == list(range(1, len(c.rules) + 1))
+        for r in c.rules:
+            assert len(r.date) == 10 and r.date[:4] == "2026" and r.text
+        for r in c.rules[1:]:
+            assert r.reason, f"{c.id} v{r.version} has no reason"
+        assert c.decision == c.rule.text
+    with pytest.raises(InvalidArgument):
+        ssl_proofs.claims.Claim("x", "t", {}, "s", "e", (DecisionRule(2, "2026-12-04", "t"),))
+
+
+def test_paired_rules_state_their_power_and_at_least_20_seeds():
+    for cid in ("aligned_g", "misaligned_g", "low_data", "simclr_isomap"):
+        params = get_claim(cid).rule.params
+        assert params["alpha"] == 0.05 and params["power"] == 0.8 and params["seeds"] >= 20
+    # the experiments read their seed counts from the rules
+    assert lowdata.budget(False)["seeds"] == get_claim("low_data").rule.params["seeds"]
+    assert simclr_mds.budget(False)["seeds"] == get_claim("simclr_isomap").rule.params["seeds"]
+    assert alignment.budget(False)["seeds"] >= get_claim("misaligned_g").rule.params["seeds"]
+
+
+def test_recorded_verdicts_were_decided_by_the_current_rule_versions():
+    """docs/results/claims.json must be re-recorded whenever a decision rule gets a new version."""
+    recorded = json.loads(RECORDED.read_text())
+    assert [r["id"] for r in recorded["claims"]] == [c.id for c in CLAIMS]
+    for r in recorded["claims"]:
+        current = get_claim(r["id"]).rule
+        assert r["rule"]["version"] == current.version, (
+            f"{r['id']}: recorded verdict decided by rule v{r['rule']['version']}, current is v{current.version}; "
+            "re-record docs/results/claims.json (docs/results/README.md)")
+        assert r["decision"] == current.text
+        assert r["verdict"] in VERDICTS
 
 
 def test_barlowtwins_s1_two_minimisations_match_the_analytic_values():
@@ -265,9 +422,10 @@ def _s1_records(free_loss, structured_loss, residual):
     (1.08, 1.12, 1e-4, False),      # free wins but its own probe is exact (within 1e-3)
 ])
 def test_aligned_verdict_names_a_searched_s1_cell_only_when_the_free_best_wins(free, structured, residual, failing):
-    P = {"n_classes": 4, "datasets": []}
-    lin = [{"part": "linear", "data": "synthetic", "method": m, "p": p, "accuracy": 0.8, "seed": 0, "rank": 3}
-           for m in ("lda",) + alignment.METHODS for p in (0.0,)]
+    P = {"n_classes": 4, "datasets": [], "sources": ["synthetic"]}
+    lin = [{"part": "linear", "data": "synthetic", "method": m, "p": 0.0, "accuracy": 0.8 + 0.01 * s,
+            "accuracy_cv": 0.8 + 0.01 * s, "seed": s, "rank": 3}
+           for m in ("lda",) + alignment.METHODS for s in range(3)]
     v = alignment._aligned_verdict(_s1_records(free, structured, residual) + lin, P)
     assert bool(v.evidence["S1_refuted_by_two_minimisations"]) == failing
     assert v.verdict == ("holds under conditions" if failing else "holds")
@@ -292,6 +450,11 @@ def test_hinge_rank_is_two_minimisations_and_full_where_the_candidate_is_full_ra
     assert abs(out["best_loss"] - out["candidate_loss"]) < 1e-9   # the candidate is the optimum found
 
 
+def test_claims_doc_tables_are_generated_from_the_recorded_run():
+    """docs/claims.md's generated tables match docs/results/claims.json (fix: `ssl-proofs claims --update-docs`)."""
+    assert update_claims_doc(check=True) == []
+
+
 def test_claims_doc_shows_the_recorded_runs_figures_only():
     """One version of each figure: docs/claims.md links the recorded run's (docs/results/claims_img/)."""
     from pathlib import Path
@@ -302,3 +465,11 @@ def test_claims_doc_shows_the_recorded_runs_figures_only():
         assert f"](results/claims_img/{name}.png)" in text
         assert (docs / "results" / "claims_img" / f"{name}.png").stat().st_size > 0
         assert not (docs / "img" / f"{name}.png").exists()
+
+
+@pytest.mark.parametrize("argv", [["claims", "--no-cache", "--json", "/nonexistent-folder/c.json"],
+                                  ["experiment", "hinge", "--no-cache", "--plot", "out.txt"]])
+def test_bad_output_paths_exit_2_before_any_cell(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err or "unsupported suffix" in err

@@ -160,6 +160,46 @@ def probe_accuracy(Ztr, ytr, Zte, yte):
     return float(clf.score(B, yte))
 
 
+#: the probe's regularisation grid (C of LogisticRegression) and cross-validation folds
+PROBE_CS = tuple(float(c) for c in np.logspace(-3, 3, 7))
+PROBE_FOLDS = 5
+
+
+def standardised_coordinates(Ztr, *others):
+    """Coordinates of ``Ztr`` (and ``others``) on its retained directions, each scaled to unit variance.
+
+    The retained directions are the principal axes of centred ``Ztr`` above :data:`RANK_RTOL`, so this is
+    whitening of the retained subspace: what is left depends on *which* directions ``Z`` keeps, not on
+    how much each is stretched (an invertible ``W`` gives the coordinates of ``X`` itself, rotated).
+    Returns ``None`` when nothing is retained.
+    """
+    mu, V, s = retained_basis(Ztr)
+    if V.shape[1] == 0:
+        return None
+    return tuple((Z - mu) @ V / s for Z in (Ztr, *others))
+
+
+def probe_accuracy_standardised(Ztr, ytr, Zte, yte):
+    """Held-out accuracy of a logistic probe on the whitened retained directions, regularisation cross-validated.
+
+    The probe that measures what the alignment claims are about (which label information ``Z`` keeps):
+    :func:`standardised_coordinates`, then scikit-learn's ``LogisticRegressionCV`` over
+    :data:`PROBE_CS` with :data:`PROBE_FOLDS` stratified folds (shuffled with a fixed seed, so the
+    same ``Z`` gives the same accuracy).  Unlike :func:`probe_accuracy` it cannot be fooled by
+    anisotropy: a full-rank ``W`` with one dominant direction scores as ``X`` does.
+    """
+    from sklearn.linear_model import LogisticRegressionCV  # lazy, as in probe_accuracy
+    from sklearn.model_selection import StratifiedKFold
+
+    coords = standardised_coordinates(Ztr, Zte)
+    if coords is None:
+        return float(np.mean(yte == np.bincount(ytr).argmax()))
+    folds = StratifiedKFold(min(PROBE_FOLDS, int(np.bincount(ytr)[np.unique(ytr)].min())), shuffle=True,
+                            random_state=0)
+    clf = LogisticRegressionCV(Cs=list(PROBE_CS), cv=folds, max_iter=5000).fit(coords[0], ytr)
+    return float(clf.score(coords[1], yte))
+
+
 def supervised_accuracy(Xtr, ytr, Xte, yte):
     """The supervised linear method: LDA (what linear VICReg on the label graph recovers, notes §3.1)."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # lazy, as above

@@ -24,6 +24,7 @@ from ssl_proofs.search import global_minimise
 
 from . import fit
 from .cache import Cache, no_progress, sweep
+from .pairing import rule_of
 from .plotting import mean_std, pyplot, save
 from .registry import ExperimentResult, experiment
 
@@ -142,17 +143,18 @@ def _verdict(records, P):
                 "M_cells_with_several_converged_minima(beta, gamma/alpha, count)": multi,
                 "cells": len(records), "invariant_directions": P["n_samples"] - 1, "k": k}
     r0 = all(full_at[b] for b in betas)
+    version = rule_of("hinge_finite_beta").version
     if not r0:
         return ClaimVerdict("hinge_finite_beta", "refuted", evidence,
-                            "some beta admits no gamma/alpha with a full-rank optimum")
+                            "some beta admits no gamma/alpha with a full-rank optimum", version)
     if not r1_fail and not r2_fail:
-        return ClaimVerdict("hinge_finite_beta", "holds", evidence)
+        return ClaimVerdict("hinge_finite_beta", "holds", evidence, rule_version=version)
     return ClaimVerdict("hinge_finite_beta", "holds under conditions", evidence,
                         "full rank is reachable by choosing gamma/alpha (paper's wording, R0) at every beta; "
                         f"the beta -> inf reading fails at finite beta: rank drops (a rank <= r < K search reaches the "
                         f"free best) at {len(r1_fail)} and the "
                         f"decorrelated formula is beaten at {len(r2_fail)} of {len(records)} (beta, gamma/alpha) "
-                        f"cells; {len(multi)} cells show several distinct converged minima")
+                        f"cells; {len(multi)} cells show several distinct converged minima", version)
 
 
 def plot(result, fmt="png"):
