@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ssl_proofs.errors import InvalidArgument
 
+from ..io import save_text
 from .docs import replace_blocks
 from .run import REPO_ROOT
 
@@ -180,5 +181,5 @@ def update_claims_doc(run_path=None, root=REPO_ROOT, *, check=False):
     if new == old:
         return []
     if not check:
-        page.write_text(new)
+        save_text(page, new)  # the checked atomic writer
     return [CLAIMS_PAGE.as_posix()]
