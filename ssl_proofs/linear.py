@@ -53,6 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import graphs as _graphs
+from .arrays import check_float_array, to_numpy
 from .errors import InvalidArgument, NoClosedForm
 from .spectral import SpectralProblem, SpectralSolution, solve_spectral
 
@@ -124,15 +125,13 @@ def check_data(X, n, *, name="X"):
     InvalidArgument
         Wrong shape, non-numeric or non-finite entries, with the fix.
     """
+    X = to_numpy(X, name)  # masked arrays, meta tensors, ints beyond float64 refused here
     if np.iscomplexobj(X):
         raise InvalidArgument(
             f"{name} has complex entries; inputs are real. Pass {name}.real if the imaginary parts are rounding "
             "noise, or stack real and imaginary parts as separate features."
         )
-    try:
-        X = np.array(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a numeric (N, D) array of inputs (one row per node of G).") from None
+    X = check_float_array(X, name)
     if X.ndim == 1 and X.shape[0] == n:
         X = X[:, None]  # one feature
     if X.ndim != 2 or X.shape[0] != n or X.shape[1] < 1:
