@@ -131,10 +131,10 @@ def read_graph(path, *, format=None, dense=None):  # noqa: A002 - mirrors numpy/
         path = Path(os.fspath(path))
     except TypeError:
         raise GraphFileError(f"path={path!r} is not a file path; pass a str or pathlib.Path.") from None
-    fmt = _detect_format(path, format)
-    reader = {"npz": _read_npz, "mtx": _read_mtx, "npy": _read_npy, "edgelist": _read_edge_list}[fmt]
     try:
         with open_input(path, str(path)) as fh:  # a regular file only: a FIFO or device would never end
+            fmt = _detect_format(path, format)
+            reader = {"npz": _read_npz, "mtx": _read_mtx, "npy": _read_npy, "edgelist": _read_edge_list}[fmt]
             G = reader(path, fh)  # every reader checks the sizes a file claims before allocating them
         if dense is True and sp.issparse(G):
             check_size(G.shape[0], dense=True)
@@ -235,10 +235,13 @@ def _read_npy(path, fh):
 
 def _member_bytes(info):
     """Most bytes a zip entry can really hold: its stated size, bounded by what its compressed size can expand to
-    (the stated size alone is the archive's word, and a forged one would let a tiny file claim terabytes)."""
+    where the codec has a known limit (deflate's 1032:1).  bzip2 and LZMA expand without a useful limit (zeros:
+    millions to one), so for them the stated size stands, and what it may cost is held to the memory limit
+    (:func:`ssl_proofs.limits.check_memory`) before anything is loaded: reading stops at the size the .npy header
+    claims, never more."""
     if info.compress_type == zipfile.ZIP_STORED:
         return info.compress_size
-    return min(info.file_size, info.compress_size * _MAX_EXPANSION.get(info.compress_type, _MAX_EXPANSION[".bz2"]))
+    return min(info.file_size, info.compress_size * _MAX_EXPANSION.get(info.compress_type, math.inf))
 
 
 def _load_member(path, zf, info, *, graph):
@@ -307,9 +310,9 @@ def _plain(exc):
 
 #: an entry of a Matrix Market file takes at least this many bytes ("1 1\n" / "0\n")
 _MTX_MIN_ENTRY_BYTES = {"coordinate": 4, "array": 2}
-#: most a compressed stream can expand (deflate's limit is 1032:1; bzip2's is larger, so be generous),
-#: by file suffix and by zip compression method
-_MAX_EXPANSION = {".gz": 1032, ".bz2": 10_000, zipfile.ZIP_DEFLATED: 1032}
+#: most a compressed stream can expand, where the codec has a limit (deflate's is 1032:1), by file suffix and by
+#: zip compression method; bzip2 and LZMA have none worth stating (the body bound and memory estimate hold them)
+_MAX_EXPANSION = {".gz": 1032, zipfile.ZIP_DEFLATED: 1032}
 
 
 def _read_mtx(path, fh):
@@ -327,7 +330,8 @@ def _read_mtx(path, fh):
     if rows != cols:
         raise InvalidGraph(f"G must be a square N x N matrix, got shape ({rows}, {cols}).")
     check_size(rows, dense="input" if layout == "array" else False)
-    stored = os.fstat(fh.fileno()).st_size * _MAX_EXPANSION.get(path.suffix.lower(), 1)
+    stored = os.fstat(fh.fileno()).st_size * _MAX_EXPANSION.get(path.suffix.lower(), math.inf if
+                                                                 name.endswith(".bz2") else 1)
     if entries * _MTX_MIN_ENTRY_BYTES.get(layout, 4) > stored:
         raise GraphFileError(
             f"{path}: the header claims {entries:,} entries but the file is too small to hold them; "
