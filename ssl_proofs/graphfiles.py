@@ -18,11 +18,15 @@ Supported formats (chosen from the file suffix, or forced with ``format=``):
     enough (the graph is symmetrised); giving both with different weights is
     an error.  Suffixes ``.txt``, ``.edges``, ``.edgelist``, ``.el``.
 
+Every file is untrusted (docs/inputs.md).  Only a regular file is opened
+(:func:`ssl_proofs.inputfiles.open_input`: a FIFO or ``/dev/zero`` would block or never end).
 The sizes a file *claims* (an edge-list header or node id, a ``.npy`` header, a sparse
 ``.npz`` shape, a Matrix Market size line) are checked against
-:data:`ssl_proofs.graphs.MAX_NODES` / :data:`~ssl_proofs.graphs.MAX_DENSE_NODES` and against
-the bytes actually stored *before* anything is allocated, so a small file cannot exhaust
-the machine (docs/inputs.md).  Every graph read is validated by
+:data:`ssl_proofs.graphs.MAX_NODES` / :data:`~ssl_proofs.graphs.MAX_DENSE_NODES`, against
+the bytes actually stored and against the memory limit (:mod:`ssl_proofs.limits`) *before*
+anything is allocated, and compressed parts are decompressed through a bound, so a small
+file cannot exhaust the machine.  A sparse archive's index arrays are checked
+(:mod:`ssl_proofs.sparsecheck`) before scipy builds a matrix from them.  Every graph read is validated by
 :func:`ssl_proofs.graphs.check_graph` and returned checked.
 Problems with the file itself raise :class:`~ssl_proofs.errors.GraphFileError`;
 a well-formed file holding an invalid graph (asymmetric, negative, no edges,
@@ -112,8 +116,12 @@ def read_graph(path, *, format=None, dense=None):  # noqa: A002 - mirrors numpy/
     Raises
     ------
     GraphFileError
-        The file is missing, of an unknown format, unreadable, or has a
-        malformed line (the message gives the line number and content).
+        The file is missing, not a regular file (a FIFO, a device, a directory), of an
+        unknown format, unreadable, or has a malformed line (the message gives the line
+        number and content).
+    LimitExceeded
+        Reading it would take more than a stated limit (memory, a Matrix Market header or
+        body); the message names the environment variable that raises it.
     InvalidGraph
         The file is well formed but the matrix is not a valid graph.
 
@@ -329,6 +337,8 @@ def _read_mtx(path, fh):
         raise InvalidGraph("G has complex entries (Matrix Market field 'complex'); edge weights are real.")
     if rows != cols:
         raise InvalidGraph(f"G must be a square N x N matrix, got shape ({rows}, {cols}).")
+    if rows < 2:  # before the body: scipy's parser divides by the size of an empty array layout (SIGFPE)
+        raise InvalidGraph(f"G has {rows} node(s); a positive-pair graph needs at least 2 samples.")
     check_size(rows, dense="input" if layout == "array" else False)
     stored = os.fstat(fh.fileno()).st_size * _MAX_EXPANSION.get(path.suffix.lower(), math.inf if
                                                                  name.endswith(".bz2") else 1)

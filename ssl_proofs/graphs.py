@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .arrays import check_float_array
+from .arrays import check_float_array, to_numpy
 from .errors import InvalidGraph, InvalidArgument
 from .limits import check_memory, from_env
 from .sparsecheck import sparse_structure
@@ -157,9 +157,10 @@ def _validate(G, name, copy):
         G = sparse_structure(G, name)  # before any arithmetic: scipy's kernels trust the index arrays
         data = G.data
     else:
-        G = check_float_array(G, name, error=InvalidGraph, what="entries; edge weights are real")
+        G = to_numpy(G, name, error=InvalidGraph)  # no copy yet: the size is checked before the float64 copy
         if G.ndim == 2 and G.shape[0] == G.shape[1]:
             check_size(G.shape[0], dense="input", name=name)
+        G = check_float_array(G, name, error=InvalidGraph, what="entries; edge weights are real")
         data = G
     if G.ndim != 2 or G.shape[0] != G.shape[1]:
         raise _not_square(name, G.shape)

@@ -210,7 +210,14 @@ def _linear_from(prob, X, k):
             "this method's optimum rescales the rows of Z (row_weights), which a linear map Z = XW cannot "
             "do in general; no linear closed form is implemented for it."
         )
-    A_X, B_X = pullback(prob, X)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is what is checked for, and reported below
+        A_X, B_X = pullback(prob, X)
+    if not (np.all(np.isfinite(A_X)) and np.all(np.isfinite(B_X))):
+        raise InvalidArgument(
+            f"X^T A X or X^T B X overflows float64 (max |X_ij| = {float(np.max(np.abs(X))):.3g}): X (or G's weights) "
+            "is too large for double precision. Rescale X, e.g. X / abs(X).max(): Z = X W is unchanged and W "
+            "scales inversely."
+        )
     return replace(prob, operator=A_X, metric=B_X, deflate=None, k=k,
                    description=f"X^T A X w = lambda X^T B X w with A, B from: {prob.description}")
 

@@ -325,6 +325,15 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         x0 = np.asarray(x0, dtype=float)
         if x0.ndim != 2 or x0.shape[0] != n or not np.all(np.isfinite(x0)):
             raise InvalidArgument(f"x0 must be a finite (N, j) = ({n}, j) array of start vectors, got shape {x0.shape}.")
+    for what, M in (("operator", A), ("metric", problem.metric)):
+        top = 0.0 if M is None else _max_entry(M)
+        if not top <= _HUGE_ENTRY:  # NaN included
+            raise InvalidArgument(
+                f"the {what} of the spectral problem ({problem.description or 'spectral problem'}) has entries of "
+                f"{top:.3g}: at this scale float64 overflows in the eigensolver and in the check of its eigenpairs "
+                "(squares above 1.8e308). Rescale G, e.g. G / G.max() (and the hyper-parameters with it), so that "
+                "the weights are of order 1; maxiter and tol do not help here."
+            )
     path = _choose_path(problem, solver)
     if path == "dense" and n > DENSE_MAX:
         raise InvalidArgument(
