@@ -381,8 +381,8 @@ _HUGE_ENTRY = 1e150
 
 
 def _max_entry(A):
-    if sp.issparse(A):
-        return float(abs(A).max())
+    if sp.issparse(A):  # any format (a DIA metric has no max()); NaN propagates
+        return float(np.max(np.abs(sp.csr_matrix(A).data), initial=0.0))
     return float(np.max(np.abs(A), initial=0.0)) if isinstance(A, np.ndarray) else 0.0
 
 
