@@ -250,9 +250,9 @@ class Method:
         if as_tensor:  # a descent may probe far points: an overflow there is its business
             return value
         value = float(value.detach())
-        if not np.isfinite(value):
+        if not np.isfinite(value) and float(Zt.abs().max()) > _OVERFLOW_SCALE:
             raise _overflow(self.name, Zt)
-        return value
+        return value  # a non-finite value at an ordinary scale is the method's to explain (W-MSE: singular)
 
     def objective(self, G, *, variant=None, device="cpu", dtype=torch.float64, **hp):
         """The loss as a closure ``f(Z_tensor) -> tensor`` with G validated and moved once.
@@ -415,6 +415,10 @@ def _check_Z_tensor(Z, n):
 
 #: above this |Z_ij| the squares a loss takes could overflow float64 (1e150 ** 2 = 1e300)
 _HUGE = 1e150
+
+
+#: above this |Z_ij| a non-finite loss is an overflow of its terms (a quartic term overflows from about 1e77)
+_OVERFLOW_SCALE = 1e50
 
 
 def _rescaled(Z):
