@@ -5,7 +5,7 @@ closed forms, theorems); the sibling package ``ssl_proofs_verifiers`` attacks it
 package never imports ``ssl_proofs_verifiers``.
 """
 from .errors import (SSLProofsError, InvalidGraph, InvalidArgument, GraphFileError,
-                     NoClosedForm, UnknownName)
+                     LimitExceeded, NoClosedForm, UnknownName)
 from .evidence import Evidence
 from .theorems import Theorem
 from .spectral import SpectralProblem, SpectralSolution, solve_spectral
@@ -13,7 +13,7 @@ from .methods import get_method, list_methods, list_theorems, get_theorem, regis
 from .identify import identify, Identification
 
 __all__ = [
-    "SSLProofsError", "InvalidGraph", "InvalidArgument", "GraphFileError", "NoClosedForm", "UnknownName",
+    "SSLProofsError", "InvalidGraph", "InvalidArgument", "GraphFileError", "LimitExceeded", "NoClosedForm", "UnknownName",
     "Evidence", "Theorem", "SpectralProblem", "SpectralSolution", "solve_spectral",
     "get_method", "list_methods", "list_theorems", "get_theorem", "register",
     "identify", "Identification",

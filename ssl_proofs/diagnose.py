@@ -41,6 +41,7 @@ import torch
 
 from . import graphs as _graphs
 from .claims.downstream import RANK_RTOL, centred_singular_values, effective_rank, numerical_rank
+from .arrays import check_float_array
 from .errors import InvalidArgument, NoClosedForm
 from .methods import get_method
 from .spectral import complement_basis
@@ -206,10 +207,7 @@ def hinge_candidate(G, k, alpha, gamma, ddof=0.0):
 def _check(Z, G, method, variant, hp):
     G = _graphs.check_graph(G)
     n = G.shape[0]
-    try:
-        Z = np.asarray(Z.detach().cpu().numpy() if isinstance(Z, torch.Tensor) else Z, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgument("the embeddings must be a numeric (N, K) array.") from None
+    Z = check_float_array(Z, "the embeddings Z")  # complex refused, not cast: the imaginary part would be lost
     if Z.ndim != 2:
         raise InvalidArgument(f"the embeddings must be a 2-d (N, K) array, got shape {Z.shape}.")
     if Z.shape[0] != n:

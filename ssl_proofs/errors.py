@@ -51,3 +51,10 @@ class InternalError(Exception):
 
     Deliberately *not* an :class:`SSLProofsError`: the CLI reports it with exit code 3.
     """
+
+
+class LimitExceeded(SSLProofsError, ValueError):
+    """An input would need more than a stated resource limit (memory, decompressed bytes, nodes).
+
+    The message names the limit, the amount asked for, and how to raise it (docs/inputs.md).
+    """

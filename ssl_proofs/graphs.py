@@ -18,7 +18,10 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import check_float_array, to_numpy
 from .errors import InvalidGraph, InvalidArgument
+from .limits import check_memory, from_env
+from .sparsecheck import sparse_structure
 
 
 class SelfLoopWarning(UserWarning):
@@ -27,10 +30,13 @@ class SelfLoopWarning(UserWarning):
 
 #: most nodes any graph may have: sparse storage needs O(N + edges) memory (N = 10^7: ~0.3 GB of
 #: per-node vectors).  Raise it (``ssl_proofs.graphs.MAX_NODES = ...``) on a machine that has the memory.
-MAX_NODES = 10_000_000
+MAX_NODES = from_env("SSL_PROOFS_MAX_NODES", 10_000_000)
 #: most nodes for dense N x N work: one float64 copy is 8 N^2 bytes (2 GiB at 16384) and dense
 #: checks and eigensolvers hold a few.  Larger graphs must be sparse and use a sparse solver.
-MAX_DENSE_NODES = 16_384
+MAX_DENSE_NODES = from_env("SSL_PROOFS_MAX_DENSE_NODES", 16_384)
+#: dense N x N float64 copies a dense graph's check and solve hold at once (G, G - G^T, |.|, the symmetrised
+#: copy, the eigensolver's work array): the memory estimate of :func:`check_size`
+DENSE_COPIES = 5
 
 
 class CheckedGraph:
@@ -83,6 +89,13 @@ def check_size(n, *, dense, name="G"):
     """
     limit = MAX_DENSE_NODES if dense else MAX_NODES
     if n <= limit:
+        if dense:
+            check_memory(DENSE_COPIES * 8 * n * n, f"{name} as a dense N x N matrix (N = {n:,}; {DENSE_COPIES} "
+                         "float64 copies)", "Pass G as a scipy.sparse matrix (a .npz/.mtx/edge-list file) or a "
+                         "smaller graph")
+        else:
+            check_memory(_PER_NODE_VECTORS * 8 * n, f"{name}'s per-node vectors (N = {n:,})",
+                         "Number the nodes that have edges 0 .. N-1 without gaps")
         return n
     if dense:
         remedy = ("Pass G as a scipy.sparse matrix (a .npz/.mtx/edge-list file) and use a method with a sparse "
@@ -91,13 +104,18 @@ def check_size(n, *, dense, name="G"):
                   "use one, a smaller graph, or raise the limit on a machine with the memory.")
         raise InvalidGraph(
             f"{name} has N = {n:,} nodes: a dense N x N float64 matrix would take {_gib(8 * n * n)}, "
-            f"above the dense limit of {limit:,} nodes (ssl_proofs.graphs.MAX_DENSE_NODES). {remedy}"
+            f"above the dense limit of {limit:,} nodes (SSL_PROOFS_MAX_DENSE_NODES, or "
+            f"ssl_proofs.graphs.MAX_DENSE_NODES from Python). {remedy}"
         )
     raise InvalidGraph(
-        f"{name} has N = {n:,} nodes, above the limit of {limit:,} (ssl_proofs.graphs.MAX_NODES); "
-        f"even sparse storage needs {_gib(8 * n)} per node vector. Number the nodes that have edges "
-        "0 .. N-1 without gaps, or raise ssl_proofs.graphs.MAX_NODES on a machine with the memory."
+        f"{name} has N = {n:,} nodes, above the limit of {limit:,} (SSL_PROOFS_MAX_NODES, or "
+        f"ssl_proofs.graphs.MAX_NODES from Python); even sparse storage needs {_gib(8 * n)} per node vector. Number "
+        "the nodes that have edges 0 .. N-1 without gaps, or raise SSL_PROOFS_MAX_NODES on a machine with the memory."
     )
+
+
+#: float64 vectors of length N a sparse solve holds (degrees, LOBPCG's blocks are counted by the eigensolver)
+_PER_NODE_VECTORS = 16
 
 
 def _gib(nbytes):
@@ -136,27 +154,13 @@ def _validate(G, name, copy):
         if len(G.shape) != 2 or G.shape[0] != G.shape[1]:
             raise _not_square(name, G.shape)
         check_size(G.shape[0], dense=False, name=name)
-        if G.dtype.kind == "c":
-            raise _complex(name)
-        G = sp.csr_matrix(G, dtype=np.float64, copy=copy)
+        G = sparse_structure(G, name)  # before any arithmetic: scipy's kernels trust the index arrays
         data = G.data
     else:
-        try:
-            if not hasattr(G, "dtype"):  # a list or scalar: see what numpy makes of it first
-                G = np.asarray(G)
-            if np.iscomplexobj(G):
-                raise _complex(name)
-            shape = np.shape(G)
-            if len(shape) == 2 and shape[0] == shape[1]:
-                check_size(shape[0], dense="input", name=name)
-            G = np.array(G, dtype=np.float64) if copy else np.asarray(G, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, InvalidGraph):
-                raise
-            raise InvalidGraph(
-                f"{name} could not be read as a numeric matrix ({exc}). "
-                "Pass a square array of non-negative edge weights."
-            ) from None
+        G = to_numpy(G, name, error=InvalidGraph)  # no copy yet: the size is checked before the float64 copy
+        if G.ndim == 2 and G.shape[0] == G.shape[1]:
+            check_size(G.shape[0], dense="input", name=name)
+        G = check_float_array(G, name, error=InvalidGraph, what="entries; edge weights are real")
         data = G
     if G.ndim != 2 or G.shape[0] != G.shape[1]:
         raise _not_square(name, G.shape)
@@ -383,10 +387,7 @@ def circulant_graph(n, offsets):
 # -- graphs built from embeddings (NNCLR, MeanShift: SimCLR's loss on another G) ----------
 
 def _check_embeddings(Z, name="Z"):
-    try:
-        Z = np.asarray(Z.detach().cpu().numpy() if hasattr(Z, "detach") else Z, dtype=np.float64)  # a tensor
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a numeric (N, D) array.") from None
+    Z = check_float_array(Z, name)
     if Z.ndim != 2 or Z.shape[0] < 2:
         raise InvalidArgument(f"{name} must have shape (N, D) with N >= 2, got {Z.shape}.")
     if not np.all(np.isfinite(Z)):

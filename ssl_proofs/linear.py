@@ -53,6 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import graphs as _graphs
+from .arrays import check_float_array, to_numpy
 from .errors import InvalidArgument, NoClosedForm
 from .spectral import SpectralProblem, SpectralSolution, embedding_rank, solve_spectral
 
@@ -138,15 +139,13 @@ def check_data(X, n, *, name="X"):
     InvalidArgument
         Wrong shape, non-numeric or non-finite entries, with the fix.
     """
+    X = to_numpy(X, name)  # masked arrays, meta tensors, ints beyond float64 refused here
     if np.iscomplexobj(X):
         raise InvalidArgument(
             f"{name} has complex entries; inputs are real. Pass {name}.real if the imaginary parts are rounding "
             "noise, or stack real and imaginary parts as separate features."
         )
-    try:
-        X = np.array(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a numeric (N, D) array of inputs (one row per node of G).") from None
+    X = check_float_array(X, name)
     if X.ndim == 1 and X.shape[0] == n:
         X = X[:, None]  # one feature
     if X.ndim != 2 or X.shape[0] != n or X.shape[1] < 1:
@@ -225,7 +224,14 @@ def _linear_from(prob, X, k):
             "this method's optimum rescales the rows of Z (row_weights), which a linear map Z = XW cannot "
             "do in general; no linear closed form is implemented for it."
         )
-    A_X, B_X = pullback(prob, X)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is what is checked for, and reported below
+        A_X, B_X = pullback(prob, X)
+    if not (np.all(np.isfinite(A_X)) and np.all(np.isfinite(B_X))):
+        raise InvalidArgument(
+            f"X^T A X or X^T B X overflows float64 (max |X_ij| = {float(np.max(np.abs(X))):.3g}): X (or G's weights) "
+            "is too large for double precision. Rescale X, e.g. X / abs(X).max(): Z = X W is unchanged and W "
+            "scales inversely."
+        )
     return replace(prob, operator=A_X, metric=B_X, deflate=None, k=k,
                    description=f"X^T A X w = lambda X^T B X w with A, B from: {prob.description}")
 

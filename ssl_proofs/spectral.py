@@ -48,6 +48,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh, lobpcg
 
 from .errors import InvalidArgument, SSLProofsError
+from .limits import check_memory
 
 #: eigenvalue symbol used in every profile expression
 lam = sympy.Symbol("lambda", real=True)
@@ -342,12 +343,24 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
         x0 = np.asarray(x0, dtype=float)
         if x0.ndim != 2 or x0.shape[0] != n or not np.all(np.isfinite(x0)):
             raise InvalidArgument(f"x0 must be a finite (N, j) = ({n}, j) array of start vectors, got shape {x0.shape}.")
+    for what, M in (("operator", A), ("metric", problem.metric)):
+        top = 0.0 if M is None else _max_entry(M)
+        if not top <= _HUGE_ENTRY:  # NaN included
+            raise InvalidArgument(
+                f"the {what} of the spectral problem ({problem.description or 'spectral problem'}) has entries of "
+                f"{top:.3g}: at this scale float64 overflows in the eigensolver and in the check of its eigenpairs "
+                "(squares above 1.8e308). Rescale G, e.g. G / G.max() (and the hyper-parameters with it), so that "
+                "the weights are of order 1; maxiter and tol do not help here."
+            )
     path = _choose_path(problem, solver)
     if path == "dense" and n > DENSE_MAX:
         raise InvalidArgument(
             f"the dense eigensolver needs O(N^2) memory; N = {n} > {DENSE_MAX}. Pass G as a scipy.sparse "
             "matrix (or solver='auto') so that a sparse path runs."
         )
+    check_memory(_memory_estimate(path, n, problem.k, n - dim),
+                 f"the {path} eigensolver for N = {n:,}, k = {problem.k} ({problem.description or 'spectral problem'})",
+                 "Lower k (the embedding dimension)" + ("" if path == "dense" else ", or use a smaller graph"))
     iterations, norm = 0, None
     if path == "dense":
         vals, vecs, spectrum, gap = _solve_dense(problem)
@@ -366,14 +379,45 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
     sol = SpectralSolution(Z=Z, vectors=vecs, eigenvalues=vals, scales=scales, spectrum=spectrum, gap=gap,
                            problem=problem, residual=residual, solver=path, iterations=iterations)
     if not residual <= tol:
+        top = _max_entry(A)
+        remedy = (f"Raise maxiter, pass tol={residual:.0e} to accept it, or on_unconverged='warn' to get the "
+                  "solution with its residual." if np.isfinite(residual) and top <= _HUGE_ENTRY else
+                  f"The operator's entries reach {top:.3g}: at this scale float64 overflows when the eigenpairs are "
+                  "checked, and neither maxiter nor tol helps. Rescale G, e.g. G / G.max() (and the "
+                  "hyper-parameters with it), so that the weights are of order 1.")
         message = (f"the {path} eigensolver reached a backward error of {residual:.2e}, above the target "
                    f"{tol:.1e} ({problem.description or 'spectral problem'}; N = {n}, k = {problem.k}"
-                   f"{f', {iterations} iterations' if iterations else ''}). Raise maxiter, pass tol={residual:.0e} "
-                   "to accept it, or on_unconverged='warn' to get the solution with its residual.")
+                   f"{f', {iterations} iterations' if iterations else ''}). {remedy}")
         if on_unconverged == "raise":
             raise NotConverged(message, sol)
         warnings.warn(message, NotConvergedWarning, stacklevel=2)
     return sol
+
+
+#: operator entries above this leave float64 no room for the squares a backward error takes (1e150 ** 2 = 1e300)
+_HUGE_ENTRY = 1e150
+
+
+def _max_entry(A):
+    if sp.issparse(A):  # any format (a DIA metric has no max()); NaN propagates
+        return float(np.max(np.abs(sp.csr_matrix(A).data), initial=0.0))
+    return float(np.max(np.abs(A), initial=0.0)) if isinstance(A, np.ndarray) else 0.0
+
+
+def _memory_estimate(path, n, k, r):
+    """Bytes the eigensolver ``path`` allocates for ``k`` pairs of an ``n``-node problem with ``r`` excluded vectors.
+
+    dense: a few N x N float64 copies (operator, metric, eigenvectors, workspace); shift-invert: ARPACK's
+    ``ncv = max(2m + 1, 20)`` Lanczos vectors of ``m = k + r + 1`` pairs, twice (basis and Ritz step);
+    LOBPCG: about a dozen float64 N x block arrays (X, AX, BX, R, P and their products, the constraints).
+    The factorisation of shift-invert, O(nnz) for the graphs it is chosen for, is not counted.
+    """
+    if path == "dense":
+        return 4 * 8 * n * n
+    if path == "shift-invert":
+        m = min(k + 1 + r, n - 1)
+        return 2 * 8 * n * (min(n, max(2 * m + 1, 20)) + m)
+    return 12 * 8 * n * (_block_size(k, n) + r)
 
 
 def _dense(M):

@@ -121,6 +121,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("ssl-proofs: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # an allocation no estimate foresaw: the input is too large for this machine, not a bug
+        print("ssl-proofs: error: out of memory: the input is too large for the memory this process may use "
+              "(the estimates checked before the work did not foresee it). Use a smaller input, lower k, or run on "
+              "a machine with more memory; SSL_PROOFS_MAX_MEMORY sets the budget the estimates are held to "
+              "(docs/inputs.md).", file=sys.stderr)
+        return 2
     except Exception:  # not bad input: a bug of ssl-proofs itself
         traceback.print_exc()
         print(f"ssl-proofs: internal error (a bug of ssl-proofs, not of your input): please report it with "

@@ -32,6 +32,8 @@ import numpy as np
 
 from ssl_proofs.errors import InvalidArgument, OutputError, SSLProofsError
 from ssl_proofs.graphfiles import edge_list_text, encode_graph, npy_header
+from ssl_proofs.inputfiles import open_input
+from ssl_proofs.limits import check_memory
 
 #: image formats ``plot --out`` writes (matplotlib's vector and raster backends)
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".eps", ".ps")
@@ -39,16 +41,27 @@ IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".eps", ".ps")
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+#: float64 copies of a user's array held while it is checked and used (loaded, cast, centred)
+_ARRAY_COPIES = 4
+
+
 def load_array(path, flag):
     """A ``.npy`` array given by a command-line flag, or the project's own error.
 
-    The header is read first (:func:`ssl_proofs.graphfiles.npy_header`): a file that is not
-    .npy, holds objects, or claims more data than it stores is refused before any allocation.
+    Only a regular file is opened (:func:`ssl_proofs.inputfiles.open_input`: a FIFO or a device
+    would block or never end). The header is read first (:func:`ssl_proofs.graphfiles.npy_header`):
+    a file that is not .npy, holds objects, or claims more data than it stores is refused before
+    any allocation, and so is an array above the memory limit (:mod:`ssl_proofs.limits`).
     """
+    where = f"{flag} {path}"
     try:
-        with open(path, "rb") as fh:
-            npy_header(fh, os.fstat(fh.fileno()).st_size, f"{flag} {path}")
-        return np.load(path, allow_pickle=False)
+        with open_input(path, where, error=InvalidArgument) as fh:
+            shape, dtype = npy_header(fh, os.fstat(fh.fileno()).st_size, where)
+            nbytes = int(np.prod(shape, dtype=object)) * max(dtype.itemsize, 8)
+            check_memory(_ARRAY_COPIES * nbytes, f"{where}: a {'x'.join(map(str, shape))} array "
+                         f"({_ARRAY_COPIES} float64 copies while checked)", "Pass fewer rows or columns")
+            fh.seek(0)
+            return np.load(fh, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         if isinstance(exc, SSLProofsError):
             raise

@@ -174,5 +174,6 @@ def check_integer(name, value, low, what):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidArgument(f"{name} must be an integer, got {value!r}: it is {what}.")
     if not low <= value < 2 ** 63:
-        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low}.")
+        raise InvalidArgument(f"{name} = {value}: it is {what} and must be an integer >= {low} and < 2**63 "
+                              f"(at most {2 ** 63 - 1:,}).")
     return int(value)

@@ -74,6 +74,7 @@ def _as_dense(G):
 
 
 class BarlowTwins(Method):
+    scale_invariant = True  # normalised columns (cross-correlation)
     translation_invariant = False  # the paper's BT does not centre: the constant direction counts
     name = "barlowtwins"
     linear_padding = "candidate"  # k > rank(X^T B X): soft variants pad with zero columns

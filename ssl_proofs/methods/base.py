@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import torch
 
 from .. import graphs as _graphs
+from ..arrays import check_float_array, to_numpy
 from ..errors import InvalidArgument, NoClosedForm, NotProvided
 from ..evidence import Evidence
 from ..hyper import Hyper, checked_set, mark_checked
@@ -117,6 +118,9 @@ class Method:
     domain: dict = {}
     #: whether the loss ignores the mean of Z (then optima are compared through centred Grams HZZ^TH)
     translation_invariant: bool = True
+    #: whether the loss ignores the scale of Z (it normalises rows or columns): then :meth:`loss` divides a huge
+    #: Z by a power of two before computing, where its squares would overflow, and the value is exact
+    scale_invariant: bool = False
     #: graph family the loss is defined on (``ssl_proofs_verifiers.strategies.graphs``): instances of its claims
     #: and of ``check_solver`` are drawn from it unless a theorem names another
     graphs: str = "any"
@@ -246,8 +250,15 @@ class Method:
             Zt = _check_Z_tensor(Z, G.shape[0])
         else:
             Zt = torch.as_tensor(_check_Z(Z, G.shape[0]), dtype=torch.float64)
+            if self.scale_invariant:
+                Zt = _rescaled(Zt)
         value = self._loss_torch(Zt, _graph_tensor(G, Zt), variant, hp)
-        return value if as_tensor else float(value.detach())
+        if as_tensor:  # a descent may probe far points: an overflow there is its business
+            return value
+        value = float(value.detach())
+        if not np.isfinite(value) and float(Zt.abs().max()) > _OVERFLOW_SCALE:
+            raise _overflow(self.name, Zt)
+        return value  # a non-finite value at an ordinary scale is the method's to explain (W-MSE: singular)
 
     def objective(self, G, *, variant=None, device="cpu", dtype=torch.float64, **hp):
         """The loss as a closure ``f(Z_tensor) -> tensor`` with G validated and moved once.
@@ -408,12 +419,9 @@ def _check_Z_shape(shape, n):
 
 
 def _check_Z(Z, n):
-    if np.iscomplexobj(Z):
+    if np.iscomplexobj(to_numpy(Z, "Z")):  # to_numpy: masked arrays and ints beyond float64 refused
         raise _complex_Z()
-    try:
-        Z = np.asarray(Z, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidArgument("Z must be a numeric (N, K) array.") from None
+    Z = check_float_array(Z, "Z")
     _check_Z_shape(Z.shape, n)
     if not np.all(np.isfinite(Z)):
         raise _nonfinite_Z(Z.size - np.count_nonzero(np.isfinite(Z)))
@@ -422,6 +430,8 @@ def _check_Z(Z, n):
 
 def _check_Z_tensor(Z, n):
     """The torch twin of :func:`_check_Z`: same checks, same messages; integer Z becomes float64."""
+    if Z.is_meta or Z.layout != torch.strided:
+        to_numpy(Z, "Z")  # raises the project's error for a meta or sparse tensor
     if Z.is_complex():
         raise _complex_Z()
     _check_Z_shape(tuple(Z.shape), n)
@@ -431,6 +441,31 @@ def _check_Z_tensor(Z, n):
     if not bool(finite.all()):
         raise _nonfinite_Z(int(finite.numel() - finite.sum()))
     return Z
+
+
+#: above this |Z_ij| the squares a loss takes could overflow float64 (1e150 ** 2 = 1e300)
+_HUGE = 1e150
+
+
+#: above this |Z_ij| a non-finite loss is an overflow of its terms (a quartic term overflows from about 1e77)
+_OVERFLOW_SCALE = 1e50
+
+
+def _rescaled(Z):
+    """``Z`` times a power of two (exact) bringing its largest entry near 1, when it is above :data:`_HUGE`."""
+    top = float(Z.abs().max()) if Z.numel() else 0.0
+    if top <= _HUGE:
+        return Z
+    return torch.ldexp(Z, torch.tensor(-int(np.frexp(top)[1]), dtype=torch.int64))
+
+
+def _overflow(method, Z):
+    top = float(Z.abs().max()) if Z.numel() else 0.0
+    return InvalidArgument(
+        f"{method}'s loss is not finite in float64 at this scale of Z (max |Z_ij| = {top:.3g}): a term of it "
+        "overflows 1.8e308, so no value can be returned. Rescale Z (its scale is part of this loss), or, for a "
+        "diverged network, use an earlier checkpoint."
+    )
 
 
 def _complex_Z():

@@ -80,6 +80,7 @@ _NO_CLOSED_FORM = (
 
 
 class SimCLR(Method):
+    scale_invariant = True  # normalised rows (cosines)
     name = "simclr"
     title = "SimCLR / NNCLR / MeanShift <-> generalized MDS (global spectral embedding)"
     #: tau = 0.5 is lightly's default; the paper's listing gives none (docs/simclr.md lists the others);

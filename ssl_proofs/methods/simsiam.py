@@ -105,6 +105,7 @@ def sides(G, k=None):
 
 
 class SimSiam(Method):
+    scale_invariant = True  # normalised rows (cosines)
     name = "simsiam"
     title = "SimSiam / BYOL (predictor + stop-gradient): no closed form; collapse is a global minimiser"
     defaults = {}
