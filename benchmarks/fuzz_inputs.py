@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_proofs_cli.io import save_array, save_bytes, save_json, save_text
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOMES = ("ok", "crash", "hang", "traceback", "oom")
 
@@ -161,7 +163,7 @@ def gen_dense(rng):
         data = _npy_header((n, n))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=rng.choice([zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])) as zf:
-            with zf.open("arr_0.npy", "w", force_zip64=True) as fh:
+            with zf.open("arr_0.npy", "w", force_zip64=True) as fh:  # in memory, not a file
                 fh.write(data)
                 chunk = bytes(2 ** 20)
                 for _ in range(rng.choice([4, 64, 256])):
@@ -298,7 +300,7 @@ def make_case(seed, index, folder):
             path.symlink_to("/dev/zero")
         return kind, str(path)
     path = Path(folder) / f"g{suffix}"
-    path.write_bytes(data)
+    save_bytes(path, data)
     return kind, str(path)
 
 
@@ -326,8 +328,8 @@ def _targets(kind, path, folder):
 
 
 def _seed_files(folder):
-    (Path(folder) / "ok.txt").write_text("0 1\n1 2\n2 3\n3 4\n4 5\n5 0\n")
-    np.save(Path(folder) / "ok.npy", np.random.default_rng(0).standard_normal((6, 1)))
+    save_text(Path(folder) / "ok.txt", "0 1\n1 2\n2 3\n3 4\n4 5\n5 0\n")
+    save_array(Path(folder) / "ok.npy", np.random.default_rng(0).standard_normal((6, 1)))
 
 
 # -- the child: runs requests in process, answers on its own pipe -------------------------------------
@@ -521,7 +523,7 @@ def main(argv=None):
     print("fuzz_inputs: " + ", ".join(f"{k} {v}" for k, v in counts.items())
           + f"; seed {args.seed}, memory cap {args.memory}, timeout {args.timeout:g} s, load {os.getloadavg()[0]:.1f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"counts": counts, "failures": failures}, indent=2))
+        save_json(args.json, {"counts": counts, "failures": failures})
     return 1 if failures else 0
 
 

@@ -260,6 +260,8 @@ WRITERS = re.compile(r"open\([^)]*['\"][wax]b?\+?['\"]|\.savefig\((out|path)|\.w
                      r"|np\.save[z]?(_compressed)?\((?!buf)|save_npz\((?!buf)|mmwrite\((?!buf)|\.tofile\(")
 
 
+#: a line that writes into an in-memory buffer (a zip member of a BytesIO) says so, and is not a file write
+IN_MEMORY = "# in memory, not a file"
 MESSAGE = re.compile(r"""(["'])(?:(?!\1).)*\s(?:(?!\1).)*\1""")  # a string literal with a space in it
 
 
@@ -270,6 +272,8 @@ def test_every_file_written_goes_through_the_one_writer():
             if path == ROOT / "ssl_proofs_cli" / "io.py":
                 continue
             for n, line in enumerate(path.read_text().splitlines(), 1):
+                if line.rstrip().endswith(IN_MEMORY):
+                    continue
                 code = MESSAGE.sub('""', line.split("#", 1)[0])  # advice in messages ("Write it with np.save(...)")
                 if WRITERS.search(code):
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
