@@ -5,6 +5,7 @@ Expected numbers below come from the notes' independent L-BFGS runs
 """
 import numpy as np
 import pytest
+import scipy.linalg as sla
 import scipy.sparse as sp
 import torch
 
@@ -216,3 +217,46 @@ def test_bad_graphs_and_Z():
         vicreg.loss(np.ones((5, 2)), view_graph(3, 2))
     with pytest.raises(InvalidArgument, match="NaN"):
         vicreg.loss(np.full((6, 2), np.nan), view_graph(3, 2))
+
+
+# -- k >= N (issue 16, finding 6) ------------------------------------------------------------
+
+def _star_with_isolated_node():
+    """A star on nodes 0..4 and an isolated node 5 (N = 6, two components)."""
+    G = np.zeros((6, 6))
+    G[0, 1:5] = G[1:5, 0] = 1.0
+    return G
+
+
+def _squared_vicreg_by_hand(Z, G, alpha, gamma):
+    """The squared VICReg loss written out with numpy (beta = alpha, ddof 0), independent of the package."""
+    n = Z.shape[0]
+    Zc = Z - Z.mean(axis=0)
+    C = Zc.T @ Zc / n
+    off = C - np.diag(np.diag(C))
+    inv = sum(G[i, j] * np.sum((Z[i] - Z[j]) ** 2) for i in range(n) for j in range(n))
+    return alpha * np.sum((np.diag(C) - 1) ** 2) + alpha * np.sum(off ** 2) + gamma / n * inv
+
+
+@pytest.mark.parametrize("k", [6, 7])
+def test_squared_solves_k_at_least_n(k):
+    """K >= N has a minimum (the covariance has rank <= N-1, extra directions pay their variance term):
+    the issue's star with an isolated node, K = 6, gamma = 0.3 reaches 3.53. Oracle: Eckart--Young on
+    A = H - (gamma/alpha) L from scipy's eigvalsh, where K >= N-1 keeps every positive eigenvalue:
+    min = alpha (K - sum_mu max(mu, 0)^2)."""
+    G = _star_with_isolated_node()
+    n, alpha, gamma = 6, 1.0, 0.3
+    A = np.eye(n) - np.ones((n, n)) / n - gamma / alpha * (np.diag(G.sum(1)) - G)
+    oracle = alpha * (k - np.sum(np.clip(sla.eigvalsh(A), 0, None) ** 2))
+    sol = vicreg.solve(G, k, variant="squared", alpha=alpha, gamma=gamma)
+    assert sol.Z.shape == (n, k) and sol.certificate == "proved"
+    assert _squared_vicreg_by_hand(sol.Z, G, alpha, gamma) == pytest.approx(oracle, abs=1e-12)
+    assert sol.loss == pytest.approx(oracle, abs=1e-12)
+    if k == 6:
+        assert oracle == pytest.approx(3.53, abs=1e-12)  # the issue's number: 6 - (1 + 3 x 0.7^2)
+
+
+def test_constrained_still_refuses_k_at_least_n():
+    """Cov(Z) = I_K needs K centred independent columns: K >= N is infeasible, a clear error."""
+    with pytest.raises(InvalidArgument, match="N-1"):
+        vicreg.solve(_star_with_isolated_node(), 6, variant="constrained")
