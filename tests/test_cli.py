@@ -82,7 +82,7 @@ def test_solve_from_an_edge_list(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["solve", "vicreg", "--graph", "missing.txt", "-k", "2", "--out", "Z.npy"], "missing.txt"),
-    (["solve", "vicreg", "--graph", "{graph}", "-k", "9", "--out", "Z.npy"], "k = 9"),
+    (["solve", "vicreg", "--graph", "{graph}", "-k", "9", "--variant", "constrained", "--out", "Z.npy"], "k = 9"),
     (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--alpha", "0", "--out", "Z.npy"], "alpha"),
     (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--variant", "hinge", "--out", "Z.npy"], "closed-form"),
     (["verify", "nosuchmethod"], "neither a method"),

@@ -200,10 +200,12 @@ def test_bad_hyper_parameters(kwargs, match):
         vicreg.solve(view_graph(3, 2), 2, variant="squared", **kwargs)
 
 
-@pytest.mark.parametrize("k", [0, -1, 6, 7, 2.5])
-def test_bad_k(k):
+@pytest.mark.parametrize("k, variant", [(0, "squared"), (-1, "squared"), (2.5, "squared"),
+                                        (6, "constrained"), (7, "constrained")])
+def test_bad_k(k, variant):
+    # k >= N is bad only where Cov(Z) = I_K must hold (squared pads: test_squared_solves_k_at_least_n)
     with pytest.raises(InvalidArgument, match="k"):
-        vicreg.solve(view_graph(3, 2), k)
+        vicreg.solve(view_graph(3, 2), k, variant=variant)
 
 
 def test_bad_graphs_and_Z():
