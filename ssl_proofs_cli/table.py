@@ -9,11 +9,13 @@ def _row(cols, widths):
 
 
 def format_results(results, width=70):
-    head = ["theorem", "evidence", "ex.", "worst err / tol", "time", "verdict"]
+    head = ["theorem", "evidence", "ex.", "deciding err / tol", "time", "verdict"]
     rows = []
     for r in results:
-        w = r.worst
-        worst = "-" if w is None else f"{w.error:.1e} / {w.tol:.1e}"
+        # the measurement the verdict stands on (TheoremResult.decided_by): for a refutation the failing one
+        # and its kind of failure, else the passing one closest to its tolerance
+        w = r.decided_by
+        worst = "-" if w is None else f"{w.error:.1e} / {w.tol:.1e}" + (f" ({w.kind})" if r.verdict == "refuted" else "")
         verdict = r.verdict + ("" if r.matches else f"  REGRESSION (expected {r.theorem.expected})")
         if r.matches and r.verdict == "refuted":
             verdict += " (as recorded)"
@@ -30,7 +32,7 @@ def format_results(results, width=70):
         for r in refuted:
             lines.append(f"- {r.theorem.id}: {r.counterexample or r.evidence.detail}")
             for m in r.failing:
-                lines.append(f"    {m.name}: error {m.error:.3g} > tol {m.tol:.3g}  [{m.reason}]")
+                lines.append(f"    {m.kind}: {m.name}: error {m.error:.3g} > tol {m.tol:.3g}  [{m.reason}]")
     n_ok = sum(r.matches for r in results)
     lines.append("")
     lines.append(f"{n_ok}/{len(results)} verdicts as recorded"

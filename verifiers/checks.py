@@ -30,14 +30,16 @@ from ssl_proofs.theorems import check_theorems, declare_claim
 
 from . import tolerances as tols
 # the shared objects of every check live in .core; re-exported here, where the claim modules find them
-from .core import MARGIN, MATERIAL, Context, Inapplicable, Instance, Measurement  # noqa: F401
+from .core import (DERIVATION, INFEASIBLE, LOWER_LOSS, MARGIN, MATERIAL, NOT_STATIONARY,  # noqa: F401
+                   ORACLE_MISMATCH, STRUCTURE, Context, Inapplicable, Instance, Measurement)
+from .polish import stationarity
 
 #: claim kind -> its check function (:func:`claim`)
 CHECKS = {}
 
 #: modules of this package that hold no claim checks (everything else is imported for registration)
 _NOT_CLAIMS = {"core", "checks", "runner", "parallel", "descent", "tolerances", "strategies", "instances",
-               "references", "references_simclr", "mutants", "threads"}
+               "references", "references_simclr", "mutants", "threads", "polish"}
 
 
 def load_claim_modules():
@@ -173,23 +175,23 @@ def check_closed_form(theorem, method, inst, ctx):
     res = method.constraint_residual(Z, inst.G, inst.variant, hp)
     if res is not None:
         t = tols.rounding(1 + float(np.sum(Z ** 2)) / n, n * k)
-        out.append(Measurement("feasibility ||Cov(Z)-I||", res, t.value, t.reason))
+        out.append(Measurement("feasibility ||Cov(Z)-I||", res, t.value, t.reason, kind=INFEASIBLE))
 
     g = gradient(method, inst, Z, device=ctx.device)
     t = tols.rounding(mag, n * k, safety=256.0)
     kink = method.kink(Z, inst.G, inst.variant, hp)
     if kink:  # no derivative at Z*: a large autograd value there proves nothing, so it only cross-checks
         out.append(Measurement(f"stationarity |grad loss|_max (cross-check only: {kink})", float(np.abs(g).max()),
-                               t.value, t.reason, crosscheck=True))
-    else:
-        out.append(Measurement("stationarity |grad loss|_max", float(np.abs(g).max()), t.value, t.reason))
+                               t.value, t.reason, crosscheck=True, kind=NOT_STATIONARY))
+    else:  # a gradient over tolerance is polished before it refutes (imprecise numerics, right formula)
+        out += stationarity(method, inst, Z, loss, g, mag, device=ctx.device)
 
     sr = search(method, inst, ctx, candidates=(Z,))
     # the search's loss is an upper bound on the true minimum: beating the candidate by more than
     # rounding proves it is not a global minimiser (never the other way round)
     t = tols.rounding(mag, n * k)
     out.append(Measurement(f"optimality loss(Z*) = {loss:.6g} vs best found {sr.loss:.6g}", loss - sr.loss,
-                           t.value, f"{t.reason}; {sr.evidence}"))
+                           t.value, f"{t.reason}; {sr.evidence}", kind=LOWER_LOSS))
 
     # local optimality against random feasible perturbations, and unrelated random competitors
     rng = np.random.default_rng(ctx.seed)
@@ -198,10 +200,11 @@ def check_closed_form(theorem, method, inst, ctx):
         return method.feasible(torch.as_tensor(Y), inst.G, inst.variant, hp)
 
     out.append(Measurement("optimality loss(Z*) - loss(perturbed)",
-                           competitor_gap(method, inst, loss, perturbations(Z, rng), to_Z), t.value, t.reason))
+                           competitor_gap(method, inst, loss, perturbations(Z, rng), to_Z), t.value, t.reason,
+                           kind=LOWER_LOSS))
     randoms = (rng.standard_normal(Z.shape) * rng.choice([0.1, 1.0, 3.0]) for _ in range(4))
     out.append(Measurement("optimality loss(Z*) - loss(random)",
-                           competitor_gap(method, inst, loss, randoms, to_Z), t.value, t.reason))
+                           competitor_gap(method, inst, loss, randoms, to_Z), t.value, t.reason, kind=LOWER_LOSS))
 
     # independent oracle: Eckart-Young value from a dense eigvalsh of the full target
     target = method.eckart_young_target(inst.G, k, variant=inst.variant, **inst.hyper)
@@ -210,7 +213,7 @@ def check_closed_form(theorem, method, inst, ctx):
         value = w * eckart_young_value(A, k) + c
         te = tols.rounding(mag + w * float(np.sum(A * A)), n * n)
         out.append(Measurement(f"oracle: loss(Z*) = {loss:.6g} vs Eckart-Young value {value:.6g} (eigvalsh of A)",
-                               abs(loss - value), te.value, te.reason))
+                               abs(loss - value), te.value, te.reason, kind=ORACLE_MISMATCH))
     out += descent_crosschecks(method, inst, Z, loss, sr, mag)
     return out
 
@@ -349,7 +352,7 @@ def structure_gap(method, inst, ctx, to_Z, shape, *, free, mag, what, candidates
                           shape=shape, gtol=tols.GD_GTOL)
     t = tols.rounding(mag, n * k)
     m = Measurement(f"{what}: best loss without the structure {free.loss:.6g} vs with it {con.loss:.6g}",
-                    con.loss - free.loss, t.value, f"{t.reason}; structured: {con.evidence}")
+                    con.loss - free.loss, t.value, f"{t.reason}; structured: {con.evidence}", kind=STRUCTURE)
     return m, con
 
 
@@ -382,7 +385,7 @@ def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(
         out.append(Measurement(
             f"{what} <= {predicted}: best loss without the constraint {free.loss:.6g} vs with rank <= {predicted} "
             f"(Z = AB^T) {con.loss:.6g}", con.loss - free.loss, t.value,
-            f"{t.reason}; free: {free.evidence}; constrained: {con.evidence}"))
+            f"{t.reason}; free: {free.evidence}; constrained: {con.evidence}", kind=STRUCTURE))
     if predicted >= 1 and lower:
         lo = search(method, inst, ctx, candidates=candidates + (free.Z,), rank=predicted - 1, max_iter=max_iter,
                     starts=ctx.starts)
@@ -392,7 +395,7 @@ def rank_by_two_minimisations(method, inst, ctx, predicted, *, mag, candidates=(
         out.append(Measurement(
             f"{what} >= {predicted}: best loss with rank <= {predicted - 1} {lo.loss:.6g} vs {ref_name} {ref:.6g}"
             + (" (reached: a lower-rank optimum)" if reached else ""),
-            float(reached), 0.0, f"reached = within {t.value:.2g} ({t.reason}); {lo.evidence}"))
+            float(reached), 0.0, f"reached = within {t.value:.2g} ({t.reason}); {lo.evidence}", kind=STRUCTURE))
     return out, free
 
 
@@ -439,5 +442,5 @@ def check_derivation(theorem, method, inst, ctx):
     for i, step in enumerate(d.steps, 1):
         ev = step.evidence
         out.append(Measurement(f"step {i} ({step.rule}): {ev.short()}", 0.0 if ev.holds else 1.0, 0.0,
-                               ev.counterexample or ""))
+                               ev.counterexample or "", kind=DERIVATION))
     return out
