@@ -15,9 +15,8 @@ the point is *polished* (a few L-BFGS steps from it, :data:`POLISH_STEPS`), and
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ssl_proofs.search import _lbfgs
+from ssl_proofs.search import polish
 
 from . import tolerances as tols
 from .core import LOWER_LOSS, NOT_STATIONARY, Measurement
@@ -51,13 +50,8 @@ def stationarity(method, inst, Z, loss, grad, mag, *, device="cpu", name="statio
     if gmax <= tg.value:
         return [Measurement(name, gmax, tg.value, tg.reason, kind=NOT_STATIONARY)]
     hp = method.check_hyper(inst.variant, inst.hyper)
-    f = method.objective(inst.G, variant=inst.variant, device=device, **inst.hyper)
-
-    def to_Z(Y):
-        return method.feasible(Y, inst.G, inst.variant, hp)
-
-    Zp, lp, gp, steps, _ = _lbfgs(f, to_Z, torch.as_tensor(Z, dtype=torch.float64), device, POLISH_STEPS,
-                                  tols.GD_GTOL)
+    Zp, lp, gp, steps = polish(method, inst.G, Z, variant=inst.variant, hyper=hp, steps=POLISH_STEPS, device=device,
+                               gtol=tols.GD_GTOL)
     tl = tols.rounding(mag, n * k)
     drop = loss - lp if np.isfinite(lp) else 0.0
     M, Mp = _gram(Z, method.translation_invariant), _gram(Zp, method.translation_invariant)
