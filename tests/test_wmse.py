@@ -17,7 +17,7 @@ from ssl_proofs.graphs import check_graph, laplacian, to_dense, view_graph
 from ssl_proofs.search import global_minimise
 from ssl_proofs.theorems import Subspace, Theorem
 from ssl_proofs_verifiers import check_solver
-from ssl_proofs_verifiers.checks import CHECKS, Context, Instance
+from ssl_proofs_verifiers.checks import CHECKS, Context, Instance, best_in_eigenspace
 from ssl_proofs_verifiers.runner import run_theorem
 
 WMSE = ssl_proofs.get_method("wmse")
@@ -206,3 +206,30 @@ def test_a_wrong_equivalence_is_refuted():
                  params={**th.params, "same_as": Subspace("spectral_contrastive")})
     r = run_theorem(sq, examples=10, ctx=Context(**CTX))
     assert r.verdict == "refuted"
+
+
+# -- issue 16, finding 3: a witness on a degenerate eigenspace must refute the formula, not a basis ----------------
+
+def _complete(n):
+    return np.ones((n, n)) - np.eye(n)
+
+
+@pytest.mark.slow  # 6 min on the loaded 2-core machine (L-BFGS at the kink of z/|z|: see docs/evidence.md)
+def test_k4_closed_form_is_judged_at_the_best_point_of_its_eigenspace():
+    """On K4, L = 4I off the constant vector: every whitened Z (K = 2) is a Laplacian-eigenmaps point, and the
+    normalised loss is not constant over them. The check must judge the claim at the family's best point, which
+    is lower than the basis `solve` happens to return (before: the basis was judged, and a search point that is
+    itself a member of the family "refuted" it). The family's values are checked against random members drawn
+    here independently: every one is >= the best point reported."""
+    G = _complete(4)
+    inst = Instance(G, 2, {}, "norm")
+    Z0 = WMSE.solve(G, 2, variant="norm").Z
+    Zb, note = best_in_eigenspace(WMSE, inst, Context(**CTX), Z0)
+    best = WMSE.loss(Zb, G, variant="norm")
+    assert note and best < WMSE.loss(Z0, G, variant="norm") - 1e-3
+    # independent members of the family: sqrt(N-1) x an orthonormal basis of a random 2-plane in 1-perp
+    rng = np.random.default_rng(3)
+    Q = sla.null_space(np.ones((1, 4)))
+    for _ in range(200):
+        U = Q @ np.linalg.qr(rng.standard_normal((3, 2)))[0]
+        assert WMSE.loss(np.sqrt(3.0) * U, G, variant="norm") >= best - 1e-9
