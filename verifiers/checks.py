@@ -226,8 +226,10 @@ def check_closed_form(theorem, method, inst, ctx):
     return out
 
 
-#: random starts of the search over the subspaces of a degenerate eigenspace (:func:`best_in_eigenspace`)
+#: random starts of the search over the subspaces of a degenerate eigenspace (:func:`best_in_eigenspace`) ...
 EIGENSPACE_STARTS = 8
+#: ... and L-BFGS iterations of each
+FAMILY_STEPS = 500
 
 
 def best_in_eigenspace(method, inst, ctx, Z):
@@ -275,7 +277,7 @@ def best_in_eigenspace(method, inst, ctx, Z):
     best, losses = (Z, at_given), []
     for _ in range(EIGENSPACE_STARTS):
         Zp, lp, _, _ = polish(family, inst.G, rng.standard_normal((m, j)), variant=inst.variant, hyper=hp,
-                              steps=500, device=ctx.device, gtol=tols.GD_GTOL)
+                              steps=FAMILY_STEPS, device=ctx.device, gtol=tols.GD_GTOL)
         losses.append(lp)
         if np.isfinite(lp) and lp < best[1]:
             best = (Zp, lp)
