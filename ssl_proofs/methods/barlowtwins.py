@@ -61,6 +61,7 @@ from ..spectral import SpectralProblem, lam
 from ..theorems import Subspace, Theorem
 from . import register
 from .base import Method
+from .simclr import rank_algebraic, rank_positive_eigs
 
 #: F.normalize's default: a zero column has cosine 0 with everything
 NORMALIZE_EPS = 1e-12
@@ -192,6 +193,24 @@ BT_THEOREMS = [
             claim="bt_rank", expected="refuted",
             params={"variant": "paper", "graphs": "connected", "k_max": 4},
             source="paper §1 (iii); refuted on graphs with positive non-top rho"),
+    # the other readings of "rank(G)", tested as SimCLR's are (issue 16, finding 5)
+    Theorem("barlowtwins.any.rank_algebraic", "barlowtwins",
+            "on any graph, rank(Z*) = min(K, rank G) (algebraic rank of G)",
+            claim="bt_rank", expected="refuted",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_algebraic},
+            source="paper §1 (iii), algebraic reading"),
+    Theorem("barlowtwins.any.rank_positive_eigs", "barlowtwins",
+            "on any graph, rank(Z*) = min(K, #positive eigenvalues of G) (= #positive rho, Sylvester's inertia)",
+            claim="bt_rank", expected="refuted",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs},
+            source="paper §1 (iii), positive-eigenvalue reading; refuted as an equality (issue 16: P6, K = 4, "
+                   "alpha = 0.005, the free best reached at rank <= 2, the reading predicts 3)"),
+    Theorem("barlowtwins.any.rank_positive_eigs_bound", "barlowtwins",
+            "on any graph, rank(Z*) <= min(K, #positive eigenvalues of G) (the upper-bound reading)",
+            claim="bt_rank",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs,
+                    "bound": True},
+            source="paper §1 (iii), positive-eigenvalue reading as a bound (issue 16: survived every attack tried)"),
     Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
             "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",
             claim="same_subspace", params={"variant": "paper", "graphs": "regular", "same_as": VICREG_SPAN},
