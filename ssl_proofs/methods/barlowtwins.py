@@ -166,6 +166,14 @@ class BarlowTwins(Method):
 #: the span the optimum is claimed to equal on regular graphs: constrained VICReg's Z* plus the constant
 VICREG_SPAN = Subspace("vicreg", "constrained", with_constant=True)
 
+def _path_graph(n):
+    """The path P_n (a known counterexample of the positive-eigenvalue reading, issue 16)."""
+    G = np.zeros((n, n))
+    idx = np.arange(n - 1)
+    G[idx, idx + 1] = G[idx + 1, idx] = 1.0
+    return G
+
+
 BT_THEOREMS = [
     Theorem("barlowtwins.derivation", "barlowtwins",
             "C = diag(Z^T D_G Z)^{-1/2} Z^T G Z diag(Z^T D_G Z)^{-1/2}; loss = ||C - I||^2 on the diagonal "
@@ -202,7 +210,8 @@ BT_THEOREMS = [
     Theorem("barlowtwins.any.rank_positive_eigs", "barlowtwins",
             "on any graph, rank(Z*) = min(K, #positive eigenvalues of G) (= #positive rho, Sylvester's inertia)",
             claim="bt_rank", expected="refuted",
-            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs},
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs,
+                    "witnesses": ((_path_graph(6), 4, {"alpha": 0.005}),)},
             source="paper §1 (iii), positive-eigenvalue reading; refuted as an equality (issue 16: P6, K = 4, "
                    "alpha = 0.005, the free best reached at rank <= 2, the reading predicts 3)"),
     Theorem("barlowtwins.any.rank_positive_eigs_bound", "barlowtwins",
