@@ -20,8 +20,9 @@ import numpy as np
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import (RANK_SV_THRESHOLD, Inapplicable, Measurement, a_bar, check_closed_form, claim, gradient,
-                     positive_degrees, rank_by_two_minimisations, search, solve_instance)
+from .checks import (LOWER_LOSS, NOT_STATIONARY, RANK_SV_THRESHOLD, Inapplicable, Measurement, a_bar,
+                     check_closed_form, claim, gradient, positive_degrees, rank_by_two_minimisations, search,
+                     solve_instance)
 from .descent import DescentResult
 
 
@@ -65,12 +66,12 @@ def check_bt_optimum(theorem, method, inst, ctx):
         scale = np.sqrt(np.einsum("ik,i,ik->k", Z[:, live], d, Z[:, live]))
         t = tols.rounding(mag, n * k, safety=256.0)
         out.append(Measurement("stationarity |grad|_max (non-zero columns, D-unit scale)",
-                               float(np.abs(g * scale[None, :]).max()), t.value, t.reason))
+                               float(np.abs(g * scale[None, :]).max()), t.value, t.reason, kind=NOT_STATIONARY))
     sr = search(method, inst, ctx, candidates=(Z,), max_iter=BT_MAX_ITER)
     t = tols.rounding(mag, n * k)
     # one-sided: only a point with strictly lower loss refutes the candidate
     out.append(Measurement(f"optimality loss(Z*) = {loss:.6g} vs best found {sr.loss:.6g}", loss - sr.loss,
-                           t.value, f"{t.reason}; {sr.evidence}"))
+                           t.value, f"{t.reason}; {sr.evidence}", kind=LOWER_LOSS))
     Zr, lr, gr = sr.extra["random"]
     gd = DescentResult(Z=Zr, loss=lr, losses=[lr], grad_norm=gr, iterations=0, device=sr.device)
     tg = _bt_descent_tol(method, inst, gd, mag)
