@@ -216,6 +216,21 @@ def minimise(method, G, k, *, variant, hyper, starts=3, seed=0, device="auto",
                          iterations=best[3], device=device)
 
 
+def polish(method, G, Z, *, variant, hyper, steps, device="cpu", gtol=1e-10):
+    """At most ``steps`` L-BFGS iterations from the given point ``Z`` (through ``method.feasible``).
+
+    Returns ``(Z, loss, |grad|_max, iterations)`` of the point reached (``Z`` itself when no step
+    decreases the loss).
+    """
+    f = method.objective(G, variant=variant, device=device, **hyper)
+
+    def to_Z(Y):
+        return method.feasible(Y, G, variant, hyper)
+
+    Zp, loss, gnorm, iters, _ = _lbfgs(f, to_Z, np.asarray(Z, dtype=np.float64), device, steps, gtol)
+    return Zp, loss, gnorm, iters
+
+
 def _factor(Z, r, n):
     """A rank-``r`` start ``[A; B]`` with ``A B^T`` the best rank-r approximation of ``Z``."""
     U, s, Vt = np.linalg.svd(Z, full_matrices=False)

@@ -137,6 +137,12 @@ class SpectralProblem:
     row_weights: Optional[np.ndarray] = None
     description: str = ""
 
+    @property
+    def dimension(self):
+        """How many directions the problem has: N minus the excluded (deflated) ones."""
+        n = self.operator.shape[0]
+        return n - (0 if self.deflate is None else np.asarray(self.deflate).reshape(n, -1).shape[1])
+
     def profile_values(self, eigenvalues):
         """Evaluate the profile ``s(lambda)`` on an array of eigenvalues."""
         subs = {sympy.Symbol(str(name), real=True) if isinstance(name, str) else name: v
@@ -323,7 +329,7 @@ def solve_spectral(problem: SpectralProblem, *, tol=TARGET_RESIDUAL, maxiter=MAX
     """
     A = problem.operator
     n = A.shape[0]
-    dim = n - (0 if problem.deflate is None else np.asarray(problem.deflate).reshape(n, -1).shape[1])
+    dim = problem.dimension
     if problem.which not in ("smallest", "largest"):
         raise InvalidArgument(f"which must be 'smallest' or 'largest', got {problem.which!r}.")
     if not 1 <= problem.k <= dim:

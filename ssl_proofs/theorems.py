@@ -151,7 +151,8 @@ def _type_name(typ):
 
 def check_params(theorem):
     """Raise :class:`InvalidArgument` when ``theorem.params`` has a key or a type its claim kind does not declare."""
-    schema = {**_INSTANCE_SCHEMAS.get(theorem.params.get("instances"), {}), **_SCHEMAS[theorem.claim]}
+    # no "instances" key: the default builder "graph" (verifiers.instances)
+    schema = {**_INSTANCE_SCHEMAS.get(theorem.params.get("instances", "graph"), {}), **_SCHEMAS[theorem.claim]}
     for key, value in theorem.params.items():
         if key not in schema:
             near = difflib.get_close_matches(key, schema, n=1)

@@ -11,12 +11,14 @@ def _row(cols, widths):
 def format_results(results, width=70, requested=None):
     """The verdict table; ``requested``: the examples asked per theorem (rows with fewer get a ``*`` and a
     footnote saying why: the column counts distinct instances checked, not hypothesis's draws)."""
-    head = ["theorem", "evidence", "ex.", "worst err / tol", "time", "verdict"]
+    head = ["theorem", "evidence", "ex.", "deciding err / tol", "time", "verdict"]
     rows = []
     fewer = False
     for r in results:
-        w = r.worst
-        worst = "-" if w is None else f"{w.error:.1e} / {w.tol:.1e}"
+        # the measurement the verdict stands on (TheoremResult.decided_by): for a refutation the failing one
+        # and its kind of failure, else the passing one closest to its tolerance
+        w = r.decided_by
+        worst = "-" if w is None else f"{w.error:.1e} / {w.tol:.1e}" + (f" ({w.kind})" if r.verdict == "refuted" else "")
         verdict = r.verdict + ("" if r.matches else f"  REGRESSION (expected {r.theorem.expected})")
         if r.matches and r.verdict == "refuted":
             verdict += " (as recorded)"
@@ -36,7 +38,7 @@ def format_results(results, width=70, requested=None):
         for r in refuted:
             lines.append(f"- {r.theorem.id}: {r.counterexample or r.evidence.detail}")
             for m in r.failing:
-                lines.append(f"    {m.name}: error {m.error:.3g} > tol {m.tol:.3g}  [{m.reason}]")
+                lines.append(f"    {m.kind}: {m.name}: error {m.error:.3g} > tol {m.tol:.3g}  [{m.reason}]")
     if fewer:
         lines.append("")
         lines.append(f"* ex. counts the distinct instances checked, fewer than the {requested} requested: hypothesis "

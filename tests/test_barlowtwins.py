@@ -13,7 +13,8 @@ from ssl_proofs.derivations.barlowtwins import bt_loss_gform
 from ssl_proofs.graphs import label_graph, view_graph
 from ssl_proofs.theorems import Theorem
 from ssl_proofs_verifiers import verify
-from ssl_proofs_verifiers.checks import Context
+from ssl_proofs_verifiers.checks import CHECKS, Context, Instance
+from ssl_proofs_verifiers.threads import single_threaded
 from ssl_proofs_verifiers.descent import minimise
 from ssl_proofs_verifiers.runner import run_theorem
 
@@ -99,3 +100,20 @@ def test_bad_inputs_raise_project_errors():
         bt.loss(np.ones((4, 2)), view_graph(2, 2), alpha=-1.0)
     with pytest.raises(InvalidArgument):
         bt.loss(np.ones((4, 2)), view_graph(2, 2), lambd=1.0)
+
+
+# -- issue 16, finding 5: the positive-eigenvalue reading of "rank(Z) = rank(G)" ------------------------------
+
+def test_positive_eigenvalue_reading_is_refuted_as_an_equality_on_p6():
+    """P6 (eigenvalues +-0.445, +-1.247, +-1.802: three positive), K = 4, alpha = 0.005: the reading predicts
+    rank(C*) = 3, but the best point with rank(Z) <= 2 reaches the free best (0.0390888898, measured with 20
+    random starts each way by helper i16b), so rank 3 is not needed: refuted by two minimisations, kind named."""
+    G = np.zeros((6, 6))
+    for a in range(5):
+        G[a, a + 1] = G[a + 1, a] = 1.0
+    th = ssl_proofs.get_theorem("barlowtwins.any.rank_positive_eigs")
+    ms = single_threaded(CHECKS["bt_rank"])(th, bt, Instance(G, 4, {"alpha": 0.005}, "paper"),
+                                            Context(device="cpu", starts=3, seed=0))
+    lower = [m for m in ms if m.refutes]
+    assert lower and all(m.kind == "structure not reached" for m in lower)
+    assert any("rank(C) >= 3" in m.name for m in lower)

@@ -13,7 +13,10 @@ import ssl_proofs
 import ssl_proofs.graphfiles
 from ssl_proofs.graphs import view_graph
 from ssl_proofs.methods import vicreg as vicreg_module
+from ssl_proofs.evidence import Evidence
 from ssl_proofs_cli import main
+from ssl_proofs_cli.table import format_results
+from ssl_proofs_verifiers.core import LOWER_LOSS, NOT_STATIONARY, Measurement, TheoremResult
 
 ROOT = Path(__file__).resolve().parents[1]  # subprocesses import this checkout, not an installed copy
 
@@ -82,7 +85,7 @@ def test_solve_from_an_edge_list(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["solve", "vicreg", "--graph", "missing.txt", "-k", "2", "--out", "Z.npy"], "missing.txt"),
-    (["solve", "vicreg", "--graph", "{graph}", "-k", "9", "--out", "Z.npy"], "k = 9"),
+    (["solve", "vicreg", "--graph", "{graph}", "-k", "9", "--variant", "constrained", "--out", "Z.npy"], "k = 9"),
     (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--alpha", "0", "--out", "Z.npy"], "alpha"),
     (["solve", "vicreg", "--graph", "{graph}", "-k", "2", "--variant", "hinge", "--out", "Z.npy"], "closed-form"),
     (["verify", "nosuchmethod"], "neither a method"),
@@ -343,3 +346,19 @@ def test_bad_data_files_are_refused_before_loading(content, words, tmp_path, mon
     assert main(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", "W.npy", "--linear", "--data", "X.npy"]) == 2
     err = capsys.readouterr().err
     assert words in err and "allow_pickle" not in err and not (tmp_path / "W.npy").exists()
+
+
+def test_table_and_json_show_the_measurement_that_decided_a_refutation():
+    """Issue 16, finding 4: the table's error / tol column of a refuted theorem printed the worst *passing* check
+    (vicreg.squared.local_minima: 6.5e-15 / 2.3e-08 while the report showed 1.3e-01 failing). The result
+    carries the deciding measurement (TheoremResult.decided_by), its kind and tolerance; table and JSON read it."""
+    th = ssl_proofs.get_theorem("vicreg.squared.local_minima")
+    passing = Measurement("other subset is stationary", 6.5e-15, 2.3e-08)
+    grad = Measurement("stationarity", 5e-3, 1e-10, kind=NOT_STATIONARY)
+    loss = Measurement("local minimum: lower loss nearby", 1.3e-01, 1e-3, kind=LOWER_LOSS)
+    res = TheoremResult(th, "refuted", Evidence.refuted("N=3"), 5, passing, "N=3", [grad, loss])
+    assert res.decided_by is loss  # a competitor with lower loss decides before a larger gradient ratio
+    table = format_results([res])
+    assert "1.3e-01 / 1.0e-03 (lower loss found)" in table and "6.5e-15" not in table
+    d = res.to_dict()["decided_by"]
+    assert d["kind"] == LOWER_LOSS and d["error"] == 1.3e-01 and d["tol"] == 1e-3 and d["refutes"]

@@ -4,11 +4,13 @@ import pytest
 import torch
 
 import ssl_proofs_verifiers
-from ssl_proofs import get_method
+from ssl_proofs import get_method, get_theorem
 from ssl_proofs.derivations import simclr as dsim
 from ssl_proofs.errors import InvalidArgument, NoClosedForm, SSLProofsError
 from ssl_proofs.graphs import check_graph, label_graph, view_graph
 from ssl_proofs.methods.simclr import meanshift_graph, multi_positive_loss, nnclr_graph
+from ssl_proofs_verifiers.checks import CHECKS, Context, Instance
+from ssl_proofs_verifiers.threads import single_threaded
 
 M = get_method("simclr")
 
@@ -163,3 +165,22 @@ def test_verify_gives_recorded_verdicts():
     assert len(results) == len(M.theorems())
     bad = [(r.theorem.id, r.verdict, r.theorem.expected) for r in results if not r.matches]
     assert not bad, bad
+
+
+# -- issue 16, finding 5: the degree-weighted alignment reading ---------------------------------------------------
+
+def test_degree_weighted_alignment_is_refuted_on_a_tree():
+    """span{1, Zt*} = top generalized eigenvectors of G u = rho D u (which contain 1, unlike G's own on an irregular
+    graph): refuted by two minimisations on the tree the recorded run shrank to (helper i16b, seed 0, 25 examples:
+    free 25.5358 vs structured 25.5371, K = 2, tau = 1). The structure is the relaxation (rows up to scale), whose
+    minimum is at most the literal one, so the refutation stands for the literal reading too."""
+    G = np.zeros((9, 9))
+    for a, b in [(0, 1), (0, 2), (0, 3), (0, 4), (0, 6), (1, 7), (1, 8), (2, 5)]:
+        G[a, b] = G[b, a] = 1.0
+    th = get_theorem("simclr.alignment.degree_weighted")
+    ms = single_threaded(CHECKS["simclr_alignment"])(th, M,
+                                                     Instance(G, 2, {"tau": 1.0}, "paper"),
+                                                     Context(device="cpu", starts=3, seed=0))
+    refuting = [m for m in ms if m.refutes]
+    assert refuting and all(m.kind == "structure not reached" for m in refuting)
+    assert max(m.error for m in refuting) > 1e-4

@@ -23,6 +23,19 @@ from ssl_proofs.theorems import Theorem
 from .strategies import describe_graph
 
 
+#: kinds of failure a refuting measurement names (docs/evidence.md, "Kinds of failure")
+LOWER_LOSS = "lower loss found"          # a point beating the claimed minimiser's loss by the margin
+INFEASIBLE = "infeasible"                # the claimed point violates the hard constraint
+NOT_STATIONARY = "not stationary"        # the gradient is not zero and polishing moves the point (loss or Gram)
+ORACLE_MISMATCH = "oracle mismatch"      # an independent computation (eigvalsh, scikit-learn, ...) disagrees
+STRUCTURE = "structure not reached"      # a structural claim: the imposed structure loses to the free best, or a
+                                         # smaller structure reaches it (two minimisations)
+DERIVATION = "derivation step fails"     # a symbolic step does not check out numerically
+MISMATCH = "measured mismatch"           # any other measured quantity differs from the claimed one
+#: which failing measurement decides a refutation: the first kind in this order (then the largest error / tol);
+#: a competitor with lower loss is the strongest evidence, a non-zero gradient the weakest
+KIND_ORDER = (LOWER_LOSS, INFEASIBLE, STRUCTURE, ORACLE_MISMATCH, DERIVATION, MISMATCH, NOT_STATIONARY)
+
 #: a refutation needs the error to exceed this many tolerances ...
 MARGIN = 10.0
 #: ... and this absolute size (errors are losses, Gram/projector distances, sines, counts of order 1):
@@ -38,7 +51,8 @@ class Measurement:
     (``error >= MARGIN x tol`` and ``error >= material``) on a measurement that may refute;
     in between the instance does not count (the runner keeps looking).  A ``crosscheck``
     (e.g. "descent from random starts reaches the candidate's loss") never refutes: failing
-    it only says the search did not get there.
+    it only says the search did not get there.  ``kind``: what a refutation by this measurement
+    means (:data:`KIND_ORDER`).
     """
 
     name: str
@@ -47,6 +61,7 @@ class Measurement:
     reason: str = ""
     material: float = MATERIAL
     crosscheck: bool = False
+    kind: str = MISMATCH
 
     @property
     def ok(self):
@@ -71,6 +86,17 @@ class Measurement:
         if not np.isfinite(self.error):
             return np.inf
         return self.error / self.tol if self.tol > 0 else (0.0 if self.error == 0 else np.inf)
+
+    def to_dict(self):
+        return {"check": self.name, "kind": self.kind, "error": self.error, "tol": self.tol, "why": self.reason}
+
+
+def deciding(failing):
+    """The refuting measurement a verdict is reported by: first by :data:`KIND_ORDER`, then largest error / tol."""
+    if not failing:
+        return None
+    rank = {k: i for i, k in enumerate(KIND_ORDER)}
+    return min(failing, key=lambda m: (rank.get(m.kind, len(KIND_ORDER)), -m.ratio))
 
 
 @dataclass
@@ -134,6 +160,13 @@ class TheoremResult:
     def matches(self):
         return self.verdict == self.theorem.expected
 
+    @property
+    def decided_by(self):
+        """The measurement the verdict stands on, what the CLI table and the reports print: for a refutation
+        the deciding failing measurement (:func:`deciding`, its ``kind`` names the kind of failure), else the
+        passing measurement closest to its tolerance (``worst``)."""
+        return deciding(self.failing) if self.verdict == "refuted" else self.worst
+
     def to_dict(self):
         w = self.worst
         return {
@@ -146,14 +179,16 @@ class TheoremResult:
             "matches": self.matches,
             "evidence": self.evidence.to_dict(),
             "examples": self.examples,
-            "worst": None if w is None else {"check": w.name, "error": w.error, "tol": w.tol, "why": w.reason},
+            "worst": None if w is None else w.to_dict(),
+            "decided_by": None if self.decided_by is None else {**self.decided_by.to_dict(),
+                                                                "refutes": self.verdict == "refuted"},
             "counterexample": self.counterexample,
-            "failing": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.failing],
+            "failing": [m.to_dict() for m in self.failing],
             "seconds": round(self.seconds, 3),
             "cpu_seconds": round(self.cpu_seconds, 3),
             "device": self.device,
             "instance": self.instance,
-            "unclear": [{"check": m.name, "error": m.error, "tol": m.tol, "why": m.reason} for m in self.unclear],
+            "unclear": [m.to_dict() for m in self.unclear],
         }
 
 

@@ -57,9 +57,17 @@ def _checked(inst, method):
     return dataclasses.replace(inst, G=check_graph(inst.G), hyper={key: hyper[key] for key in inst.hyper})
 
 
-@instance_builder("graph")
+@instance_builder("graph", params={"witnesses": tuple})
 def graph_instances(theorem, method):
-    return _graph_instances(theorem, method)
+    """Hypothesis-drawn graph instances; ``params["witnesses"]``: known instances ``(G, k, hyper)`` drawn too (like
+    hypothesis' ``@example``: a counterexample found by hand is checked by the same measurements every run)."""
+    drawn = _graph_instances(theorem, method)
+    known = theorem.params.get("witnesses")
+    if not known:
+        return drawn
+    variant = theorem.params.get("variant") or method.variants[0]
+    fixed = [Instance(G=np.asarray(G, dtype=float), k=int(k), hyper=dict(hp), variant=variant) for G, k, hp in known]
+    return st.one_of(st.sampled_from(fixed), drawn)
 
 
 @st.composite

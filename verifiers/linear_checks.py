@@ -30,8 +30,8 @@ from ssl_proofs.derivations.linear import derivation as linear_derivation
 from ssl_proofs.errors import InvalidArgument
 
 from . import tolerances as tols
-from .checks import (Inapplicable, Instance, Measurement, centred_gram, claim, competitor_gap, loss_magnitude,
-                     optimum_gram, perturbations, projector)
+from .checks import (INFEASIBLE, LOWER_LOSS, Inapplicable, Instance, Measurement, centred_gram, claim,
+                     competitor_gap, loss_magnitude, optimum_gram, perturbations, projector)
 from .descent import minimise
 from .instances import hyper_values, instance_builder
 from .strategies import describe_graph, graphs, labelled_graphs, view_graphs
@@ -261,7 +261,8 @@ def check_linear_closed_form(theorem, method, inst, ctx):
     res = method.constraint_residual(Z, inst.G, inst.variant, hp)
     if res is not None:
         t = tols.rounding((1 + float(np.sum(Z ** 2)) / n) * _metric_condition(sol), n * d * k)
-        out.append(Measurement("feasibility ||Cov(XW*) - I||", res, t.value, t.reason + " x cond(X^T B X)"))
+        out.append(Measurement("feasibility ||Cov(XW*) - I||", res, t.value, t.reason + " x cond(X^T B X)",
+                               kind=INFEASIBLE))
         if res > t.value:
             return out          # not a feasible point: its loss says nothing about the constrained minimum
     # the loss is evaluated at Z = XW in float64: rounding ~ eps x terms x their size; an error dW ~
@@ -272,18 +273,21 @@ def check_linear_closed_form(theorem, method, inst, ctx):
     why = f"{t.reason} (x (1 + (1e3 eps cond(X^T B X))^2 ndk), cond = {kappa:.2g})"
     g = weight_gradient(method, inst, W, device=ctx.device)
     out.append(Measurement(f"optimality loss(XW*) - loss(line search along -grad, |grad|_max = "
-                           f"{float(np.abs(g).max()):.2g})", descend_from(method, inst, W, g, to_Z), t.value, why))
+                           f"{float(np.abs(g).max()):.2g})", descend_from(method, inst, W, g, to_Z), t.value, why,
+                           kind=LOWER_LOSS))
     gd = minimise_weights(method, inst.X, inst.G, k, variant=inst.variant, hyper=hp, starts=ctx.starts,
                           seed=ctx.seed, device=ctx.device)
     out.append(Measurement("optimality loss(XW*) - loss(GD on W)", loss - gd.loss, t.value,
-                           f"{why}; GD = best of {ctx.starts} L-BFGS starts on W, loss {gd.loss:.6g} vs {loss:.6g}"))
+                           f"{why}; GD = best of {ctx.starts} L-BFGS starts on W, loss {gd.loss:.6g} vs {loss:.6g}",
+                           kind=LOWER_LOSS))
     worst = competitor_gap(method, inst, loss, perturbations(W, np.random.default_rng(ctx.seed)), to_Z)
-    out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, why))
+    out.append(Measurement("optimality loss(XW*) - loss(X(W*+E))", worst, t.value, why, kind=LOWER_LOSS))
     if inst.variant not in method.constrained_variants:
         # a dropped column is a point descent cannot reach (scale-invariant losses such as BarlowTwins
         # see a column only through its direction until it is exactly 0)
         worst = competitor_gap(method, inst, loss, _columns_dropped(W), to_Z)
-        out.append(Measurement("optimality loss(XW*) - loss(XW* with one column zeroed)", worst, t.value, why))
+        out.append(Measurement("optimality loss(XW*) - loss(XW* with one column zeroed)", worst, t.value, why,
+                               kind=LOWER_LOSS))
     return out
 
 

@@ -13,13 +13,16 @@ comparison here uses column-normalised quantities (``W = D^{1/2} Z diag(Z^T D Z)
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ssl_proofs import graphs as _graphs
 
 from . import tolerances as tols
-from .checks import (RANK_SV_THRESHOLD, Inapplicable, Measurement, a_bar, check_closed_form, claim, gradient,
-                     positive_degrees, rank_by_two_minimisations, search, solve_instance)
+from .checks import (LOWER_LOSS, NOT_STATIONARY, RANK_SV_THRESHOLD, Inapplicable, Measurement, a_bar,
+                     check_closed_form, claim, gradient, positive_degrees, rank_by_two_minimisations, search,
+                     solve_instance)
 from .descent import DescentResult
 
 
@@ -63,12 +66,12 @@ def check_bt_optimum(theorem, method, inst, ctx):
         scale = np.sqrt(np.einsum("ik,i,ik->k", Z[:, live], d, Z[:, live]))
         t = tols.rounding(mag, n * k, safety=256.0)
         out.append(Measurement("stationarity |grad|_max (non-zero columns, D-unit scale)",
-                               float(np.abs(g * scale[None, :]).max()), t.value, t.reason))
+                               float(np.abs(g * scale[None, :]).max()), t.value, t.reason, kind=NOT_STATIONARY))
     sr = search(method, inst, ctx, candidates=(Z,), max_iter=BT_MAX_ITER)
     t = tols.rounding(mag, n * k)
     # one-sided: only a point with strictly lower loss refutes the candidate
     out.append(Measurement(f"optimality loss(Z*) = {loss:.6g} vs best found {sr.loss:.6g}", loss - sr.loss,
-                           t.value, f"{t.reason}; {sr.evidence}"))
+                           t.value, f"{t.reason}; {sr.evidence}", kind=LOWER_LOSS))
     Zr, lr, gr = sr.extra["random"]
     gd = DescentResult(Z=Zr, loss=lr, losses=[lr], grad_norm=gr, iterations=0, device=sr.device)
     tg = _bt_descent_tol(method, inst, gd, mag)
@@ -111,9 +114,10 @@ def _bt_rank(method, Z, G):
     return int(np.count_nonzero(sv > RANK_SV_THRESHOLD))
 
 
-@claim("bt_rank")
+@claim("bt_rank", params={"predict": Callable, "bound": bool})
 def check_bt_rank(theorem, method, inst, ctx):
-    """``rank = min(K, #components)`` as two minimisations (rank-constrained Z = AB^T vs free).
+    """``rank = min(K, #components)`` (or ``params["predict"](G, K)``, another reading of "rank(G)") as two
+    minimisations (rank-constrained Z = AB^T vs free).
 
     The constraint is on Z (rank(C) <= rank(Z)); a refutation "rank > predicted" also needs the
     free best point's rank(C) to exceed the prediction.  The loss is >= 0 and the candidate reaches 0
@@ -122,11 +126,14 @@ def check_bt_rank(theorem, method, inst, ctx):
     G, k = inst.G, inst.k
     positive_degrees(G)
     c = _graphs.n_components(G)
-    predicted = min(k, c)
+    predict = theorem.params.get("predict")
+    predicted = min(k, c) if predict is None else int(predict(G, k))
     cand = method.solve(G, k, variant=inst.variant, **inst.hyper).Z
     mag = 4.0 * (1.0 + inst.hyper.get("alpha", 0.0)) * k * k
+    bound = bool(theorem.params.get("bound"))  # rank(C*) <= predicted only: the first minimisation alone
     out, free = rank_by_two_minimisations(method, inst, ctx, predicted, mag=mag, candidates=(cand,),
-                                          minimum=0.0 if k <= c else None, max_iter=BT_MAX_ITER, what="rank(C)")
+                                          minimum=0.0 if k <= c else None, max_iter=BT_MAX_ITER, what="rank(C)",
+                                          lower=not bound)
     actual = _bt_rank(method, free.Z, G)
     if out and out[0].name.startswith(f"rank(C) <= {predicted}") and actual <= predicted:
         out[0].crosscheck = True  # the better free point does not have a larger rank(C): no evidence

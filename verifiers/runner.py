@@ -20,7 +20,7 @@ from ssl_proofs.theorems import Theorem
 from . import checks as _checks
 from .threads import single_threaded
 from .checks import CHECKS, Context, Inapplicable, Instance, load_claim_modules
-from .core import DEFAULT_EXAMPLES, TheoremResult, check_run_options  # noqa: F401 (DEFAULT_EXAMPLES: re-exported)
+from .core import DEFAULT_EXAMPLES, TheoremResult, check_run_options, deciding  # noqa: F401 (DEFAULT_EXAMPLES: re-exported)
 from .descent import resolve_device
 from .instances import instances
 from .strategies import graphs
@@ -215,7 +215,7 @@ def run_theorem(theorem, *, examples, ctx, progress=None):
     except _Refuted as r:
         cex = r.inst.describe()
         lines = [m.line() for m in r.failing]
-        ev = Evidence.refuted(cex, detail="; ".join(lines))
+        ev = Evidence.refuted(cex, detail=f"{deciding(r.failing).kind}: " + "; ".join(lines))
         return TheoremResult(theorem, "refuted", ev, state["count"], state["worst"], cex, r.failing,
                              time.perf_counter() - t0, ctx.device, instance_data(r.inst))
     except Unsatisfiable:

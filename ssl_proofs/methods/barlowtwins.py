@@ -61,6 +61,7 @@ from ..spectral import SpectralProblem, lam
 from ..theorems import Subspace, Theorem
 from . import register
 from .base import Method
+from .simclr import rank_algebraic, rank_positive_eigs
 
 #: F.normalize's default: a zero column has cosine 0 with everything
 NORMALIZE_EPS = 1e-12
@@ -170,6 +171,14 @@ class BarlowTwins(Method):
 #: the span the optimum is claimed to equal on regular graphs: constrained VICReg's Z* plus the constant
 VICREG_SPAN = Subspace("vicreg", "constrained", with_constant=True)
 
+def _path_graph(n):
+    """The path P_n (a known counterexample of the positive-eigenvalue reading, issue 16)."""
+    G = np.zeros((n, n))
+    idx = np.arange(n - 1)
+    G[idx, idx + 1] = G[idx + 1, idx] = 1.0
+    return G
+
+
 BT_THEOREMS = [
     Theorem("barlowtwins.derivation", "barlowtwins",
             "C = diag(Z^T D_G Z)^{-1/2} Z^T G Z diag(Z^T D_G Z)^{-1/2}; loss = ||C - I||^2 on the diagonal "
@@ -197,6 +206,25 @@ BT_THEOREMS = [
             claim="bt_rank", expected="refuted",
             params={"variant": "paper", "graphs": "connected", "k_max": 4},
             source="paper §1 (iii); refuted on graphs with positive non-top rho"),
+    # the other readings of "rank(G)", tested as SimCLR's are (issue 16, finding 5)
+    Theorem("barlowtwins.any.rank_algebraic", "barlowtwins",
+            "on any graph, rank(Z*) = min(K, rank G) (algebraic rank of G)",
+            claim="bt_rank", expected="refuted",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_algebraic},
+            source="paper §1 (iii), algebraic reading"),
+    Theorem("barlowtwins.any.rank_positive_eigs", "barlowtwins",
+            "on any graph, rank(Z*) = min(K, #positive eigenvalues of G) (= #positive rho, Sylvester's inertia)",
+            claim="bt_rank", expected="refuted",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs,
+                    "witnesses": ((_path_graph(6), 4, {"alpha": 0.005}),)},
+            source="paper §1 (iii), positive-eigenvalue reading; refuted as an equality (issue 16: P6, K = 4, "
+                   "alpha = 0.005, the free best reached at rank <= 2, the reading predicts 3)"),
+    Theorem("barlowtwins.any.rank_positive_eigs_bound", "barlowtwins",
+            "on any graph, rank(Z*) <= min(K, #positive eigenvalues of G) (the upper-bound reading)",
+            claim="bt_rank",
+            params={"variant": "paper", "graphs": "connected", "k_max": 4, "predict": rank_positive_eigs,
+                    "bound": True},
+            source="paper §1 (iii), positive-eigenvalue reading as a bound (issue 16: survived every attack tried)"),
     Theorem("barlowtwins.regular.recovers_vicreg", "barlowtwins",
             "regular G: span of BT's non-constant eigen-directions = constrained VICReg's span (BT recovers VICReg)",
             claim="same_subspace", params={"variant": "paper", "graphs": "regular", "same_as": VICREG_SPAN},

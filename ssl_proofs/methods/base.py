@@ -8,7 +8,7 @@ Everything else (validation, numpy/torch dispatch, the generic solve) lives here
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -132,6 +132,10 @@ class Method:
     #: ``"optimal"`` = soft variants pad with zero columns and stay optimal; ``"candidate"`` = they pad,
     #: but the padded point is only a candidate
     linear_padding: Optional[str] = None
+    #: ``solve`` with ``k`` above the dimension of the spectral problem (e.g. ``k >= N`` for a loss that ignores
+    #: the mean): ``None`` = raise; ``"optimal"`` = soft variants pad with zero columns and stay optimal (the loss
+    #: sees Z through a PSD matrix of rank <= min(K, dimension), Eckart--Young: the rank bound no longer binds)
+    padding: Optional[str] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -346,14 +350,20 @@ class Method:
         variant = self.check_variant(variant, closed_form=not (search and not has_closed_form))
         hp = self.check_hyper(variant, hp)
         G = _graphs.check_graph(G)
-        k = _graphs.check_k(k, G.shape[0])
+        pads = self.padding is not None and variant not in self.constrained_variants
+        k = _graphs.check_k(k, G.shape[0], strict=not pads)
         closed = None
         if has_closed_form:
             problem = self.spectral_problem(G, k, variant=variant, **hp)
-            sol = solve_spectral(problem, progress=eigen_progress)
-            loss = self.loss(sol.Z, G, variant=variant, **hp)
+            extra = max(0, k - problem.dimension) if pads else 0
+            sol = solve_spectral(replace(problem, k=k - extra) if extra else problem, progress=eigen_progress)
+            Z = np.column_stack([sol.Z, np.zeros((G.shape[0], extra))]) if extra else sol.Z
+            loss = self.loss(Z, G, variant=variant, **hp)
             proved, why = self.proved_range(G, k, variant, hp)
-            closed = Solution(Z=sol.Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant,
+            if extra:
+                why += (f"; k = {k} > {problem.dimension} directions of the problem: {extra} zero column(s) "
+                        "appended (their loss term is constant), eigenvalues listed for the directions used")
+            closed = Solution(Z=Z, loss=loss, eigenvalues=sol.eigenvalues, hyper=hp, variant=variant,
                               spectral=sol, certificate="proved" if proved else "candidate", note=why)
         if not search:
             return closed

@@ -53,6 +53,7 @@ CONSTRAINED_PROFILE = sympy.Integer(1)
 class VICReg(Method):
     name = "vicreg"
     linear_padding = "optimal"  # k > rank(X^T B X): soft variants pad with zero columns
+    padding = "optimal"  # k >= N: squared VICReg pads with zero columns (constrained: Cov(Z) = I_K is infeasible)
     title = "VICReg <-> Laplacian Eigenmaps"
     hypers = (
         Hyper("alpha", 1.0, "variance weight (> 0)", domain=(0.1, 10.0)),

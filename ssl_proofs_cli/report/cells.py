@@ -35,7 +35,7 @@ def worst(r):
     """``"error / tol"``: the failing measurement furthest beyond its tolerance for a refutation,
     else the worst passing one; ``"–"`` when nothing was measured."""
     fails = r.get("failing") or []
-    w = max(fails, key=_ratio) if fails else r.get("worst")
+    w = r.get("decided_by") or (max(fails, key=_ratio) if fails else r.get("worst"))  # runs before decided_by
     return "–" if w is None else f"{w['error']:.1e} / {w['tol']:.1e}" + (" (fails)" if fails else "")
 
 
