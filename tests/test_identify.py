@@ -8,6 +8,8 @@ compared to 1e-6 (the issue's bar; L-BFGS stops at |grad| <= 1e-12 on O(1) losse
 Run time ~30 s on the shared 2-core machine (OMP_NUM_THREADS=1).
 """
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -276,6 +278,28 @@ def test_cli_end_to_end_writes_json_z_and_report(tmp_path, capsys):
     f = lifted(ssl_ey, irregular_graph())
     assert float(f(torch.as_tensor(Z))) == pytest.approx(record["loss"], rel=1e-12)
     assert "Derivation" in (tmp_path / "rep" / "identify.md").read_text()
+    assert "\\subsection*{Derivation}" in (tmp_path / "rep" / "identify.tex").read_text()
+
+
+def test_report_escapes_a_hostile_loss_name_and_compiles(tmp_path, capsys):
+    """The loss file's name is the user's text: inert in Markdown and LaTeX; the .tex compiles where TeX exists."""
+    np.save(tmp_path / "g.npy", irregular_graph())
+    name = "ev$il_#1%{x}`.py"
+    (tmp_path / name).write_text("from ssl_proofs_verifiers.references_identify import ssl_ey as loss\n")
+    code = main(["identify", f"{tmp_path / name}:loss", "--graph", str(tmp_path / "g.npy"), "-k", "2",
+                 "--report", str(tmp_path / "rep")])
+    assert code == 0
+    tex = (tmp_path / "rep" / "identify.tex").read_text()
+    assert "ev\\$il\\_\\#1\\%\\{x\\}" in tex and "$il_#" not in tex
+    md = (tmp_path / "rep" / "identify.md").read_text()
+    assert md.splitlines()[0].startswith("# identify ``") and "ev$il_#1%{x}`.py" in md.splitlines()[0]
+    engine = shutil.which("pdflatex")
+    if engine is None:
+        pytest.skip("no pdflatex on PATH: the escaping is checked, the compilation is not")
+    proc = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                           "-output-directory", str(tmp_path), str(tmp_path / "rep" / "identify.tex")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
 
 
 def test_pytorch_metric_learning_vicreg_class_is_accepted():

@@ -10,8 +10,8 @@ differentiable scalar) exits 2 and writes nothing.
 from __future__ import annotations
 
 import importlib
-import json
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from ssl_proofs.graphfiles import read_graph
 
 from ..io import OutputDir, output_path, save_array, save_json
 from ..progress import Stages
+from ..report.escape import md_code, md_text, tex_text
 
 NAME = "identify"
 HELP = "recognise your own loss: spectral form, closed-form optimum and verdict, or why there is none"
@@ -82,38 +83,59 @@ def _import(module_name):
         raise InvalidArgument(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
 
 
-def _cell(text):
-    """Table-cell text: the norms' bars of ``||X||`` would end the cell."""
-    return str(text).replace("|", "\\|")
-
-
 def render_markdown(result, spec, graph, k):
-    """The answer as a Markdown page: verdict, derivation steps with their evidence, tests."""
+    """The answer as a Markdown page: verdict, derivation steps with their evidence, tests (every string
+    escaped: the loss and graph names are the user's)."""
     verdict = {True: "spectral", False: "not identified as spectral", "degenerate": "degenerate"}[result.spectral]
-    lines = [f"# identify `{spec}`", "", f"graph `{graph}`, K = {k}", "",
-             f"**Verdict: {verdict}**" + (f" ({result.form})" if result.form else ""), "",
-             f"* lifting: {result.lifting}"]
-    if result.operator:
-        lines.append(f"* operator: `{result.operator}`")
-    if result.metric:
-        lines.append(f"* metric: `{result.metric}`")
-    if result.reason:
-        lines.append(f"* reason: {result.reason}")
-    if result.same_as:
-        lines.append(f"* same as: `{result.same_as['method']}` ({result.same_as['variant']}), "
-                     f"hyper {result.same_as['hyper']}, scale {result.same_as['scale']:.6g}, "
-                     f"offset {result.same_as['offset']:.6g}; on {result.same_as['graphs']}")
-    if result.loss is not None:
-        lines.append(f"* loss of the returned Z: {result.loss:.10g}, certificate **{result.certificate}**")
+    lines = [f"# identify {md_code(spec)}", "", f"graph {md_code(str(graph))}, K = {int(k)}", "",
+             f"**Verdict: {md_text(verdict)}**" + (f" ({md_text(result.form)})" if result.form else ""), ""]
+    lines += [f"* {md_text(label)}: {md_text(text)}" for label, text in _facts(result)]
     if result.derivation:
         lines += ["", "## Derivation", "", "| step | rule | evidence |", "|---|---|---|"]
-        lines += [f"| {_cell(s)} | {_cell(r)} | {e} |" for s, r, e in result.derivation]
+        lines += [f"| {md_text(st)} | {md_text(rule)} | {md_text(ev)} |" for st, rule, ev in result.derivation]
     lines += ["", "## Tests", "", "| test | residual | tolerance | passed | what |", "|---|---|---|---|---|"]
-    lines += [f"| {t.name} | {t.residual:.2e} | {t.tol:.0e} | {'yes' if t.passed else 'NO'} | {_cell(t.detail)} |"
-              for t in result.tests]
+    lines += [f"| {md_text(t.name)} | {t.residual:.2e} | {t.tol:.0e} | {'yes' if t.passed else 'NO'} | "
+              f"{md_text(t.detail)} |" for t in result.tests]
     if result.evidence:
-        lines += ["", "## Evidence", ""] + [f"* {e}" for e in result.evidence]
+        lines += ["", "## Evidence", ""] + [f"* {md_text(e)}" for e in result.evidence]
     return "\n".join(lines) + "\n"
+
+
+def _facts(result):
+    """(label, text) lines of an answer, in the order both renderers print them."""
+    facts = [("lifting", result.lifting)]
+    facts += [(name, value) for name, value in (("operator", result.operator), ("metric", result.metric),
+                                                ("reason", result.reason)) if value]
+    if result.same_as:
+        sa = result.same_as
+        facts.append(("same as", f"{sa['method']} ({sa['variant']}), hyper {sa['hyper']}, scale {sa['scale']:.6g}, "
+                                 f"offset {sa['offset']:.6g}; on {sa['graphs']}"))
+    if result.loss is not None:
+        facts.append(("loss of the returned Z", f"{result.loss:.10g}, certificate {result.certificate}"))
+    return facts
+
+
+def render_tex(result, spec, graph, k):
+    """The answer as a LaTeX document (every string escaped: the loss and graph names are the user's)."""
+    verdict = {True: "spectral", False: "not identified as spectral", "degenerate": "degenerate"}[result.spectral]
+    out = [r"\documentclass[10pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{longtable}",
+           r"\begin{document}", rf"\section*{{identify \texttt{{{tex_text(spec)}}}}}",
+           rf"graph \texttt{{{tex_text(str(graph))}}}, $K = {int(k)}$.\par",
+           rf"\textbf{{Verdict: {tex_text(verdict)}}}" + (f" ({tex_text(result.form)})" if result.form else "") + r"\par",
+           r"\begin{itemize}"]
+    out += [rf"\item {tex_text(label)}: {tex_text(text)}" for label, text in _facts(result)]
+    out.append(r"\end{itemize}")
+    if result.derivation:
+        out += [r"\subsection*{Derivation}", r"\begin{longtable}{p{0.4\linewidth}p{0.3\linewidth}p{0.2\linewidth}}",
+                r"step & rule & evidence \\ \hline"]
+        out += [rf"{tex_text(st)} & {tex_text(rule)} & {tex_text(ev)} \\" for st, rule, ev in result.derivation]
+        out.append(r"\end{longtable}")
+    out += [r"\subsection*{Tests}", r"\begin{longtable}{p{0.16\linewidth}rrlp{0.4\linewidth}}",
+            r"test & residual & tolerance & passed & what \\ \hline"]
+    out += [rf"{tex_text(t.name)} & {t.residual:.2e} & {t.tol:.0e} & {'yes' if t.passed else 'NO'} & "
+            rf"{tex_text(t.detail)} \\" for t in result.tests]
+    out += [r"\end{longtable}", r"\end{document}", ""]
+    return "\n".join(out)
 
 
 def run(args):
@@ -127,7 +149,7 @@ def run(args):
     report_dir = None
     if args.report is not None:
         report_dir = OutputDir(args.report, "--report", inputs=inputs)
-        report_dir.check(["identify.md", "identify.json"])
+        report_dir.check(["identify.md", "identify.tex", "identify.json"])
     loss = load_loss(args.loss)
     G = read_graph(args.graph)
     stages = Stages("identify")
@@ -149,6 +171,7 @@ def run(args):
         print(f"saved {json_out}")
     if report_dir is not None:
         md_path = report_dir.save_text("identify.md", render_markdown(result, args.loss, args.graph, args.k))
+        tex_path = report_dir.save_text("identify.tex", render_tex(result, args.loss, args.graph, args.k))
         json_path = report_dir.save_text("identify.json", json.dumps(record, indent=2, default=float) + "\n")
-        print(f"saved {md_path} and {json_path}")
+        print(f"saved {md_path}, {tex_path} and {json_path}")
     return 0
