@@ -27,6 +27,7 @@ import numpy as np
 from ssl_proofs.bounds import certified_gap, elliptope_bound
 from ssl_proofs.graphs import circulant_graph, to_dense
 from ssl_proofs.methods.simclr import SIMCLR
+from ssl_proofs_cli.io import save_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def search_module(rev):
                          capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "search_old.py"
-        path.write_text(src)
+        save_text(path, src)
         spec = importlib.util.spec_from_file_location("ssl_proofs._search_old", path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod  # dataclasses look their module up there

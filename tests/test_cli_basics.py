@@ -66,8 +66,8 @@ def test_derive_shows_which_step_it_is_checking(capsys):
 def _result(tid, examples, verdict="holds"):
     theorem = SimpleNamespace(id=tid, statement="s", expected=verdict)
     evidence = SimpleNamespace(short=lambda: "numeric", detail="")
-    return SimpleNamespace(theorem=theorem, evidence=evidence, examples=examples, worst=None, matches=True,
-                           verdict=verdict, seconds=0.1, cpu_seconds=0.1, counterexample=None, failing=[])
+    return SimpleNamespace(theorem=theorem, evidence=evidence, examples=examples, worst=None, decided_by=None,
+                           matches=True, verdict=verdict, seconds=0.1, cpu_seconds=0.1, counterexample=None, failing=[])
 
 
 def test_fewer_examples_than_requested_are_footnoted():

@@ -64,6 +64,7 @@ def independent_minimum(f, n, k, starts=8, seed=0):
 # -- the vertical slice: views-form VICReg, end to end ----------------------------------------------
 
 
+@pytest.mark.slow  # the default budget end to end: about a minute on 2 cores (the CLI test below runs in CI)
 def test_views_vicreg_is_eckart_young_with_the_degree_weighted_metric():
     G = irregular_graph()
     r = identify(vicreg_views, form="views", graph=G, k=2, seed=0)

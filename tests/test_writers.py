@@ -284,7 +284,9 @@ TINY_HINGE = {"n_samples": 4, "views": 2, "k": 5, "alpha": 1.0, "betas": [1.0], 
               "starts": 2, "rank_starts": 1, "max_iter": 200}  # as tests/test_experiment_cluster.py: seconds
 
 
-@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")])
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"),  # the vector formats: ~11 s each, slow
+                                           pytest.param(".pdf", b"%PDF", marks=pytest.mark.slow),
+                                           pytest.param(".svg", b"<?xml", marks=pytest.mark.slow)])
 def test_experiment_plot_and_json_go_through_the_writer_and_the_cache_under_its_folder(suffix, magic, tmp_path,
                                                                                         monkeypatch, capsys):
     """The figure is drawn to bytes by the verifier and written by the CLI, in the format its suffix names."""

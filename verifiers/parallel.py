@@ -226,14 +226,25 @@ def _ignore_sigint():
 
 def _stop(pool):
     """Cancel the pending tasks and end the worker processes now, without waiting for running ones."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = set((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
+    processes |= set((getattr(pool, "_processes", None) or {}).values())  # any started meanwhile
+    _end(processes)
+    # the executor's own thread then fails the tasks that were running (BrokenProcessPool): wait for it, so
+    # that no future is left pending when the caller looks (it ends as soon as it sees the dead workers)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=5)
+
+
+def _end(processes):
     for proc in processes:
         proc.terminate()
     for proc in processes:
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
+            proc.join(timeout=5)
 
 
 def _gather(completed, by_id, done):
