@@ -132,7 +132,9 @@ def test_a_bad_connect_timeout_is_refused(raw, monkeypatch):
 def test_a_real_dask_scheduler_passes_the_probe():
     distributed = pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
     with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
-        parallel.probe_scheduler(cluster.scheduler_address, timeout=10)
+        t0 = time.monotonic()
+        parallel.probe_scheduler(cluster.scheduler_address, timeout=10)  # raises InvalidArgument if refused
+        assert time.monotonic() - t0 < 10, "a real scheduler must pass the probe before its deadline"
 
 
 # -- the worker cap ------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def _run(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def _refused(argv, *words):
+def _assert_refused(argv, *words):
     code, _, err = _run(argv)
     assert code == 2 and err.startswith("ssl-proofs: error: ") and "Traceback" not in err, err
     for w in words:
@@ -99,7 +99,7 @@ def test_forged_csr_file_through_the_cli(what, arrays, words, tmp_path):
     data, indices, indptr = (np.asarray(a) for a in arrays)
     np.savez(tmp_path / "g.npz", format=np.array("csr"), shape=np.array([3, 3]), data=data, indices=indices,
              indptr=indptr)
-    _refused(["solve", "vicreg", "--graph", str(tmp_path / "g.npz"), "-k", "1", "--out", str(tmp_path / "Z.npy")],
+    _assert_refused(["solve", "vicreg", "--graph", str(tmp_path / "g.npz"), "-k", "1", "--out", str(tmp_path / "Z.npy")],
              words)
     assert not (tmp_path / "Z.npy").exists()
 
@@ -231,7 +231,7 @@ def test_non_regular_files_are_refused_by_every_input_flag(kind, flag, tmp_path)
             "--data": ["solve", "vicreg", "--graph", str(tmp_path / "ok.txt"), "-k", "1", "--linear", "--data", path,
                        "--out", str(tmp_path / "Z.npy")]}[flag]
     with _deadline(30):
-        _refused(argv, "not a regular file", WORDS[kind])
+        _assert_refused(argv, "not a regular file", WORDS[kind])
 
 
 @pytest.mark.parametrize("kind", SPECIAL)
@@ -325,7 +325,7 @@ def test_memory_error_is_not_called_a_bug(monkeypatch, tmp_path):
     def exhausted(args):
         raise MemoryError
     monkeypatch.setattr(solve_command, "run", exhausted)
-    err = _refused(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", str(tmp_path / "Z.npy")],
+    err = _assert_refused(["solve", "vicreg", "--graph", "g.txt", "-k", "1", "--out", str(tmp_path / "Z.npy")],
                    "out of memory", "SSL_PROOFS_MAX_MEMORY")
     assert "bug" not in err
 
@@ -446,7 +446,7 @@ def test_huge_weights_are_told_to_rescale_not_to_raise_maxiter(tmp_path):
     p.write_text("0 1 1e307\n1 2 1e307\n2 3 1e307\n3 0 1e307\n0 2 1e306\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own overflow warnings on the way
-        err = _refused(["solve", "vicreg", "--graph", str(p), "-k", "1", "--out", str(tmp_path / "Z.npy")],
+        err = _assert_refused(["solve", "vicreg", "--graph", str(p), "-k", "1", "--out", str(tmp_path / "Z.npy")],
                        "Rescale G")
     assert "maxiter" not in err.replace("maxiter and tol do not help", "")
 
@@ -483,7 +483,7 @@ def test_empty_or_one_node_mtx_is_refused_before_its_body(size_line, layout, tmp
 
 @pytest.mark.parametrize("seed", [2 ** 63, 2 ** 70, 10 ** 30])
 def test_a_seed_out_of_range_says_the_range(seed):
-    _refused(["verify", "vicreg.squared.closed_form", "--device", "cpu", "--seed", str(seed)], "2**63")
+    _assert_refused(["verify", "vicreg.squared.closed_form", "--device", "cpu", "--seed", str(seed)], "2**63")
 
 
 NOT_ASCII_IDS = ["\uff11", "1_0", "\u0661", "\u00b2", "\u0967", "+1", "0x1", "1.0", "1e1", "\U0001d7d9"]

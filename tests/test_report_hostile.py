@@ -25,7 +25,7 @@ from ssl_proofs_cli import main  # noqa: E402
 from ssl_proofs_cli import report  # noqa: E402
 from ssl_proofs_cli.io import OutputDir  # noqa: E402
 from ssl_proofs_cli.report import content, escape, files, schema  # noqa: E402
-from ssl_proofs_cli.report.hostile import HOSTILE_STRINGS, hostile_claims_json, hostile_run_json  # noqa: E402
+from ssl_proofs_cli.report.hostile import HOSTILE_STRINGS, hostile_claims_json, hostile_run_json, with_value  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = json.loads((ROOT / "docs" / "results" / "verify.json").read_text())
@@ -50,49 +50,40 @@ def _report(tmp_path, data, *extra, name="run.json"):
     return code, out
 
 
-def _with(doc, path, value):
-    doc = copy.deepcopy(doc)
-    node = doc
-    for k in path[:-1]:
-        node = node[k]
-    node[path[-1]] = value
-    return doc
-
-
 R = ("results", REFUTED)
 #: (what, the file's bytes or document, the JSON path the message must name)
 REFUSED = [
-    ("id with ../", _with(SMALL, (*R, "id"), "../../../tmp/owned"), f"results[{REFUTED}].id"),
-    ("absolute id", _with(SMALL, (*R, "id"), "/tmp/owned"), f"results[{REFUTED}].id"),
-    ("id with a backslash", _with(SMALL, (*R, "id"), "..\\..\\owned"), f"results[{REFUTED}].id"),
-    ("id with NUL-free control", _with(SMALL, (*R, "id"), "a\tb"), f"results[{REFUTED}].id"),
-    ("verdict as an attribute", _with(SMALL, (*R, "verdict"), 'refuted" onmouseover="alert(1)'),
+    ("id with ../", with_value(SMALL, (*R, "id"), "../../../tmp/owned"), f"results[{REFUTED}].id"),
+    ("absolute id", with_value(SMALL, (*R, "id"), "/tmp/owned"), f"results[{REFUTED}].id"),
+    ("id with a backslash", with_value(SMALL, (*R, "id"), "..\\..\\owned"), f"results[{REFUTED}].id"),
+    ("id with NUL-free control", with_value(SMALL, (*R, "id"), "a\tb"), f"results[{REFUTED}].id"),
+    ("verdict as an attribute", with_value(SMALL, (*R, "verdict"), 'refuted" onmouseover="alert(1)'),
      f"results[{REFUTED}].verdict"),
-    ("unknown method", _with(SMALL, (*R, "method"), "../vicreg"), f"results[{REFUTED}].method"),
-    ("seed as a string", _with(SMALL, ("seed",), "0"), "seed"),
-    ("seed beyond 2**63", _with(SMALL, ("seed",), 2 ** 80), "seed"),
-    ("examples negative", _with(SMALL, ("examples",), -5), "examples"),
-    ("seconds as a string", _with(SMALL, (*R, "seconds"), "fast"), f"results[{REFUTED}].seconds"),
-    ("N as a string", _with(SMALL, (*R, "instance", "N"), "4"), f"results[{REFUTED}].instance.N"),
-    ("N huge", _with(SMALL, (*R, "instance", "N"), 10 ** 12), f"results[{REFUTED}].instance.N"),
-    ("N too large to draw", _with(SMALL, (*R, "instance", "N"), schema.MAX_NODES + 1), f"results[{REFUTED}].instance.N"),
-    ("too many edges to draw", _with(SMALL, (*R, "instance", "edges"), [[0, 1, 1.0]] * (schema.MAX_EDGES + 1)),
+    ("unknown method", with_value(SMALL, (*R, "method"), "../vicreg"), f"results[{REFUTED}].method"),
+    ("seed as a string", with_value(SMALL, ("seed",), "0"), "seed"),
+    ("seed beyond 2**63", with_value(SMALL, ("seed",), 2 ** 80), "seed"),
+    ("examples negative", with_value(SMALL, ("examples",), -5), "examples"),
+    ("seconds as a string", with_value(SMALL, (*R, "seconds"), "fast"), f"results[{REFUTED}].seconds"),
+    ("N as a string", with_value(SMALL, (*R, "instance", "N"), "4"), f"results[{REFUTED}].instance.N"),
+    ("N huge", with_value(SMALL, (*R, "instance", "N"), 10 ** 12), f"results[{REFUTED}].instance.N"),
+    ("N too large to draw", with_value(SMALL, (*R, "instance", "N"), schema.MAX_NODES + 1), f"results[{REFUTED}].instance.N"),
+    ("too many edges to draw", with_value(SMALL, (*R, "instance", "edges"), [[0, 1, 1.0]] * (schema.MAX_EDGES + 1)),
      f"results[{REFUTED}].instance.edges"),
-    ("edge to a missing node", _with(SMALL, (*R, "instance", "edges"), [[0, 99, 1.0]]), f"results[{REFUTED}].instance"),
-    ("edge node as float", _with(SMALL, (*R, "instance", "edges"), [[0.5, 1, 1.0]]),
+    ("edge to a missing node", with_value(SMALL, (*R, "instance", "edges"), [[0, 99, 1.0]]), f"results[{REFUTED}].instance"),
+    ("edge node as float", with_value(SMALL, (*R, "instance", "edges"), [[0.5, 1, 1.0]]),
      f"results[{REFUTED}].instance.edges[0]"),
-    ("edge of two items", _with(SMALL, (*R, "instance", "edges"), [[0, 1]]), f"results[{REFUTED}].instance.edges[0]"),
-    ("k = 0", _with(SMALL, (*R, "instance", "k"), 0), f"results[{REFUTED}].instance.k"),
-    ("labels of the wrong length", _with(SMALL, (*R, "instance", "labels"), [0]), f"results[{REFUTED}].instance"),
-    ("tol infinite", _with(SMALL, (*R, "failing"), [{"check": "x", "error": 1.0, "tol": 1e999}]),
+    ("edge of two items", with_value(SMALL, (*R, "instance", "edges"), [[0, 1]]), f"results[{REFUTED}].instance.edges[0]"),
+    ("k = 0", with_value(SMALL, (*R, "instance", "k"), 0), f"results[{REFUTED}].instance.k"),
+    ("labels of the wrong length", with_value(SMALL, (*R, "instance", "labels"), [0]), f"results[{REFUTED}].instance"),
+    ("tol infinite", with_value(SMALL, (*R, "failing"), [{"check": "x", "error": 1.0, "tol": 1e999}]),
      f"results[{REFUTED}].failing[0].tol"),
-    ("evidence level unknown", _with(SMALL, (*R, "evidence", "level"), "<b>proved</b>"),
+    ("evidence level unknown", with_value(SMALL, (*R, "evidence", "level"), "<b>proved</b>"),
      f"results[{REFUTED}].evidence.level"),
-    ("result not an object", _with(SMALL, ("results", 0), "holds"), "results[0]"),
-    ("results an object", _with(SMALL, ("results",), {"a": 1}), "results"),
+    ("result not an object", with_value(SMALL, ("results", 0), "holds"), "results[0]"),
+    ("results an object", with_value(SMALL, ("results",), {"a": 1}), "results"),
     ("duplicate ids", {**SMALL, "results": SMALL["results"] + SMALL["results"][:1]}, "twice"),
-    ("git commit as shell", _with(SMALL, ("environment", "git_commit"), "abc; rm -rf ~"), "environment.git_commit"),
-    ("statement too long", _with(SMALL, (*R, "statement"), "x" * 30_000), f"results[{REFUTED}].statement"),
+    ("git commit as shell", with_value(SMALL, ("environment", "git_commit"), "abc; rm -rf ~"), "environment.git_commit"),
+    ("statement too long", with_value(SMALL, (*R, "statement"), "x" * 30_000), f"results[{REFUTED}].statement"),
     ("NaN literal", json.dumps(SMALL).replace('"seed": 0', '"seed": NaN').encode(), "NaN"),
     ("-Infinity literal", json.dumps(SMALL).replace('"seed": 0', '"seed": -Infinity').encode(), "Infinity"),
     ("5,000-digit integer", json.dumps(SMALL).replace('"seed": 0', '"seed": 1' + "0" * 5000).encode(), "digits"),
@@ -140,14 +131,14 @@ def test_oversized_file_is_refused_unread(tmp_path, capsys, monkeypatch):
 
 CLAIM0 = ("claims", 0)
 CLAIMS_REFUSED = [
-    ("experiment ../", _with(CLAIMS, (*CLAIM0, "experiment"), "../../../../etc/hostname"), "claims[0]"),
-    ("experiment absolute", _with(CLAIMS, (*CLAIM0, "experiment"), "/usr/share/pixmaps/debian-logo"), "claims[0]"),
-    ("experiment of another claim", _with(CLAIMS, (*CLAIM0, "experiment"), "hinge"), "claims[0]"),
-    ("verdict as markup", _with(CLAIMS, (*CLAIM0, "verdict"), "<script>holds</script>"), "claims[0].verdict"),
+    ("experiment ../", with_value(CLAIMS, (*CLAIM0, "experiment"), "../../../../etc/hostname"), "claims[0]"),
+    ("experiment absolute", with_value(CLAIMS, (*CLAIM0, "experiment"), "/usr/share/pixmaps/debian-logo"), "claims[0]"),
+    ("experiment of another claim", with_value(CLAIMS, (*CLAIM0, "experiment"), "hinge"), "claims[0]"),
+    ("verdict as markup", with_value(CLAIMS, (*CLAIM0, "verdict"), "<script>holds</script>"), "claims[0].verdict"),
     ("evidence NaN deep inside", json.dumps(CLAIMS).replace('"cells": ', '"cells": NaN, "x": ', 1).encode(), "NaN"),
-    ("evidence not an object", _with(CLAIMS, (*CLAIM0, "evidence"), [1, 2]), "claims[0].evidence"),
-    ("wordings with a number", _with(CLAIMS, (*CLAIM0, "wordings"), {"v1": 3}), "claims[0].wordings"),
-    ("seed negative", _with(CLAIMS, ("seed",), -1), "seed"),
+    ("evidence not an object", with_value(CLAIMS, (*CLAIM0, "evidence"), [1, 2]), "claims[0].evidence"),
+    ("wordings with a number", with_value(CLAIMS, (*CLAIM0, "wordings"), {"v1": 3}), "claims[0].wordings"),
+    ("seed negative", with_value(CLAIMS, ("seed",), -1), "seed"),
     ("UTF-16", json.dumps(CLAIMS).encode("utf-16"), "UTF-16"),
 ]
 
@@ -198,7 +189,7 @@ def test_hostile_strings_are_inert_in_every_format(tmp_path, hostile):
     for path in TEXT_FIELDS:
         if path[-1] == "variant":
             continue  # a name (checked by the schema); the others are free text
-        doc = _with(doc, path, hostile)
+        doc = with_value(doc, path, hostile)
     code, out = _report(tmp_path, doc)
     assert code in (0, 1)
     assert _tree(tmp_path) == sorted(["run.json", "out", *(f"out/{p}" for p in _tree(out))])
@@ -232,7 +223,7 @@ def test_hostile_strings_are_inert_in_every_format(tmp_path, hostile):
 @pytest.mark.skipif(report.tex_engine() is None, reason="no TeX engine (pdflatex, lualatex, xelatex, tectonic)")
 def test_hostile_strings_compile_to_a_pdf_without_running_anything(tmp_path):
     marker = tmp_path / "pwned"
-    doc = _with(SMALL, (*R, "statement"), " ".join(HOSTILE_STRINGS).replace("/tmp/pwned", str(marker)))
+    doc = with_value(SMALL, (*R, "statement"), " ".join(HOSTILE_STRINGS).replace("/tmp/pwned", str(marker)))
     code, out = _report(tmp_path, doc, name="run.json")
     assert code in (0, 1)
     tex = (out / "report.tex").read_text()

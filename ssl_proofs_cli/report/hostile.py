@@ -55,7 +55,8 @@ def _paths(doc, prefix=()):
     return out
 
 
-def _set(doc, path, value):
+def with_value(doc, path, value):
+    """A deep copy of ``doc`` with the field at ``path`` (a tuple of keys / indices) set to ``value``."""
     doc = copy.deepcopy(doc)
     node = doc
     for k in path[:-1]:
@@ -91,7 +92,7 @@ def _encode(doc, how):
 def _broken(base):
     """Strategy: ``base`` with one field made wrong (not a valid document any more, as far as it can tell)."""
     paths = _paths(base)
-    return st.tuples(st.sampled_from(paths), st.sampled_from(_WRONG)).map(lambda pv: _set(base, *pv))
+    return st.tuples(st.sampled_from(paths), st.sampled_from(_WRONG)).map(lambda pv: with_value(base, *pv))
 
 
 def hostile_json(base):
@@ -104,7 +105,7 @@ def hostile_json(base):
     damage = st.sampled_from(("utf16", "utf32", "truncated", "binary", "latin1", "nan", "deep", "deep_in_field",
                               "huge_int"))
     strings = st.tuples(st.sampled_from([p for p in _paths(base) if isinstance(_get(base, p), str)]),
-                        st.sampled_from(HOSTILE_STRINGS)).map(lambda pv: _set(base, *pv))
+                        st.sampled_from(HOSTILE_STRINGS)).map(lambda pv: with_value(base, *pv))
     return st.one_of(
         _broken(base).map(lambda d: _encode(d, "plain")),
         damage.map(lambda how: _encode(base, how)),
