@@ -237,14 +237,23 @@ def _stop(pool):
         manager.join(timeout=5)
 
 
-def _end(processes):
+def _end(processes, grace=5.0):
+    """Terminate ``processes`` and return once none is alive (killed after ``grace`` seconds).
+
+    ``join`` alone is not enough: its wait on the process sentinel can return while a worker that
+    was still starting up is alive (seen about 1 run in 6 on the 2-core machine), so this polls
+    ``is_alive``, which reaps the process.
+    """
     for proc in processes:
         proc.terminate()
+    deadline = time.monotonic() + grace
     for proc in processes:
-        proc.join(timeout=5)
+        proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        while proc.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         if proc.is_alive():
             proc.kill()
-            proc.join(timeout=5)
+            proc.join(timeout=grace)
 
 
 def _gather(completed, by_id, done):
