@@ -20,7 +20,7 @@ Two entry points:
       by L-BFGS;
     * an adaptive phase of up to :func:`adaptive_starts` further starts (many on tiny
       problems, where runs are cheap and where counterexamples are shrunk to; none on large
-      ones): random starts and, every :data:`HOP_EVERY`-th, a hop from the best point so far,
+      ones) and at most :data:`ADAPTIVE_EVALUATIONS` loss evaluations: random starts and, every :data:`HOP_EVERY`-th, a hop from the best point so far,
       until the best loss has been reached by :data:`AGREEMENT` independent random starts and
       Boender--Rinnooy Kan's estimate leaves less than half a minimum unseen (``_Runs.settled``);
     * with ``bound`` (a certified lower bound, :mod:`ssl_proofs.bounds`) it stops as soon as
@@ -70,6 +70,12 @@ GRID_POLISH = 3
 #: lands, none beyond the fixed ones on larger problems (C4, K = 2: 8 parameters, 40; 64 parameters: 5)
 ADAPTIVE_BUDGET = 320
 MAX_ADAPTIVE_STARTS = 40
+#: ... and the adaptive phase spends at most this many loss-and-gradient evaluations in all: a count, so the
+#: search stays deterministic, and one that follows the landscape, not the size alone.  The 110 small SimCLR
+#: searches of ``benchmarks/search_reach.py`` (runs of 10-60 evaluations) used at most 700 evaluations in all
+#: and keep every start; a rough landscape whose runs crawl for hundreds of evaluations to a kink (SimSiam
+#: with rank imposed, hinge VICReg) gets a few further starts, not 40 (``verify all`` was 4x slower with them)
+ADAPTIVE_EVALUATIONS = 1000
 #: the adaptive phase stops once the best loss has been reached by this many independent random starts
 AGREEMENT = 3
 #: two runs reach the same minimum when their losses agree within this, relative to max(1, |loss|)
@@ -151,7 +157,7 @@ def same_minimum(a, b):
 
 
 def _lbfgs(f, to_Z, Y0, device, max_iter, gtol):
-    """One L-BFGS run from ``Y0``: (Z, loss, max-norm gradient, iterations, Y).
+    """One L-BFGS run from ``Y0``: (Z, loss, max-norm gradient, iterations, Y, evaluations).
 
     scipy's L-BFGS-B (Fortran; no bounds, so plain L-BFGS with a More-Thuente strong-Wolfe line
     search, 50 corrections) drives a torch objective: on the small problems of the checks the
@@ -187,7 +193,7 @@ def _lbfgs(f, to_Z, Y0, device, max_iter, gtol):
     loss = float(val.detach())
     if not (np.isfinite(loss) and np.isfinite(gnorm)):
         loss = np.inf  # degenerate or diverged: never the best point
-    return Z, loss, gnorm, int(res.nit), Y.detach().cpu().numpy()
+    return Z, loss, gnorm, int(res.nit), Y.detach().cpu().numpy(), int(res.nfev) + 1
 
 
 def minimise(method, G, k, *, variant, hyper, starts=3, seed=0, device="auto",
@@ -208,7 +214,7 @@ def minimise(method, G, k, *, variant, hyper, starts=3, seed=0, device="auto",
     best, losses = None, []
     for _ in range(starts):
         Y0 = init_scale * torch.randn(n, k, generator=gen, dtype=torch.float64)
-        Z, val, gnorm, iters, _ = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
+        Z, val, gnorm, iters, _, _ = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
         losses.append(val)
         if best is None or val < best[1]:
             best = (Z, val, gnorm, iters)
@@ -227,7 +233,7 @@ def polish(method, G, Z, *, variant, hyper, steps, device="cpu", gtol=1e-10):
     def to_Z(Y):
         return method.feasible(Y, G, variant, hyper)
 
-    Zp, loss, gnorm, iters, _ = _lbfgs(f, to_Z, np.asarray(Z, dtype=np.float64), device, steps, gtol)
+    Zp, loss, gnorm, iters, _, _ = _lbfgs(f, to_Z, np.asarray(Z, dtype=np.float64), device, steps, gtol)
     return Zp, loss, gnorm, iters
 
 
@@ -351,10 +357,10 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
     runs = _Runs(bound)
 
     def run(origin, Y0):
-        Z, val, gnorm, iters, Y = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
+        Z, val, gnorm, iters, Y, evals = _lbfgs(f, to_Z, Y0, device, max_iter, gtol)
         if residual is not None and shape is None and not _feasible(residual(Z, G, variant, hyper)):
             val = np.inf  # a degenerate parametrisation (HY = 0 under orth(HY)) gave an infeasible Z
-        runs.add(origin, Z, val, gnorm, iters, Y)
+        runs.add(origin, Z, val, gnorm, iters, Y, evals)
         if progress is not None:  # the total counts the adaptive starts the rule may still skip
             progress(len(runs.losses), len(inits) + n_extra, runs.best[1])
 
@@ -363,8 +369,8 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
         if origin != "candidate" and runs.bound_reached():
             break  # the certified bound is met: no start can do better (the candidates themselves always run)
         run(origin, Y0)
-    extra = 0
-    while extra < n_extra and not runs.settled():
+    extra, spent = 0, 0
+    while extra < n_extra and spent < ADAPTIVE_EVALUATIONS and not runs.settled():
         if extra % HOP_EVERY:
             origin, Y0 = "random", RANDOM_SCALES[(n_random + extra) % len(RANDOM_SCALES)] * rng.standard_normal(pshape)
         else:  # basin hopping: a large perturbation of the best point so far
@@ -373,16 +379,17 @@ def global_minimise(method, G, k, *, variant=None, hyper=None, starts=None, seed
             origin, Y0 = "hop", Yb + scale * rng.standard_normal(pshape)
         run(origin, Y0)
         extra += 1
+        spent += runs.evaluations[-1]
     best = runs.best
     counts = {o: runs.origins.count(o) for o in ("candidate", "perturbation", "random", "grid", "hop")}
     what = f"rank <= {rank} (Z = AB^T) " if rank is not None else ""
     adaptive_note = ""
     if n_extra:
         adaptive_note = (f"; adaptive phase {extra} of up to {n_extra} further starts ({counts['hop']} of them hops "
-                         f"from the best)")
+                         f"from the best, {spent} of up to {ADAPTIVE_EVALUATIONS} evaluations)")
     evidence = (f"global search {what}over {len(runs.losses)} L-BFGS runs ({counts['candidate']} from candidates, "
                 f"{counts['perturbation']} perturbations, {counts['random']} random{grid_note}{adaptive_note}; "
-                f"stopped: {runs.why()}); best loss {best[1]:.6g} from a {best[4]} start, reached by {runs.agreeing()} random start(s), "
+                f"stopped: {runs.why(spent >= ADAPTIVE_EVALUATIONS)}); best loss {best[1]:.6g} from a {best[4]} start, reached by {runs.agreeing()} random start(s), "
                 f"|grad|_max {best[2]:.1e}")
     return SearchResult(Z=best[0], loss=best[1], losses=runs.losses, grad_norm=best[2], iterations=best[3],
                         device=device, starts=len(runs.losses), evidence=evidence, origin=best[4], rank=rank,
@@ -394,10 +401,11 @@ class _Runs:
 
     def __init__(self, bound):
         self.bound, self.best, self.best_Y, self.losses, self.by_origin, self.random = bound, None, None, [], {}, []
-        self.origins = []
+        self.origins, self.evaluations = [], []
 
-    def add(self, origin, Z, val, gnorm, iters, Y):
+    def add(self, origin, Z, val, gnorm, iters, Y, evals=0):
         self.losses.append(val)
+        self.evaluations.append(int(evals))
         self.origins.append(origin)
         if origin == "random":
             self.random.append(val)
@@ -432,11 +440,13 @@ class _Runs:
         n, w = len(self.random), self.minima()
         return self.agreeing() >= AGREEMENT and n >= w + 3 and w * (n - 1) / (n - w - 2) < w + 0.5
 
-    def why(self):
+    def why(self, spent=False):
         if self.bound_reached():
             return "the certified lower bound is reached"
         if self.settled():
             return (f"the best loss was reached by {self.agreeing()} independent random starts and "
                     f"{self.minima()} distinct minima in {len(self.random)} random starts leave < 1/2 unseen "
                     "(Boender-Rinnooy Kan)")
+        if spent:
+            return "the adaptive phase's evaluations are spent"
         return "every planned start run"

@@ -23,6 +23,7 @@ from ssl_proofs.bounds import (GAP_RTOL, certified_gap, elliptope_bound, lifted_
 from ssl_proofs.errors import NotProvided
 from ssl_proofs.evidence import Evidence
 from ssl_proofs.methods import list_theorems
+from ssl_proofs import search as search_module
 from ssl_proofs.search import adaptive_starts, global_minimise
 from ssl_proofs_cli import main
 from ssl_proofs_verifiers.checks import load_claim_modules
@@ -224,6 +225,19 @@ def test_search_reaches_the_bound_where_the_old_search_stopped_short(case):
 def test_the_adaptive_budget_shrinks_with_the_problem():
     # C4, K = 2 (8 parameters, 4 fixed random starts): 36 more at most; none at 64 parameters with 6 made
     assert adaptive_starts(8, 4) == 36 and adaptive_starts(64, 6) == 0 and adaptive_starts(10_000) == 1
+
+
+def test_the_adaptive_phase_stops_when_its_evaluations_are_spent(monkeypatch):
+    # with a budget of 1 evaluation the adaptive phase makes exactly one start (the budget is checked before
+    # each start), whatever the start-count budget allows; with the default it makes more on C4
+    simclr = get_method("simclr")
+    monkeypatch.setattr(search_module, "ADAPTIVE_EVALUATIONS", 1)
+    tight = global_minimise(simclr, C4, 2, hyper={"tau": 1.0}, seed=3)
+    assert "adaptive phase 1 of up to" in tight.evidence
+    assert "stopped: the adaptive phase's evaluations are spent" in tight.evidence   # 4 random starts: not settled
+    monkeypatch.undo()
+    free = global_minimise(simclr, C4, 2, hyper={"tau": 1.0}, seed=3)
+    assert free.starts > tight.starts
 
 
 def test_other_methods_say_what_is_known():

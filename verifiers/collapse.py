@@ -74,7 +74,7 @@ def check_minimiser_rank_bound(theorem, method, inst, ctx):
     hp = method.check_hyper(inst.variant, inst.hyper)
     con = global_minimise(Reparametrised(method, _orthonormal_columns), G, k, variant=inst.variant, hyper=hp,
                           starts=max(ctx.starts, 4), seed=ctx.seed, device=ctx.device, shape=(G.shape[0], k),
-                          max_iter=MAX_ITER, gtol=tols.GD_GTOL)
+                          max_iter=MAX_ITER, gtol=tols.GD_GTOL, bound=minimum)  # the proved minimum bounds every Z
     t = tols.rounding(1.0, G.shape[0] * k)
     reached = con.loss - minimum <= t.value
     return [Measurement(
