@@ -24,11 +24,13 @@ BLOCK = 1 << 16
 
 _ID = rb"[0-9]+"
 _INT = rb"[+-]?[0-9]+"
-_REAL = rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: nan and inf as written (scipy reads them whole; check_graph then refuses the graph, as for .npy files)
+_NONFINITE = rb"[+-]?(?i:nan|inf|infinity)"
+_REAL = rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|" + _NONFINITE
 #: a real token float64 holds for sure (at most 80 digits, an exponent of two digits: between 1e-180 and
 #: 1e180 unless written 0), so that a block of such lines needs no conversion; any other real token is
 #: converted on its own to see whether it underflows or overflows
-_REAL_SAFE = rb"[+-]?(?:[0-9]{1,40}\.?[0-9]{0,40}|\.[0-9]{1,40})(?:[eE][+-]?[0-9]{1,2})?"
+_REAL_SAFE = rb"[+-]?(?:[0-9]{1,40}\.?[0-9]{0,40}|\.[0-9]{1,40})(?:[eE][+-]?[0-9]{1,2})?|" + _NONFINITE
 _VALUES = {"real": (_REAL, _REAL_SAFE), "double": (_REAL, _REAL_SAFE), "integer": (_INT, _INT), "pattern": (None, None)}
 _FORMS = {("coordinate", True): "'row column value'", ("coordinate", False): "'row column'",
           ("array", True): "'value'"}
@@ -112,8 +114,8 @@ class CheckedBody(io.RawIOBase):
     def _check_line(self, raw, lineno):
         why = None
         if not self._one.fullmatch(raw):
-            why = self._grammar_error(raw.split())
-        elif self._values and raw.strip():
+            why = self._grammar_error(raw.split()) + " (scipy.io.mmwrite(path, G) writes valid Matrix Market files.)"
+        elif self._values and raw.strip() and not re.fullmatch(_NONFINITE, raw.split()[-1]):
             token = raw.split()[-1]
             value = float(token)
             if math.isinf(value):
@@ -143,8 +145,6 @@ class CheckedBody(io.RawIOBase):
         if value:
             tok = value[0]
             text = tok.decode("utf-8", "replace")
-            if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-                return f"weight {text} is not finite; use a finite weight, or 0 for no pair."
             if self._field == "integer":
                 return (f"weight {text!r} is not an integer written in the ASCII digits 0-9, as the header's field "
                         "'integer' says (scipy would read a prefix of it). Write the file with field 'real' for "
