@@ -7,7 +7,10 @@ Supported formats (chosen from the file suffix, or forced with ``format=``):
     ``.npz`` archive holding exactly one dense array.
 ``mtx``
     Matrix Market (:func:`scipy.io.mmread`), coordinate or array, including
-    the ``symmetric`` storage variant; ``.mtx.gz`` / ``.mtx.bz2`` too.
+    the ``symmetric`` storage variant; ``.mtx.gz`` / ``.mtx.bz2`` too.  Every
+    entry line is checked before scipy parses it (:mod:`ssl_proofs.mtxbody`):
+    ASCII decimal tokens, the fields the header announces, and no weight that
+    float64 cannot hold (``1e-400`` would read as 0, ``1e400`` as inf).
 ``npy``
     A dense array saved by :func:`numpy.save`.
 ``edgelist``
@@ -52,6 +55,7 @@ from . import graphs as _graphs
 from . import limits as _limits
 from .graphs import check_graph, check_size
 from .inputfiles import BoundedReader, open_input
+from .mtxbody import CheckedBody
 from .sparsecheck import coo_from_arrays, csr_from_arrays, sparse_structure
 
 __all__ = ["FORMATS", "read_graph", "encode_graph", "edge_list_text", "npy_header"]
@@ -354,12 +358,17 @@ def _read_mtx(path, fh):
     body = BoundedReader(stream, entries * _limits.MAX_ENTRY_BYTES + _limits.MAX_HEADER_BYTES,
                          f"{path}: the body after the size line ({entries:,} entries, at most "
                          f"{_limits.MAX_ENTRY_BYTES} bytes each)",
-                         "Remove what follows the entries, or write one entry per line.", prefix=header)
+                         "Remove what follows the entries, or write one entry per line.")
+    # every token checked before scipy's parser sees it: it reads a prefix of each ('1_0' as 1) and turns a
+    # weight float64 cannot hold ('1e-400') into 0 without a word
+    checked = CheckedBody(body, str(path), layout, field, header_lines + 1, prefix=header)
     try:
-        M = scipy.io.mmread(io.BufferedReader(body))
-    except Exception as exc:  # as above; the bound's own error may arrive wrapped by scipy's parser
+        M = scipy.io.mmread(io.BufferedReader(checked))
+    except Exception as exc:  # as above; the bound's or the check's own error may arrive wrapped by scipy's parser
         if body.exceeded:
             raise body.error() from None
+        if checked.error is not None:
+            raise checked.error from None
         raise _mtx_error(path, exc) from None
     if sp.issparse(M):
         return _mtx_entries(path, sp.coo_matrix(M), entries, header_lines, symmetry)

@@ -7,6 +7,7 @@ import http.server
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import ssl_proofs
 from ssl_proofs.errors import InvalidArgument
 from ssl_proofs_cli import main
 from ssl_proofs_verifiers import parallel
@@ -85,6 +87,70 @@ def chatty_peer():
     yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
     t.join(timeout=12)
     srv.close()
+
+
+@pytest.fixture
+def stalling_peer():
+    """A TCP server on 127.0.0.1 that starts like a Dask scheduler (a frame length, a few bytes) and then stalls.
+
+    It passes probe_scheduler; distributed.Client(timeout="2s") then waited 60 s and more on it.
+    """
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn = srv.accept()[0]
+            except OSError:
+                continue
+            accepted.append(conn)
+            conn.sendall(struct.pack("Q", 100) + b"\x00" * 10)  # 100 bytes announced, 10 sent, then silence
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    t.join(timeout=5)
+    for c in accepted:
+        c.close()
+    srv.close()
+
+
+#: the watchdog's bound on a stalled handshake: the deadline plus the grace Dask gets to honour its own timeout
+HANDSHAKE_BOUND = DEADLINE + getattr(parallel, "CLIENT_GRACE", 5.0)  # getattr: runs on old code too
+
+
+@pytest.mark.parametrize("command", [
+    ["verify", THEOREM, "--device", "cpu", "--scheduler"],
+    ["experiment", "hinge", "--no-cache", "--scheduler"],
+])
+def test_a_scheduler_that_stalls_the_handshake_fails_within_the_deadline(command, stalling_peer, monkeypatch, capsys):
+    pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
+    monkeypatch.setenv(parallel.CONNECT_TIMEOUT_ENV, str(DEADLINE))
+    parallel.probe_scheduler(stalling_peer)  # the premise: the probe lets it through
+    t0 = time.monotonic()
+    assert main([*command, stalling_peer]) == 2
+    elapsed = time.monotonic() - t0
+    err = capsys.readouterr().err
+    assert elapsed < HANDSHAKE_BOUND + SLACK, f"{elapsed:.1f} s"
+    assert "handshake" in err and "stopped answering" in err and "Traceback" not in err
+
+
+def test_a_cluster_without_workers_ends_the_run_instead_of_waiting(monkeypatch):
+    """The scheduler answers, but no worker will ever take the theorem: refused after the deadline."""
+    distributed = pytest.importorskip("distributed", reason="Dask path: pip install 'ssl-proofs[dask]'")
+    monkeypatch.setenv(parallel.CONNECT_TIMEOUT_ENV, str(DEADLINE))
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        t0 = time.monotonic()
+        with pytest.raises(InvalidArgument, match="no worker for"):
+            parallel.run_theorems([ssl_proofs.get_theorem(THEOREM)], examples=1, scheduler=cluster.scheduler_address)
+        # pings every DEADLINE s; refused once a ping finds no worker for more than DEADLINE s
+        assert time.monotonic() - t0 < 3 * DEADLINE + SLACK
 
 
 @pytest.mark.parametrize("command", [

@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import socket
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -550,3 +551,110 @@ def test_symmetric_mtx_is_mirrored_once(tmp_path):
     assert np.array_equal(G.toarray(), [[0, 1.5, 2.0], [1.5, 0, 0], [2.0, 0, 0]])
     scipy_reading = scipy.io.mmread(str(tmp_path / "g.mtx")).toarray()  # the reference reader agrees
     assert np.array_equal(G.toarray(), scipy_reading)
+
+
+# -- .mtx tokens scipy's parser reads a prefix of, or turns into 0 / inf without a word (class 6) ----------
+
+def _write_mtx(tmp_path, text, codec=""):
+    p = tmp_path / f"g.mtx{codec}"
+    data = text.encode("ascii")
+    p.write_bytes(gzip.compress(data) if codec == ".gz" else bz2.compress(data) if codec == ".bz2" else data)
+    return p
+
+
+def _coordinate(weight, symmetry="symmetric", field="real"):
+    """A 3-node path, its second entry (line 5) weighted by the token ``weight``."""
+    return (f"%%MatrixMarket matrix coordinate {field} {symmetry}\n% a comment\n3 3 2\n"
+            f"2 1 1\n3 2 {weight}\n")
+
+
+def _array(weight):
+    """A 2-node dense graph in the array layout (column-major), its off-diagonal entries on lines 4 and 5."""
+    return f"%%MatrixMarket matrix array real general\n2 2\n0\n{weight}\n{weight}\n0\n"
+
+
+#: tokens that are not 0 in text but read as 0.0 in float64, or that overflow to inf; scipy gives 0 / inf for each
+UNDERFLOW = ["1e-400", "-1e-400", "4e-325", "0." + "0" * 400 + "1", "1e-0000000400", "123.456e-330"]
+OVERFLOW = ["1e400", "1" + "0" * 400, "1.8e308", "+2E+0000309"]
+
+
+@pytest.mark.parametrize("codec", ["", ".gz", ".bz2"])
+@pytest.mark.parametrize("weight, why", [*((w, "underflows to 0") for w in UNDERFLOW),
+                                         *((w, "overflows float64") for w in OVERFLOW)])
+def test_mtx_weights_float64_cannot_hold_are_refused_at_their_line(weight, why, codec, tmp_path):
+    assert float(weight) == 0 or float(weight) == float("inf")  # the premise: float64 cannot hold them
+    with pytest.raises(GraphFileError, match=f"line 5: .*{why}.*Rescale the weights"):
+        read_graph(_write_mtx(tmp_path, _coordinate(weight), codec))
+    with pytest.raises(GraphFileError, match=f"line 4: .*{why}"):
+        read_graph(_write_mtx(tmp_path, _array(weight), codec))
+    # the edge-list reader refuses the same token (it was first: issue 18, class 6)
+    p = tmp_path / "g.txt"
+    p.write_text(f"0 1\n1 2 {weight.lstrip('-')}\n")
+    with pytest.raises(GraphFileError, match="line 2"):
+        read_graph(p)
+
+
+@pytest.mark.parametrize("codec", ["", ".gz", ".bz2"])
+@pytest.mark.parametrize("weight, value", [("0", 0.0), ("0.0", 0.0), ("0e-400", 0.0), ("-0.0", 0.0), ("0e999", 0.0),
+                                           ("1e-300", 1e-300), ("5e-324", 5e-324), ("1.7e308", 1.7e308),
+                                           ("0." + "0" * 300 + "1", 1e-301), (".5", 0.5)])
+def test_mtx_weights_float64_holds_are_read_as_python_reads_them(weight, value, codec, tmp_path):
+    G = read_graph(_write_mtx(tmp_path, _coordinate(weight), codec)).toarray()
+    assert G[2, 1] == G[1, 2] == value and G[0, 1] == 1.0  # a written zero is "no pair", as in edge lists
+
+
+@pytest.mark.parametrize("text, words", [
+    (_coordinate("1_0"), "line 5: .*'1_0' is not a number written in ASCII decimal"),  # scipy: 1
+    (_coordinate("0x10"), "line 5: .*'0x10' is not a number"),                          # scipy: 0
+    (_coordinate("2.5 7"), "line 5: .*has 4 field"),                                     # scipy: 2.5, the 7 dropped
+    (_coordinate("1.5", field="integer"), "line 5: .*'1.5' is not an integer"),           # scipy: 1
+    (_coordinate("1e3", field="integer"), "line 5: .*'1e3' is not an integer"),           # scipy: 1
+    (_coordinate("\uff12"), "line 5: .*not a number"),
+    ("%%MatrixMarket matrix coordinate real general\n3 3 2\n2 1 1\n1\uff12 2 1\n", "line 4: .*index"),
+    ("%%MatrixMarket matrix coordinate pattern symmetric\n3 3 2\n2 1\n3 2 1\n", "line 4: .*has 3 field"),
+    (_array("1_0"), "line 4: .*'1_0'"),
+])
+def test_mtx_tokens_scipy_reads_a_prefix_of_are_refused_at_their_line(text, words, tmp_path):
+    p = tmp_path / "g.mtx"
+    p.write_bytes(text.encode("utf-8"))
+    with pytest.raises(GraphFileError, match=words):
+        read_graph(p)
+
+
+_MANTISSA = st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{0,3})?\Z") | st.builds(lambda z, d: "0." + "0" * z + d,
+                                                                        st.integers(0, 400), st.sampled_from("0159"))
+
+
+@PROPS
+@given(mantissa=_MANTISSA, exponent=st.integers(-420, 420) | st.none())
+def test_any_mtx_weight_is_read_as_python_reads_it_or_refused_exactly_when_float64_cannot(mantissa, exponent):
+    """The oracle is Python's float(): correctly rounded, so it says when float64 holds a decimal token."""
+    token = mantissa if exponent is None else f"{mantissa}e{exponent}"
+    value = float(token)
+    lost = value == float("inf") or (value == 0 and any(c in "123456789" for c in mantissa))
+    with _tmpdir() as d:
+        p = _write_mtx(d, _coordinate(token))
+        if lost:
+            with pytest.raises(GraphFileError, match="line 5: .*(underflows|overflows)"):
+                read_graph(p)
+        else:
+            G = read_graph(p).toarray()
+            assert G[2, 1] == G[1, 2] == value
+
+
+@contextlib.contextmanager
+def _tmpdir():
+    """A fresh folder per hypothesis example (tmp_path is one per test)."""
+    with tempfile.TemporaryDirectory() as d:
+        yield Path(d)
+
+
+@pytest.mark.parametrize("codec", [".gz", ".bz2"])
+def test_conflicting_duplicates_in_a_compressed_mtx_are_refused_as_in_plain_ones(codec, tmp_path):
+    text = "%%MatrixMarket matrix coordinate real symmetric\n% a comment\n3 3 3\n2 1 1.0\n3 2 1.0\n1 2 2.0\n"
+    with pytest.raises(GraphFileError, match="lines 4 and 6"):
+        read_graph(_write_mtx(tmp_path, text, codec))
+    p = tmp_path / "g.txt"
+    p.write_text("1 0 1.0\n2 1 1.0\n0 1 2.0\n")  # the same graph as an edge list is refused too
+    with pytest.raises(GraphFileError, match="line 3"):
+        read_graph(p)

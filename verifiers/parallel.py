@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import struct
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from urllib.parse import urlsplit
@@ -286,8 +287,13 @@ def dask_client(workers=1, scheduler=None, force_workers=False):
         workers = check_workers(workers, force_workers)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
-        with _connect(Client, cluster if cluster is not None else scheduler) as client:
+        client = _connect(Client, cluster if cluster is not None else scheduler)
+        try:
             yield client
+        finally:
+            # bounded too: Client.close waits for a scheduler that may have stopped answering
+            with contextlib.suppress(InvalidArgument):
+                within(connect_timeout() + CLIENT_GRACE, client.close, "closing the Dask client")
     finally:
         if cluster is not None:
             cluster.close()
@@ -299,7 +305,83 @@ def _run_dask(ids, options, workers, scheduler, done, force_workers=False):
         from distributed import as_completed as dask_completed  # noqa: PLC0415 -- optional, present (dask_client)
 
         futures = [client.submit(run_one, t, options, key=f"verify-{t}-{options['seed']}", pure=False) for t in ids]
-        return _gather(dask_completed(futures), by_id, done)
+        return _gather(watched(client, dask_completed(futures)), by_id, done)
+
+
+def watched(client, completed, poll=0.25):
+    """The futures of Dask's ``as_completed`` iterator ``completed`` as they finish, while the cluster lives.
+
+    A theorem may take minutes, so no deadline is put on a result; what is bounded is the silence of the
+    cluster: every :func:`connect_timeout` seconds without a result the scheduler is asked for its
+    identity, which it must give within :func:`connect_timeout` seconds (plus :data:`CLIENT_GRACE`), and
+    it must have had a worker within the last :func:`connect_timeout` seconds. A scheduler that stops
+    answering mid-run (stopped, partitioned, its proxy stalled) or a cluster whose workers are all gone
+    ends the run with :class:`InvalidArgument` instead of waiting for ever.
+    """
+    timeout = connect_timeout()
+    last_seen = time.monotonic()  # the last time the cluster was known to have a worker
+    next_ping = time.monotonic() + timeout
+    while not completed.is_empty():
+        batch = completed.next_batch(block=False)
+        yield from batch
+        if batch or time.monotonic() < next_ping:
+            time.sleep(0 if batch else poll)
+            continue
+        identity = within(timeout + CLIENT_GRACE, lambda: client.sync(client.scheduler.identity,
+                                                                      callback_timeout=timeout),
+                          "the Dask scheduler's answer to a liveness check during the run")
+        now = time.monotonic()
+        if identity.get("workers"):
+            last_seen = now
+        elif now - last_seen > timeout:
+            raise InvalidArgument(f"the Dask cluster has had no worker for {now - last_seen:.0f} s, so the "
+                                  f"theorems left cannot run. Start workers (`dask worker ADDRESS` where "
+                                  f"ssl-proofs is installed), or run without --scheduler (--dask or --workers N); "
+                                  f"{CONNECT_TIMEOUT_ENV} sets how long a cluster may be without workers.")
+        next_ping = now + timeout
+
+
+#: seconds a Dask call may take beyond its own timeout before the watchdog of :func:`within` gives up on it
+CLIENT_GRACE = 5.0
+
+
+def within(seconds, call, what):
+    """``call()`` if it returns within ``seconds`` of wall-clock time, else :class:`InvalidArgument`.
+
+    ``distributed`` does not always honour its own timeouts (a peer that starts Dask's handshake and
+    stalls keeps ``Client(address, timeout="2s")`` waiting 60 s and more), so the call runs in a daemon
+    thread watched from here; one given up on is left to end by itself (a client it creates late is closed).
+    """
+    box = {}
+    given_up = threading.Event()
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            box["error"] = exc
+        if given_up.is_set() and hasattr(box.get("value"), "close"):
+            with contextlib.suppress(Exception):
+                box["value"].close()
+
+    thread = threading.Thread(target=run, name=f"ssl-proofs watchdog: {what}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        given_up.set()
+        raise InvalidArgument(
+            f"{what} took more than {seconds:g} s: the Dask scheduler accepted the connection but stopped "
+            "answering (a stalled or overloaded scheduler, a proxy or firewall holding the connection, or a "
+            f"server that is not Dask). Check that the scheduler is alive (`dask scheduler` logs), raise "
+            f"{CONNECT_TIMEOUT_ENV} if it is only slow, or run without --scheduler (--dask or --workers N).")
+    if "error" in box:
+        error = box["error"]
+        if isinstance(error, (OSError, TimeoutError)) and not isinstance(error, InvalidArgument):
+            raise InvalidArgument(f"{what} failed ({type(error).__name__}: {error}): the Dask scheduler stopped "
+                                  "answering. Check that it is alive, or run without --scheduler (--dask or "
+                                  "--workers N).") from None
+        raise error
+    return box["value"]
 
 
 def connect_timeout():
@@ -381,9 +463,15 @@ def _tcp_address(address):
 
 
 def _connect(Client, address):
-    """A Dask client, or a clear error naming the scheduler that could not be reached."""
+    """A Dask client, or a clear error naming the scheduler that could not be reached.
+
+    ``Client(timeout=...)`` bounds the connection, but not every wait of the handshake after it, so the
+    creation runs under the wall-clock watchdog of :func:`within` as well.
+    """
+    timeout = connect_timeout()
     try:
-        return Client(address, timeout=f"{connect_timeout():g}s")
+        return within(timeout + CLIENT_GRACE, lambda: Client(address, timeout=f"{timeout:g}s"),
+                      f"connecting to the Dask scheduler at {address!r} (Dask's handshake)")
     except (OSError, TimeoutError) as exc:
         raise InvalidArgument(f"could not reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc}); "
                               "start one (`dask scheduler` and `dask worker ADDRESS` where ssl-proofs is installed), "
