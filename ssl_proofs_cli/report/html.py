@@ -110,14 +110,19 @@ def _verdict_cell(r):
     return f'<span class="{cls}">{_e(cells.verdict(r))}</span>'
 
 
+def _prose(p):
+    """A justification or title: the words escaped, the mathematics as inline MathML (same printer as statements)."""
+    return p.render(_e, lambda tex: mathml(tex, display="inline"))
+
+
 def _step(s):
-    head = f"<strong>{_e(s.rule)}</strong>"
+    head = f"<strong>{_prose(s.rule)}</strong>"
     if s.assumptions:
-        head += f" <small>(assuming {_e('; '.join(s.assumptions))})</small>"
+        head += f" <small>(assuming {'; '.join(map(_prose, s.assumptions))})</small>"
     out = [f'<li><p class="rule">{head}</p>', f'<div class="math">{mathml(s.latex())}</div>',
            f'<p class="ev ev-{s.evidence.level}">Evidence: {_e(s.evidence)}</p>']
     if s.note:
-        out.append(f'<p class="muted">{_e(s.note)}</p>')
+        out.append(f'<p class="muted">{_prose(s.note)}</p>')
     return "".join(out) + "</li>"
 
 
@@ -150,9 +155,10 @@ def _section(sec, figures):
     if sec.loss is not None:
         out += [f"<h3>The loss as the paper writes it (variant <code>{_e(sec.loss_variant)}</code>)</h3>",
                 f'<div class="math">{mathml(sec.loss.latex())}</div>',
-                f'<p class="muted">Step “{_e(sec.loss.rule)}” of the derivation below.</p>']
+                f'<p class="muted">Step “{_prose(sec.loss.rule)}” of the derivation below.</p>']
     for d in sec.derivations:
-        out += [f"<h3>Derivation: {_e(d.title)}</h3>", '<ol class="steps">', *map(_step, d.steps), "</ol>",
+        stop = [f'<p><strong>Stops here:</strong> {_prose(d.stop)}</p>'] if d.stop else []
+        out += [f"<h3>Derivation: {_prose(d.title)}</h3>", '<ol class="steps">', *map(_step, d.steps), "</ol>", *stop,
                 f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
     if sec.closed_forms:
         out += ["<h3>Closed forms (the solver's own profile)</h3>",
