@@ -220,6 +220,12 @@ def _evidence(step, ctx, bad, tol, exact_n, numeric_m):
     return Evidence.numeric(numeric_m, tol, detail)
 
 
+def _short(text, width=70):
+    """One line of a progress display (a justification's plain text can run long)."""
+    text = str(text)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Derivation:
     """A titled sequence of steps in one context.
@@ -263,7 +269,7 @@ class Derivation:
         steps = []
         for t, s in enumerate(self.steps):
             if progress is not None:
-                progress(f"checking step {t + 1}/{len(self.steps)}: {s.rule}")
+                progress(f"checking step {t + 1}/{len(self.steps)}: {_short(s.rule)}")
             steps.append(check_step(s, self.context, exact_n=exact_n, numeric_m=numeric_m, seed=seed + t,
                                     graph=self.graph))
         return replace(self, steps=tuple(steps))

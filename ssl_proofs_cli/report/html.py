@@ -126,6 +126,33 @@ def _step(s):
     return "".join(out) + "</li>"
 
 
+def _derivation(d, level=3):
+    """A derivation's title, steps, stop reason and overall evidence (HTML fragments)."""
+    stop = [f'<p><strong>Stops here:</strong> {_prose(d.stop)}</p>'] if d.stop else []
+    return [f"<h{level}>Derivation: {_prose(d.title)}</h{level}>", '<ol class="steps">', *map(_step, d.steps),
+            "</ol>", *stop, f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
+
+
+def render_derivation_html(d):
+    """One derivation as a self-contained HTML page (``ssl-proofs derive --format html``)."""
+    body = "\n".join(_derivation(d, level=1))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(d.title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
 def _closed_form(c):
     profile = mathml(r"s(\lambda) = " + sympy.latex(c.profile), display="inline")
     return (_e(c.variant), _e(c.which), f'<div class="cell-math">{profile}</div>', _e(c.description))
@@ -157,9 +184,7 @@ def _section(sec, figures):
                 f'<div class="math">{mathml(sec.loss.latex())}</div>',
                 f'<p class="muted">Step “{_prose(sec.loss.rule)}” of the derivation below.</p>']
     for d in sec.derivations:
-        stop = [f'<p><strong>Stops here:</strong> {_prose(d.stop)}</p>'] if d.stop else []
-        out += [f"<h3>Derivation: {_prose(d.title)}</h3>", '<ol class="steps">', *map(_step, d.steps), "</ol>", *stop,
-                f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
+        out += _derivation(d)
     if sec.closed_forms:
         out += ["<h3>Closed forms (the solver's own profile)</h3>",
                 f"<p>{mathml(cells.ZSTAR_TEX, 'inline')}: {_e(cells.ZSTAR_TEXT)}</p>",
