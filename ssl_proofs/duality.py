@@ -32,8 +32,9 @@ from typing import Tuple
 
 import numpy as np
 import sympy
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .derivation import Derivation, K, N, Step, Z, i, j
+from .derivation import Derivation, K, N, Step, Z, cond, eq, i, j, prose
 from .evidence import Evidence
 from .tracealgebra import diag_part, frob2
 
@@ -125,14 +126,23 @@ def derivation() -> DualityDerivation:
     L_c = frob2(gram_smp - diag_part(gram_smp))
     rows4 = sympy.Sum(sympy.Sum(Z[i, j] ** 2, (j, 0, K - 1)) ** 2, (i, 0, N - 1))   # sum_i ||K_{.,i}||^4
     cols4 = sympy.Sum(sympy.Sum(Z[i, j] ** 2, (i, 0, N - 1)) ** 2, (j, 0, K - 1))   # sum_j ||K_{j,.}||^4
+    kmat = sympy.MatrixSymbol("K", K, N)  # the paper's embedding matrix, K = Z^T
+
+    def lemma(size, value):
+        a = sympy.MatrixSymbol("A", size, size)
+        return prose("the lemma ", cond(frob2(a - diag_part(a)) + frob2(diag_part(a)), frob2(a)), " with ",
+                     cond(a, value, ":="), " (", cond(kmat, Z.T, ":="), ")")
+
     steps = (
-        Step(L_nc + frob2(diag_part(gram_dim)), frob2(gram_dim),
-             "lemma ||A - diag A||^2 + ||diag A||^2 = ||A||^2 with A = Z^T Z (= K K^T)"),
-        Step(frob2(gram_dim), frob2(gram_smp), "||Z^T Z||_F^2 = Tr(Z^T Z Z^T Z) = ||Z Z^T||_F^2 (cyclicity)"),
-        Step(frob2(gram_smp), L_c + frob2(diag_part(gram_smp)),
-             "lemma ||A - diag A||^2 + ||diag A||^2 = ||A||^2 with A = Z Z^T (= K^T K)"),
+        Step(L_nc + frob2(diag_part(gram_dim)), frob2(gram_dim), lemma(K, gram_dim)),
+        Step(frob2(gram_dim), frob2(gram_smp), prose(eq(frob2(gram_dim), sympy.Trace(gram_dim * gram_dim)), " and ",
+                                                     eq(sympy.Trace(gram_dim * gram_dim), frob2(gram_smp)),
+                                                     " (cyclicity of the trace)")),
+        Step(frob2(gram_smp), L_c + frob2(diag_part(gram_smp)), lemma(N, gram_smp)),
         Step(frob2(diag_part(gram_dim)) - frob2(diag_part(gram_smp)), cols4 - rows4,
-             "(Z^T Z)_jj = ||K_{j,.}||^2 and (Z Z^T)_ii = ||K_{.,i}||^2"),
+             prose(cond(MatrixElement(gram_dim, j, j), sympy.Sum(Z[i, j] ** 2, (i, 0, N - 1))), " and ",
+                   cond(MatrixElement(gram_smp, i, i), sympy.Sum(Z[i, j] ** 2, (j, 0, K - 1))),
+                   ": squared norms of the rows and columns of ", kmat)),
         Step(L_nc + cols4, L_c + rows4, "Theorem 3.3 (chain of steps 1-4)",
              note="equal criteria for doubly-normalised embeddings (rows and columns of equal norm)"),
     )

@@ -50,7 +50,7 @@ def test_the_walk_sees_every_command():
 def test_derive_defaults_to_the_variant_with_a_spectral_form(capsys):
     assert main(["derive", "vicreg", "--format", "text", "--no-check"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first == "VICReg (squared) -> spectral form"
+    assert first == "VICReg (squared): from the loss to its spectral form"
     # the paper's hinge stops early, and says why
     assert main(["derive", "vicreg", "--variant", "hinge", "--format", "md", "--no-check"]) == 0
     out = capsys.readouterr().out

@@ -176,7 +176,10 @@ def test_paper_loss_and_steps_in_every_format(written):
     for sec in rep.sections:
         for d in sec.derivations:
             for s in d.steps:
-                assert md_text(s.rule) in md  # escaped: a rule's `_` or `*` is text, not emphasis
+                # the words escaped (a `_` or `*` is text, not emphasis), the mathematics by sympy's LaTeX printer
+                assert markdown.prose(s.rule) in md
+                for part in s.rule.parts:
+                    assert (md_text(part) if isinstance(part, str) else f"${part.latex() if hasattr(part, 'latex') else sympy.latex(part)}$") in md
                 assert s.evidence.level != "unchecked", f"{d.title}: step not checked"
         assert f"(`{sec.name}`)" in md and "\\texttt{%s}" % sec.name.replace("_", r"\_\allowbreak{}") in tex
 

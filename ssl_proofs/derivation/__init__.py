@@ -19,10 +19,12 @@ an optimality claim) use ``check="numeric"`` with a custom function.
 
 One module per job: :mod:`.notation` (symbols and what they mean), :mod:`.samples`
 (random concrete samples), :mod:`.evaluation` (numpy and exact evaluators),
-:mod:`.steps` (steps, derivations and their checks), :mod:`.render` (md, tex, json, text).
+:mod:`.steps` (steps, derivations and their checks), :mod:`.prose` (justifications: text, expressions and
+checked identities), :mod:`.render` (md, tex, json, text).
 """
 from .evaluation import evaluate, from_srepr
 from .notation import C, D, G, H, K, L, M, N, Z, Notation, alpha, beta, gamma, i, j, k, l, standard_notation
+from .prose import Identity, Prose, cond, eq, prose
 from .render import FORMATS
 from .samples import Sample, random_sample
 from .steps import Derivation, Step, check_step
@@ -30,5 +32,5 @@ from .steps import Derivation, Step, check_step
 __all__ = [
     "N", "K", "Z", "G", "D", "L", "H", "M", "C", "alpha", "beta", "gamma", "i", "j", "k", "l",
     "Notation", "standard_notation", "Sample", "random_sample",
-    "Step", "Derivation", "check_step", "evaluate", "from_srepr", "FORMATS",
+    "Step", "Derivation", "check_step", "evaluate", "from_srepr", "FORMATS", "Prose", "Identity", "prose", "eq", "cond",
 ]

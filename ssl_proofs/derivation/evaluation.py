@@ -28,6 +28,10 @@ class _Np:
         return np.zeros((r, c))
 
     @staticmethod
+    def ones(r, c):
+        return np.ones((r, c))
+
+    @staticmethod
     def number(x):
         return float(x)
 
@@ -78,6 +82,10 @@ class _Sy:
     @staticmethod
     def zeros(r, c):
         return sympy.zeros(r, c)
+
+    @staticmethod
+    def ones(r, c):
+        return sympy.ones(r, c)
 
     @staticmethod
     def number(x):
@@ -132,6 +140,8 @@ def _ev(e, env, B, defs):
         return B.eye(int(_ev(e.rows, env, B, defs)))
     if isinstance(e, sympy.ZeroMatrix):
         return B.zeros(int(_ev(e.rows, env, B, defs)), int(_ev(e.cols, env, B, defs)))
+    if isinstance(e, sympy.OneMatrix):
+        return B.ones(int(_ev(e.rows, env, B, defs)), int(_ev(e.cols, env, B, defs)))
     if isinstance(e, sympy.Transpose):
         return B.T(_ev(e.arg, env, B, defs))
     if isinstance(e, sympy.MatAdd):
@@ -237,6 +247,21 @@ def evaluate(expr, ctx: Notation, inst: Sample):
         return float(_ev(sympy.sympify(expr), _numeric_env(ctx, inst), _Np, ctx.definitions))
     except Unreadable as exc:
         raise InvalidArgument(f"cannot evaluate {expr} numerically ({exc}).") from None
+
+
+def evaluate_value(expr, ctx: Notation, inst: Sample):
+    """Evaluate a scalar (float) or matrix (2-d array) expression on a float instance (numpy).
+
+    Raises
+    ------
+    InvalidArgument
+        If the expression uses a node or symbol the evaluator does not know.
+    """
+    try:
+        value = _ev(sympy.sympify(expr), _numeric_env(ctx, inst), _Np, ctx.definitions)
+    except Unreadable as exc:
+        raise InvalidArgument(f"cannot evaluate {expr} numerically ({exc}).") from None
+    return np.asarray(value, dtype=float) if np.ndim(value) else float(value)
 
 
 def exact_difference(lhs, rhs, ctx: Notation, n: int, kk: int):

@@ -23,11 +23,13 @@ from functools import partial
 import numpy as np
 import scipy.linalg as sla
 import sympy
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..derivation import D, Derivation, G, K, L, N, Step, Z, alpha, i, j, k, l
+from ..derivation import D, Derivation, G, K, L, N, Step, Z, alpha, cond, eq, i, j, k, l, prose
 from ..errors import InvalidArgument
 from ..graphs import circulant_graph, laplacian, view_graph
 from ..tracealgebra import diag_part, frob2
+from .vicreg import DEGREES, ONE, P
 
 __all__ = ["VARIANTS", "derivation", "bt_loss_gform"]
 
@@ -40,6 +42,16 @@ _U = sympy.MatrixSymbol("U_K", N, K)
 _F, _n = sympy.Symbol("F", integer=True, positive=True), sympy.Symbol("n", integer=True, positive=True)
 _X = sympy.MatrixSymbol("X", N, _F)
 _X1, _X2 = sympy.MatrixSymbol("X_1", _n, _F), sympy.MatrixSymbol("X_2", _n, _F)
+# symbols the justifications print (never evaluated): the listed pairs, a direction u, its eigenvalue rho
+_E = sympy.Symbol("E", integer=True, positive=True)
+_Zl, _Zr = sympy.MatrixSymbol(r"Z_{left}", _E, K), sympy.MatrixSymbol(r"Z_{right}", _E, K)
+_u = sympy.MatrixSymbol("u", N, 1)
+_rho = sympy.Symbol("rho")
+_c = sympy.Symbol("c", integer=True, positive=True)
+_W = sympy.MatrixSymbol("W", _F, K)
+_V = sympy.Symbol("V", integer=True, positive=True)
+_e = sympy.Symbol("e", integer=True, nonnegative=True)
+_REGULAR = cond(D, P * sympy.Identity(N))
 
 
 def bt_loss_gform(z, g, a):
@@ -134,25 +146,38 @@ def derivation(method, variant="paper") -> Derivation:
     loss_c = frob2(diag_part(_C) - sympy.Identity(K)) + alpha * frob2(_C - diag_part(_C))
     steps = (
         Step(sympy.Symbol(r"\mathcal{L}_{BT}(Z_{left}, Z_{right})"), loss_c,
-             "list the nonzeros of G as (left, right) rows scaled by sqrt(G_ij); C = cosine of columns",
-             ("no isolated node (D_G invertible)",),
-             note="C := diag(Z^T D Z)^{-1/2} Z^T G Z diag(Z^T D Z)^{-1/2}; checks the torch implementation",
+             prose("list the nonzeros of ", G, " as (left, right) rows scaled by ", sympy.sqrt(G[i, j]), "; ", _C,
+                   " is the cosine of their columns"),
+             (prose("no isolated node (", D, " invertible)"),),
+             note=prose(cond(_C, diag_part(Z.T * D * Z) ** sympy.Rational(-1, 2) * Z.T * G * Z
+                             * diag_part(Z.T * D * Z) ** sympy.Rational(-1, 2), ":="),
+                        "; checks the torch implementation"),
              check="numeric", numeric=partial(_check_pair_listing, method), tol=1e-10),
-        Step(cross, sympy.Integer(0), "Z_left^T Z_right = sum_ij G_ij z_i z_j^T = Z^T G Z (entrywise)"),
-        Step(norms, sympy.Integer(0), "||(Z_left)_{.,k}||^2 = sum_ij G_ij z_ik^2 = (Z^T D_G Z)_kk",
-             ("D = diag(G 1)",)),
+        Step(cross, sympy.Integer(0), prose(cond(_Zl.T * _Zr, Z.T * G * Z), " entrywise: ",
+                                            cond(_pair_sum(G[i, j], k, l), MatrixElement(Z.T * G * Z, k, l)))),
+        Step(norms, sympy.Integer(0), prose("column ", k, " of ", _Zl, " has squared norm ",
+                                            cond(sympy.Sum(_Zl[_e, k] ** 2, (_e, 0, _E - 1)),
+                                                 sympy.Sum(G[i, j] * Z[i, k] ** 2, (i, 0, N - 1), (j, 0, N - 1)))
+                                            , " = ", MatrixElement(Z.T * D * Z, k, k)),
+             (prose(DEGREES),)),
         Step(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * D * Z) - sympy.Trace(Z.T * L * Z),
-             "L = D - G: C_kk = 1 - (u_k^T L u_k)/(u_k^T D u_k), a Laplacian-Eigenmaps Rayleigh quotient"),
-        Step(_Zs, _U, "K <= #components: the rho = 1 generalized eigenvectors (component indicators / sqrt(vol)) "
-             "give C = I, loss 0 >= min", ("K <= number of connected components",),
-             note="U_K: top-K generalized eigenvectors of G u = rho D_G u (D_G-orthonormal)",
+             prose(eq(L, D - G), ": ", cond(_C[k, k], 1 - MatrixElement(Z.T * L * Z, k, k) / MatrixElement(Z.T * D * Z, k, k)),
+                   " (before the normalisation), a Laplacian-Eigenmaps Rayleigh quotient")),
+        Step(_Zs, _U, prose(cond(K, _c, r"\le"), ", the number of connected components: the generalized "
+                            "eigenvectors with ", cond(_rho, 1), " (component indicators scaled to unit volume) "
+                            "give ", cond(_C, sympy.Identity(K)), " and loss 0, the minimum"),
+             (prose(cond(K, _c, r"\le"), ", the number of connected components"),),
+             note=prose(_U, ": the top-", K, " generalized eigenvectors of ", cond(G * _u, _rho * D * _u), " (",
+                        D, "-orthonormal)"),
              check="numeric", numeric=partial(_check_components_optimum, method), tol=1e-9),
         Step(sympy.Tuple(_X.T * G * _X, _X.T * D * _X),
              sympy.Tuple(_X1.T * _X2 + _X2.T * _X1, _X1.T * _X1 + _X2.T * _X2),
-             "linear regime Z = XW on the view graph: BT's generalized problem is tied-weight CCA",
-             ("G = view graph, V = 2",), check="numeric", numeric=_check_cca, tol=1e-10),
+             prose("linear regime ", cond(Z, _X * _W), " on the view graph: BarlowTwins' generalized problem is "
+                   "tied-weight CCA"),
+             (prose(G, " the view graph of ", cond(_V, 2), " views"),), check="numeric", numeric=_check_cca, tol=1e-10),
         Step(sympy.Symbol(r"U_{BT}"), sympy.Symbol(r"U_{L}"),
-             "G regular (D_G = P I): G u = rho D u <=> L u = P (1 - rho) u, so BT's directions are VICReg's",
-             ("D_G = P I",), check="numeric", numeric=_check_regular, tol=1e-9),
+             prose(G, " regular (", _REGULAR, "): ", cond(G * _u, _rho * D * _u), " if and only if ",
+                   cond(L * _u, P * (1 - _rho) * _u), ", so BarlowTwins' directions are VICReg's"),
+             (prose(_REGULAR),), check="numeric", numeric=_check_regular, tol=1e-9),
     )
-    return Derivation("BarlowTwins (paper) -> G-form and generalized eigenproblem", steps)
+    return Derivation("BarlowTwins (paper): from the loss to its G-form and a generalized eigenproblem", steps)

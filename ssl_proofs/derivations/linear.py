@@ -28,11 +28,11 @@ from functools import partial
 import numpy as np
 import sympy
 
-from ..derivation import C, Derivation, H, K, L, N, Step, Z, alpha, gamma
+from ..derivation import C, D, Derivation, G, H, K, L, N, Step, Z, alpha, beta, cond, gamma, i, j, prose
 from ..errors import InvalidArgument
 from ..graphs import centering, label_graph, laplacian
 from ..tracealgebra import TraceContext, frob2, prove
-from .vicreg import EY_LEMMA
+from .vicreg import EY_LEMMA, O_K
 
 __all__ = ["VARIANTS", "derivation", "symbolic_proofs", "LINEAR_TRACE", "X", "W", "S", "T", "Dd"]
 
@@ -55,6 +55,17 @@ _R = sympy.MatrixSymbol("R", K, K)
 _nc = sympy.Symbol("n_c", positive=True)
 _Xc = sympy.MatrixSymbol("X_c", N, Dd)
 _Hc = sympy.MatrixSymbol("H_c", N, N)
+_V = sympy.MatrixSymbol("V", Dd, K)
+_mu = sympy.Symbol("mu")
+_mu_k = sympy.Symbol("mu_k")
+_w = sympy.MatrixSymbol("w", Dd, 1)
+_y = sympy.IndexedBase("y")
+_SW = sympy.MatrixSymbol("S_W", Dd, Dd)
+_n = sympy.Symbol("n", positive=True, integer=True)
+_c = sympy.Symbol("c", positive=True, integer=True)
+_Sc = sympy.MatrixSymbol("S_c", Dd, Dd)
+_diag = sympy.Function("diag")
+_S_DEF = cond(S, X.T * H * X / N)
 
 #: identities the prover may use for the substitution steps
 LINEAR_TRACE = TraceContext(
@@ -197,34 +208,44 @@ def _check_label_scatter(inst, rng, tol):
 
 def _steps(method, variant):
     label = Step(X.T * L * X, sympy.Sum(_nc * _Xc.T * _Hc * _Xc, (sympy.Symbol("c"), 1, sympy.Symbol("C"))),
-                 "label graph G_ij = 1[y_i = y_j], i != j: L is block diagonal with blocks n_c H_c",
-                 ("G = label graph",),
-                 note="so X^T L X = n S_W only for balanced classes (size n); in general it is the "
-                      "size-weighted within-class scatter sum_c n_c S_c",
+                 prose("label graph (", cond(G[i, j], 1), " when ", cond(_y[i], _y[j]), ", ", cond(i, j, r"\ne"),
+                       "): ", L, " is block diagonal with blocks ", _nc * _Hc),
+                 (prose(G, " the label graph"),),
+                 note=prose("so ", cond(X.T * L * X, _n * _SW), " only for balanced classes (size ", _n,
+                            "); in general it is the size-weighted within-class scatter ",
+                            sympy.Sum(_nc * _Sc, (_c, 1, sympy.Symbol("C")))),
                  check="numeric", numeric=_check_label_scatter, tol=1e-10)
     if variant == "squared":
         return [
-            Step(_LOSS_Z, _LOSS_W, "substitute Z = XW: C = W^T S W, Tr(Z^T L Z) = N Tr(W^T T W)",
-                 ("squared variance term", "beta = alpha", "ddof = 0"),
+            Step(_LOSS_Z, _LOSS_W, prose("substitute ", cond(Z, X * W), ": ", cond(C, W.T * S * W), ", ",
+                                         cond(sympy.Trace(Z.T * L * Z), N * sympy.Trace(W.T * T * W))),
+                 ("squared variance term", prose(cond(beta, alpha)), "ddof = 0"),
                  check="numeric", numeric=_check_substitution, tol=1e-10),
             Step(_LOSS_W, _SOFT_W,
-                 "whiten V = S^{1/2} W, M_W = V V^T, A~ = S^{-1/2} T S^{-1/2}; complete the square",
-                 ("S = X^T H X / N invertible",), check="numeric", numeric=_check_whitening, tol=1e-9),
+                 prose("whiten ", cond(_V, S ** sympy.Rational(1, 2) * W, ":="), ", ", cond(_MW, _V * _V.T, ":="), ", ",
+                       cond(_At, S ** sympy.Rational(-1, 2) * T * S ** sympy.Rational(-1, 2), ":="),
+                       "; complete the square"),
+                 (prose(_S_DEF, " invertible"),), check="numeric", numeric=_check_whitening, tol=1e-9),
             Step(_Ws, _Sih * _Q * _Sig * _R.T,
-                 "Eckart-Young on M_W: top-K positive part of I_D - (gamma/alpha) A~ (V = S^{1/2} W reaches "
-                 "every D x K matrix, so M_W every PSD matrix of rank <= K; profile from VICReg's spectral problem)",
-                 ("S invertible",), cite=EY_LEMMA,
-                 note="Q_K, mu_k: bottom eigenpairs of A~ (generalized eigenproblem X^T L X w = mu X^T H X w); "
-                      "Sigma = diag(sqrt((1 - (gamma/alpha) mu_k)_+)); R in O(K)",
+                 prose("Eckart–Young on ", _MW, ": the top-", K, " positive part of ", _I_D - (gamma / alpha) * _At,
+                       " (", cond(_V, S ** sympy.Rational(1, 2) * W), " reaches every ", Dd, "-by-", K, " matrix, so ",
+                       _MW, " every PSD matrix of rank at most ", K, "; profile from VICReg's spectral problem)"),
+                 (prose(S, " invertible"),), cite=EY_LEMMA,
+                 note=prose(_Q, ", ", _mu_k, ": bottom eigenpairs of ", _At, " (generalized eigenproblem ",
+                            cond(X.T * L * X * _w, _mu * X.T * H * X * _w), "); ",
+                            cond(_Sig, _diag(sympy.sqrt(sympy.Max(0, 1 - gamma / alpha * _mu_k))), ":="), "; ",
+                            cond(_R, O_K, r"\in")),
                  check="numeric", numeric=partial(_check_optimum, method), tol=1e-8),
             label,
         ]
     return [
-        Step(sympy.Trace(Z.T * L * Z), N * sympy.Trace(W.T * T * W), "substitute Z = XW in the Dirichlet energy",
+        Step(sympy.Trace(Z.T * L * Z), N * sympy.Trace(W.T * T * W),
+             prose("substitute ", cond(Z, X * W), " in the Dirichlet energy, ", cond(T, X.T * L * X / N, ":=")),
              check="numeric", numeric=lambda inst, rng, tol: _check_substitution(inst, rng, tol), tol=1e-10),
         Step(_Ws, _Sih * _Q * _R.T,
-             "min Tr(W^T T W) s.t. W^T S W = I: LPP with H in place of D_G (generalized eigenvectors)",
-             ("S invertible", "C = I enforced exactly"), check="numeric", numeric=partial(_check_lpp, method), tol=1e-8),
+             prose("minimise ", sympy.Trace(W.T * T * W), " subject to ", cond(W.T * S * W, _I_K), ": LPP with ", H,
+                   " in place of ", D, " (generalized eigenvectors)"),
+             (prose(S, " invertible"), prose(cond(C, _I_K), " enforced exactly")), check="numeric", numeric=partial(_check_lpp, method), tol=1e-8),
         label,
     ]
 
@@ -241,7 +262,8 @@ def derivation(method, variant="squared") -> Derivation:
     """
     if variant not in VARIANTS:
         raise InvalidArgument(f"unknown linear VICReg variant {variant!r}; use one of {VARIANTS}.")
-    return Derivation(f"linear VICReg ({variant}): loss in Z -> loss in W -> W*", tuple(_steps(method, variant)))
+    return Derivation(prose(f"linear VICReg ({variant}): the loss in ", Z, ", the loss in ", W, ", then ", _Ws),
+                      tuple(_steps(method, variant)))
 
 
 def symbolic_proofs():

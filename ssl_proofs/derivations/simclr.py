@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
-from ..derivation import Notation, D, Derivation, G, K, L, N, Step, Z, i, j, k
+from ..derivation import Notation, D, Derivation, G, K, L, N, Step, Z, cond, eq, i, j, k, prose
 from ..errors import InvalidArgument
 from ..tracealgebra import TraceContext
 
@@ -36,6 +36,10 @@ tau = sympy.Symbol("tau", positive=True)
 _l = sympy.Symbol("l", integer=True, nonnegative=True)
 _Zt = sympy.MatrixSymbol(r"\tilde{Z}", N, K)
 _d = sympy.IndexedBase("d")
+_ONE = sympy.OneMatrix(N, 1)
+_Ghat = sympy.MatrixSymbol(r"\hat{G}", N, N)
+_UNIT_ROWS = cond(sympy.Sum(_Zt[i, _l] ** 2, (_l, 0, K - 1)), 1)
+_SYMMETRIC_G = cond(G.T, G)
 
 
 def context() -> Notation:
@@ -173,34 +177,42 @@ def _steps():
     entropy = -sympy.Sum(G[i, j] * sympy.log(G[i, j] / _d[i]), (i, 0, N - 1), (j, 0, N - 1))
     return [
         Step(inner / tau, sympy.Trace(Z.T * G * Z) / tau,
-             "sum_ij G_ij <z_i, z_j> = Tr(Z^T G Z) (Z standing for Zt: any matrix)"),
-        Step(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * D * Z) - sympy.Trace(Z.T * L * Z), "L = D - G"),
+             prose(eq(inner, sympy.Trace(Z.T * G * Z)), " (", Z, " standing for ", _Zt, ": any matrix)")),
+        Step(sympy.Trace(Z.T * G * Z), sympy.Trace(Z.T * D * Z) - sympy.Trace(Z.T * L * Z),
+             prose("the graph Laplacian ", eq(L, D - G))),
         Step(sympy.Sum(D[i, i] * sympy.Sum(Z[i, k] ** 2, (k, 0, K - 1)), (i, 0, N - 1)),
-             sympy.Trace(Z.T * D * Z), "sum_i d_i ||z_i||^2 = Tr(Z^T D Z)", ("D = diag(G 1)",)),
-        Step(dirichlet, 2 * sympy.Trace(Z.T * L * Z), "Dirichlet energy: expand the square, G symmetric",
-             ("G = G^T",)),
+             sympy.Trace(Z.T * D * Z), prose("the degrees ", eq(D * _ONE, G * _ONE), " weight the squared row norms"),
+             (prose(cond(D * _ONE, G * _ONE)),)),
+        Step(dirichlet, 2 * sympy.Trace(Z.T * L * Z), prose("Dirichlet energy: expand the square, with ", eq(G.T, G)),
+             (prose(_SYMMETRIC_G),)),
         Step(sympy.Trace(_Zt.T * D * _Zt), sympy.Sum(_d[i], (i, 0, N - 1)),
-             "unit rows: sum_i d_i ||zt_i||^2 = sum_i d_i", ("||zt_i|| = 1",),
+             prose("unit rows: ", cond(sympy.Sum(_d[i] * sympy.Sum(_Zt[i, _l] ** 2, (_l, 0, K - 1)), (i, 0, N - 1)),
+                                       sympy.Sum(_d[i], (i, 0, N - 1)))),
+             (prose(_UNIT_ROWS),),
              check="numeric", numeric=_check_unit_trace, tol=_NUM_TOL),
         Step(_paper_expr(), _rewrite_expr(),
-             "split log Ghat_ij = cos_ij/tau - lse_i; sum_ij G_ij cos_ij = Tr(Zt^T G Zt) = sum_i d_i - Tr(Zt^T L Zt)",
-             ("||zt_i|| = 1", "G = G^T"),
+             prose("split ", cond(sympy.log(_Ghat[i, j]), _cos(i, j) / tau - _lse()), "; ",
+                   cond(sympy.Sum(G[i, j] * _cos(i, j), (i, 0, N - 1), (j, 0, N - 1)), sympy.Trace(_Zt.T * G * _Zt)),
+                   " = ", sympy.Sum(_d[i], (i, 0, N - 1)) - sympy.Trace(_Zt.T * L * _Zt)),
+             (prose(_UNIT_ROWS), prose(_SYMMETRIC_G)),
              note="Same Dirichlet (Laplacian-Eigenmaps) attraction as VICReg; the anti-collapse term is a "
                   "log-partition over all N(N-1) pairs (global).",
              check="numeric", numeric=_agree(paper_listing_numpy, _rewrite_numpy, "listing vs rewrite"),
              tol=_NUM_TOL),
         Step(_rewrite_expr(), _distance_expr(),
-             "||zt_i - zt_k||^2 = 2 - 2 <zt_i, zt_k>: the 1/tau constants cancel (distance / MDS-type form)",
-             ("||zt_i|| = 1",),
+             prose(cond(_dist2(i, k), 2 - 2 * _cos(i, k)), ": the ", 1 / tau,
+                   " constants cancel (distance / MDS-type form)"),
+             (prose(_UNIT_ROWS),),
              note="An SNE-like objective on the sphere: squared distances on edges against a Gaussian-kernel "
                   "log-partition over all pairs.",
              check="numeric", numeric=_agree(_rewrite_numpy, _distance_numpy, "rewrite vs distance form"),
              tol=_NUM_TOL),
         Step(_paper_expr(), entropy,
-             "Gibbs: cross-entropy >= entropy of the row-normalised G, equality iff Ghat(Z) = D^{-1} G",
-             note="Equality needs Ghat_ik = 0 off the graph, impossible with bounded cosines unless G is a "
-                  "complete graph with equal weights: the bound is not attained, the minimum over the "
-                  "compact product of spheres is.",
+             prose("Gibbs: the cross-entropy is at least the entropy of the row-normalised ", G,
+                   ", with equality if and only if ", cond(_Ghat, D ** -1 * G)),
+             note=prose("Equality needs ", cond(_Ghat[i, k], 0), " off the graph, impossible with bounded cosines "
+                        "unless ", G, " is a complete graph with equal weights: the bound is not attained, the "
+                        "minimum over the compact product of spheres is."),
              check="numeric", numeric=_check_gibbs, tol=_NUM_TOL, relation=r"\geq"),
     ]
 
@@ -222,5 +234,5 @@ def derivation(method, variant="paper") -> Derivation:
     """
     if variant not in VARIANTS:
         raise InvalidArgument(f"SimCLR has a derivation for the paper's form only ({VARIANTS}), not {variant!r}.")
-    return Derivation("SimCLR (paper) -> trace / log-partition and distance forms", tuple(_steps()),
+    return Derivation("SimCLR (paper): from the loss to its trace / log-partition and distance forms", tuple(_steps()),
                       context=context())

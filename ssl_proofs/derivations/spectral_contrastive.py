@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 import sympy
 
-from ..derivation import D, Derivation, G, K, N, Step, Z, i, j, k
+from ..derivation import D, Derivation, G, K, N, Step, Z, cond, eq, i, j, k, prose
 from ..errors import InvalidArgument
 from ..tracealgebra import frob2
 from .vicreg import EY_LEMMA
@@ -27,6 +27,15 @@ from .vicreg import EY_LEMMA
 __all__ = ["VARIANTS", "derivation", "population_formula"]
 
 VARIANTS = ("population",)
+
+# symbols the justifications print (never evaluated)
+_Abar = sympy.MatrixSymbol(r"\bar{A}", N, N)
+_F = sympy.MatrixSymbol("F", N, K)
+_V = sympy.MatrixSymbol("V", N, K)
+_Lam = sympy.MatrixSymbol(r"\Lambda", K, K)
+_rho = sympy.IndexedBase("rho")
+_S = sympy.Symbol("S", positive=True)
+_NO_ISOLATED = prose("no isolated node (", D, " invertible)")
 
 
 def population_formula(z, g):
@@ -125,22 +134,29 @@ def derivation(method, variant="population") -> Derivation:
     entry = (-2 / S * sympy.Sum(G[i, j] * zz, (i, 0, N - 1), (j, 0, N - 1))
              + sympy.Sum(D[i, i] * D[j, j] * zz ** 2, (i, 0, N - 1), (j, 0, N - 1)) / S ** 2)
     trace_form = -2 / S * sympy.Trace(Z.T * G * Z) + frob2(Z.T * D * Z) / S ** 2
-    Abar, F = sympy.Symbol(r"\bar{A}"), sympy.Symbol("F")
     steps = (
         Step(sympy.Symbol(r"\mathcal{L}_{SC}(Z)"), entry,
-             "E over pairs ~ G_ij / S and independent x, x' ~ d_i / S (HaoChen eq. 3 on G)",
-             ("no isolated node",), check="numeric", numeric=partial(_check_implementation, method), tol=1e-10),
-        Step(entry, trace_form, "sum_ij G_ij z_i^T z_j = Tr(Z^T G Z); sum_ij d_i d_j (z_i^T z_j)^2 = ||Z^T D Z||_F^2"),
+             prose("the expectation over pairs drawn with probability ", G[i, j] / _S, " and over independent ",
+                   "samples drawn with probability ", sympy.Indexed(sympy.IndexedBase("d"), i) / _S,
+                   " (HaoChen eq. 3 on ", G, "), ", cond(_S, S)),
+             (_NO_ISOLATED,), check="numeric", numeric=partial(_check_implementation, method), tol=1e-10),
+        Step(entry, trace_form, prose(eq(sympy.Sum(G[i, j] * zz, (i, 0, N - 1), (j, 0, N - 1)), sympy.Trace(Z.T * G * Z)),
+                                      "; ", eq(sympy.Sum(D[i, i] * D[j, j] * zz ** 2, (i, 0, N - 1), (j, 0, N - 1)),
+                                               frob2(Z.T * D * Z)))),
         Step(trace_form, sympy.Symbol(r"\|\bar{A} - F F^T\|_F^2 - \|\bar{A}\|_F^2"),
-             "A_bar = D^{-1/2} G D^{-1/2}, F = D^{1/2} Z / sqrt(S) (HaoChen Lemma 3.2)",
+             prose(cond(_Abar, D ** sympy.Rational(-1, 2) * G * D ** sympy.Rational(-1, 2), ":="), ", ",
+                   cond(_F, D ** sympy.Rational(1, 2) * Z / sympy.sqrt(_S), ":="), " (HaoChen Lemma 3.2)"),
              check="numeric", numeric=_check_factorisation, tol=1e-10),
         Step(sympy.Symbol(r"\{F F^T\}"), sympy.Symbol(r"\{M \succeq 0 : \mathrm{rank} M \le K\}"),
-             "reachability: Z -> F = D^{1/2} Z / sqrt(S) is invertible (no isolated node) and F -> FF^T maps "
-             "onto the PSD matrices of rank <= K (F = V Lambda^{1/2})",
-             ("no isolated node",), check="numeric", numeric=_check_reachability, tol=1e-9),
+             prose("reachability: ", cond(Z, D ** sympy.Rational(1, 2) * Z / sympy.sqrt(_S), r"\mapsto"),
+                   " is invertible (no isolated node) and ", cond(_F, _F * _F.T, r"\mapsto"),
+                   " maps onto the PSD matrices of rank at most ", K, " (", cond(_F, _V * _Lam ** sympy.Rational(1, 2)),
+                   ")"),
+             (_NO_ISOLATED,), check="numeric", numeric=_check_reachability, tol=1e-9),
         Step(sympy.MatrixSymbol(r"Z^{\star}", N, K), sympy.Symbol(r"\sqrt{S} D^{-1/2} U_K \Sigma_+^{1/2} R^T"),
-             "Eckart-Young on the dense target A_bar: top-K eigenpairs, min L = -sum_k (rho_k)_+^2 "
-             "(profile, scale and row weights evaluated from the solver's spectral problem)",
-             note=f"{Abar}, {F}: see step 3", check="numeric", numeric=partial(_check_eckart_young, method), tol=1e-9, cite=EY_LEMMA),
+             prose("Eckart–Young on the dense target ", _Abar, ": its top-", K, " eigenpairs, ",
+                   cond(sympy.Symbol(r"\min \mathcal{L}"), -sympy.Sum(sympy.Max(0, _rho[k]) ** 2, (k, 1, K))),
+                   " (profile, scale and row weights evaluated from the solver's spectral problem)"),
+             note=prose(_Abar, ", ", _F, ": see step 3"), check="numeric", numeric=partial(_check_eckart_young, method), tol=1e-9, cite=EY_LEMMA),
     )
-    return Derivation("Spectral contrastive (population) -> Eckart-Young on A_bar", steps)
+    return Derivation(prose("Spectral contrastive (population): from the loss to Eckart–Young on ", _Abar), steps)

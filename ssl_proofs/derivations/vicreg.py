@@ -20,7 +20,8 @@ import numpy as np
 import sympy
 from scipy.linalg import eigh, null_space
 
-from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l)
+from ..derivation import (C, D, Derivation, G, H, K, L, M, N, Step, Z, alpha, beta, gamma, i, j, k, l, cond, eq,
+                          prose)
 from ..errors import InvalidArgument
 from ..graphs import centering, circulant_graph, laplacian
 from ..tracealgebra import diag_part, frob2
@@ -43,6 +44,18 @@ _R = sympy.MatrixSymbol("R", K, K)
 _S = sympy.MatrixSymbol(r"\Sigma_{\gamma/\alpha}", K, K)
 _ZLE = sympy.MatrixSymbol(r"Z^{\star}_{\mathrm{LE}}", N, K)
 P = sympy.Symbol("P", positive=True)
+ONE = sympy.OneMatrix(N, 1)
+ZERO = sympy.ZeroMatrix(N, 1)
+_V = sympy.MatrixSymbol("V", N, K)
+_Lam = sympy.MatrixSymbol(r"\Lambda", K, K)
+_lam_k = sympy.Symbol(r"lambda_k")
+_diag = sympy.Function("diag")
+O_K = sympy.Function("O")(K)
+#: conditions the steps assume, printed as mathematics
+SYMMETRIC_G = cond(G.T, G)
+DEGREES = cond(D * ONE, G * ONE)
+LAPLACIAN_KILLS_ONE = cond(L * ONE, ZERO)
+BETA_IS_ALPHA = cond(beta, alpha)
 
 
 # -- the loss terms as the paper writes them ---------------------------------------
@@ -80,12 +93,16 @@ def _dirichlet_steps():
     e2 = 2 * sympy.Trace(Z.T * D * Z) - 2 * sympy.Trace(Z.T * G * Z)
     e3 = 2 * sympy.Trace(Z.T * L * Z)
     return [
-        Step(dirichlet(), e1, "expand the square; G symmetric, d_i = sum_j G_ij",
-             ("G = G^T", "D = diag(G 1)")),
-        Step(e1, e2, "sum_i d_i z_i^T z_i = Tr(Z^T D Z), sum_ij G_ij z_i^T z_j = Tr(Z^T G Z)"),
-        Step(e2, e3, "L = D - G (Dirichlet energy)"),
+        Step(dirichlet(), e1, prose("expand the square, with ", eq(G.T, G), " and the degrees ",
+                                    eq(D * ONE, G * ONE)), (prose(SYMMETRIC_G), prose(DEGREES))),
+        Step(e1, e2, prose(eq(sympy.Sum(D[i, i] * sympy.Sum(Z[i, k] ** 2, (k, 0, K - 1)), (i, 0, N - 1)),
+                              sympy.Trace(Z.T * D * Z)), " and ",
+                           eq(sympy.Sum(G[i, j] * sympy.Sum(Z[i, k] * Z[j, k], (k, 0, K - 1)), (i, 0, N - 1),
+                                        (j, 0, N - 1)), sympy.Trace(Z.T * G * Z)))),
+        Step(e2, e3, prose("the graph Laplacian ", eq(L, D - G), " (Dirichlet energy)")),
         Step(sympy.Trace(Z.T * L * Z), N * sympy.Trace(L * M),
-             "L = H L H since L 1 = 0; M = H Z Z^T H / N", ("L 1 = 0",)),
+             prose(eq(L, H * L * H), " since ", eq(L * ONE, ZERO), "; ", eq(M, H * Z * Z.T * H / N)),
+             (prose(LAPLACIAN_KILLS_ONE),)),
     ]
 
 
@@ -255,22 +272,28 @@ def _squared_steps(method):
     soft = alpha * frob2(M - A_SOFT) + alpha * K - alpha * frob2(A_SOFT)
     return [
         Step(squared_loss_paper(), lhs0,
-             "diagonal and off-diagonal terms form ||C - I||_F^2; Dirichlet energy = 2 Tr(Z^T L Z)",
-             ("squared variance term", "beta = alpha")),
-        Step(lhs0, mid, "expand the Frobenius norm; Tr(Z^T L Z) = N Tr(L M)", ("L 1 = 0",)),
-        Step(mid, soft, "complete the square: ||C||_F = ||M||_F, Tr(C) = Tr(H M), H^2 = H, H L = L",
-             ("L 1 = 0",), note="The constant alpha K - alpha ||H - (gamma/alpha) L||_F^2 does not depend on Z."),
+             prose("the diagonal and off-diagonal terms form ", frob2(C - I_K), "; Dirichlet energy ",
+                   eq(dirichlet(), 2 * sympy.Trace(Z.T * L * Z))),
+             ("squared variance term", prose(BETA_IS_ALPHA))),
+        Step(lhs0, mid, prose("expand the Frobenius norm; ", eq(sympy.Trace(Z.T * L * Z), N * sympy.Trace(L * M))),
+             (prose(LAPLACIAN_KILLS_ONE),)),
+        Step(mid, soft, prose("complete the square: ", eq(frob2(C), frob2(M)), ", ", eq(sympy.Trace(C), sympy.Trace(H * M)),
+                              ", ", eq(H * H, H), ", ", eq(H * L, L)),
+             (prose(LAPLACIAN_KILLS_ONE),),
+             note=prose("The constant ", alpha * K - alpha * frob2(A_SOFT), " does not depend on ", Z, ".")),
         Step(sympy.Symbol(r"\{H Z Z^T H / N\}"), sympy.Symbol(r"\{M \succeq 0 : M 1 = 0, \mathrm{rank} M \le K\}"),
-             "reachability: Z -> HZZ^TH/N maps onto the centred PSD matrices of rank <= K "
-             "(Z = sqrt(N) V Lambda^{1/2} for M = V Lambda V^T, V orthogonal to 1)",
+             prose("reachability: ", cond(Z, H * Z * Z.T * H / N, r"\mapsto"), " maps onto the centred PSD matrices "
+                   "of rank at most ", K, " (", cond(Z, sympy.sqrt(N) * _V * _Lam ** sympy.Rational(1, 2)), " for ",
+                   cond(M, _V * _Lam * _V.T), ", ", cond(_V.T * ONE, sympy.ZeroMatrix(K, 1)), ")"),
              check="numeric", numeric=check_centred_reachability, tol=1e-9),
         Step(H * _Zs, sympy.sqrt(N) * _U * _S * _R.T,
-             "Eckart-Young: the minimiser M* of ||M - (H - (gamma/alpha) L)||_F^2 over centred PSD "
-             "rank-<=K M is its top-K positive part (the target has eigenvector 1 with eigenvalue 0, so the "
-             "PSD optimum is centred); profile evaluated from VICReg's spectral problem",
-             ("squared variance term", "beta = alpha"),
-             note="U_K: eigenvectors of L on 1-perp with the K smallest eigenvalues lambda_k; "
-                  "Sigma = diag(sqrt((1 - (gamma/alpha) lambda_k)_+)); R in O(K) arbitrary.",
+             prose("Eckart–Young: the minimiser of ", frob2(M - A_SOFT), " over centred PSD ", M, " of rank at most ",
+                   K, " is the top-", K, " positive part of the target (", eq(A_SOFT * ONE, ZERO),
+                   ", so the PSD optimum is centred); the profile is evaluated from VICReg's spectral problem"),
+             ("squared variance term", prose(BETA_IS_ALPHA)),
+             note=prose(_U, ": eigenvectors of ", L, " orthogonal to ", ONE, " with the ", K, " smallest eigenvalues ",
+                        _lam_k, "; ", cond(_S, _diag(sympy.sqrt(sympy.Max(0, 1 - gamma / alpha * _lam_k))), ":="),
+                        "; ", cond(_R, O_K, r"\in"), " arbitrary."),
              check="numeric", numeric=_eckart_young_check(method, -1.0), tol=1e-8, cite=EY_LEMMA),
     ]
 
@@ -278,19 +301,24 @@ def _squared_steps(method):
 def _hinge_steps():
     rhs = _hinge() + beta * frob2(C - diag_part(C)) + 2 * gamma / N * sympy.Trace(Z.T * L * Z)
     return [Step(hinge_loss_paper(), rhs,
-                 "off-diagonal covariance = ||C - diag C||_F^2; Dirichlet energy = 2 Tr(Z^T L Z)")]
+                 prose("the off-diagonal covariance term ",
+                       eq(_offdiag_sq(1), frob2(C - diag_part(C))), "; Dirichlet energy ",
+                       eq(dirichlet(), 2 * sympy.Trace(Z.T * L * Z))))]
 
 
 def _constrained_steps():
     return [
         Step(H * _Zs, sympy.sqrt(N) * _U * _R.T,
-             "min Tr(Z^T L Z) s.t. Z^T H Z / N = I: Laplacian Eigenmaps with H in place of D_G",
-             ("C = I enforced exactly",),
-             note="U_K: bottom-K eigenvectors of L on 1-perp; R in O(K); the mean of Z* is free.",
+             prose("minimise ", sympy.Trace(Z.T * L * Z), " subject to ", cond(Z.T * H * Z / N, I_K),
+                   ": Laplacian Eigenmaps with ", H, " in place of ", D),
+             (prose(cond(C, I_K), " enforced exactly"),),
+             note=prose(_U, ": the bottom-", K, " eigenvectors of ", L, " orthogonal to ", ONE, "; ",
+                        cond(_R, O_K, r"\in"), "; the mean of ", _Zs, " is free."),
              check="numeric", numeric=_check_constrained, tol=1e-8),
         Step(_ZLE, _Zs / sympy.sqrt(N * P),
-             "G regular (D_G = P I): the H-constrained optimum, rescaled, solves Laplacian Eigenmaps",
-             ("D_G = P I",), check="numeric", numeric=_check_le_regular, tol=1e-8),
+             prose(G, " regular (", cond(D, P * sympy.Identity(N)), "): the ", H, "-constrained optimum, rescaled, "
+                   "solves Laplacian Eigenmaps"),
+             (prose(cond(D, P * sympy.Identity(N))),), check="numeric", numeric=_check_le_regular, tol=1e-8),
     ]
 
 
@@ -320,14 +348,16 @@ def derivation(method, variant="squared") -> Derivation:
         steps += _squared_steps(method)
     elif variant == "hinge":
         steps = steps[:3] + _hinge_steps()
-        return Derivation(f"VICReg ({variant}) -> G-form (no spectral form)", tuple(steps), stop=HINGE_STOP)
+        return Derivation(f"VICReg ({variant}): from the loss to its G-form (no spectral form)", tuple(steps),
+                          stop=HINGE_STOP)
     else:
         steps += _constrained_steps()
-    return Derivation(f"VICReg ({variant}) -> spectral form", tuple(steps))
+    return Derivation(f"VICReg ({variant}): from the loss to its spectral form", tuple(steps))
 
 
 #: why the hinge derivation ends at the G-form
-HINGE_STOP = ("the variance hinge max(0, 1 - sqrt(C_kk)) is not a function of HZZ^TH that Eckart-Young can "
-              "minimise, so at finite beta the paper's loss has no spectral form and no closed form; the derivation "
-              "ends at the G-form. The spectral form is the squared variant (--variant squared) or the constrained "
-              "one; the beta -> inf decorrelated optimum is checked as vicreg.hinge.decorrelated_std.")
+HINGE_STOP = prose("the variance hinge ", sympy.Max(0, 1 - sympy.sqrt(C[k, k])), " is not a function of ",
+                   H * Z * Z.T * H, " that Eckart–Young can minimise, so at finite ", beta, " the paper's loss has no "
+                   "spectral form and no closed form; the derivation ends at the G-form. The spectral form is the "
+                   "squared variant (--variant squared) or the constrained one; the decorrelated optimum as ",
+                   cond(beta, sympy.oo, r"\to"), " is checked as vicreg.hinge.decorrelated_std.")

@@ -46,7 +46,7 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
-from ..derivation import Derivation, Step
+from ..derivation import Derivation, G, N, Step, Z, cond, i, j, prose
 from ..theorems import Theorem
 from . import register
 from .base import Method
@@ -126,18 +126,26 @@ class SimSiam(Method):
     def derivation(self, variant=None):
         """From the official two-view loss to its G-form and its lower bound (each step checked numerically)."""
         self.check_variant(variant)
-        return Derivation("SimSiam / BYOL -> G-form, best predictor, minimum -1 (collapse)", (
+        w, p, z = sympy.symbols("w p z")
+        cos = sympy.Function("cos")
+        zj, pi, mi = sympy.IndexedBase("z")[j], sympy.IndexedBase("p")[i], sympy.IndexedBase("m")[i]
+        v = sympy.MatrixSymbol("v", sympy.Symbol("K"), 1)
+        return Derivation("SimSiam / BYOL: from the loss to its G-form, the best predictor and the minimum (collapse)", (
             Step(sympy.Symbol(r"\mathcal{L}_{pairs}"), sympy.Symbol(r"-\frac{1}{S}\sum_{ij} G_{ij} \cos(z_i, z_j)"),
-                 "list the nonzeros of G, an edge of weight w repeated w times; the official loss is the mean of "
-                 "-cos(p, z) over the listing (both directions = the symmetrisation); h = identity",
+                 prose("list the nonzeros of ", G, ", an edge of weight ", w, " repeated ", w, " times; the official "
+                       "loss is the mean of ", -cos(p, z), " over the listing (both directions: the symmetrisation); "
+                       "the predictor is the identity"),
                  ("integer weights (repetition); the G-form extends them",), check="numeric",
                  numeric=_check_listing, tol=1e-12),
             Step(sympy.Symbol(r"\min_{p_i} -\sum_j G_{ij} \cos(p_i, z_j)"),
                  sympy.Symbol(r"-\|\sum_j G_{ij} z_j / \|z_j\|\|"),
-                 "Cauchy-Schwarz: p_i along m_i = sum_j G_ij z_j/|z_j| (every predictor h(z_i) is one p_i)",
+                 prose("Cauchy–Schwarz: ", pi, " along ", cond(mi, sympy.Sum(G[i, j] * zj / sympy.Abs(zj), (j, 0, N - 1))),
+                       " (every predictor output is one ", pi, ")"),
                  check="numeric", numeric=_check_best_prediction, tol=1e-12),
             Step(sympy.Symbol(r"\mathcal{L}(Z)"), sympy.Integer(-1),
-                 "cos <= 1 gives L >= -1; Z = 1 v^T (full collapse) reaches -1 in both forms",
+                 prose(cond(cos(p, z), 1, r"\le"), " gives ", cond(sympy.Symbol(r"\mathcal{L}"), -1, r"\ge"), "; ",
+                       cond(Z, sympy.OneMatrix(N, 1) * v.T), " (full collapse) reaches ", sympy.Integer(-1),
+                       " in both forms"),
                  check="numeric", numeric=_check_minimum, tol=1e-12, relation=r"\ge"),
         ))
 

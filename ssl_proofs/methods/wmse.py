@@ -36,7 +36,7 @@ import sympy
 import torch
 
 from .. import graphs as _graphs
-from ..derivation import Derivation, Step
+from ..derivation import D, Derivation, G, H, K, L, N, Step, Z, cond, eq, i, j, k, prose
 from ..errors import InvalidArgument
 from ..spectral import SpectralProblem
 from ..theorems import Subspace, Theorem
@@ -48,6 +48,8 @@ NORMALIZE_EPS = 1e-12
 
 #: the closed form's profile: unit scale on every direction (whitening fixes the scales)
 PROFILE = sympy.Integer(1)
+#: an edge weight, as the derivation's justifications print it
+_W_SYM = sympy.Symbol("w", positive=True, integer=True)
 
 
 def whiten(Y):
@@ -126,21 +128,26 @@ class WMSE(Method):
     def derivation(self, variant=None):
         """From the official loss to Laplacian eigenmaps (``no_norm``; each step checked numerically)."""
         self.check_variant(variant)
-        return Derivation("W-MSE (no_norm) -> tr(Z^T L Z) under whitening -> Laplacian eigenmaps", (
+        one = sympy.OneMatrix(N, 1)
+        return Derivation(prose("W-MSE (no_norm): from the loss to ", sympy.Trace(Z.T * L * Z),
+                                " under whitening, then Laplacian eigenmaps"), (
             Step(sympy.Symbol(r"\mathcal{L}_{pairs}"),
                  sympy.Symbol(r"\frac{1}{K S}\sum_{ij} G_{ij} \|z_i - z_j\|^2"),
-                 "list the nonzeros of G (weight w repeated w times); F.mse_loss is the mean over pairs and "
-                 "features of the whitened rows (both directions = the symmetrisation)",
+                 prose("list the nonzeros of ", G, " (weight ", _W_SYM, " repeated ", _W_SYM, " times); F.mse_loss is "
+                       "the mean over pairs and features of the whitened rows (both directions: the symmetrisation)"),
                  ("integer weights (repetition); the G-form extends them",), check="numeric",
                  numeric=_check_listing, tol=1e-10),
             Step(sympy.Symbol(r"\frac{1}{K S}\sum_{ij} G_{ij} \|z_i - z_j\|^2"),
                  sympy.Symbol(r"\frac{2}{K S} \mathrm{tr}(Z^T L Z)"),
-                 "expand the square: sum_ij G_ij ||z_i - z_j||^2 = 2 tr(Z^T (D_G - G) Z)",
+                 prose("expand the square: ",
+                       eq(sympy.Sum(G[i, j] * sympy.Sum((Z[i, k] - Z[j, k]) ** 2, (k, 0, K - 1)), (i, 0, N - 1),
+                                    (j, 0, N - 1)), 2 * sympy.Trace(Z.T * (D - G) * Z))),
                  check="numeric", numeric=_check_trace, tol=1e-10),
             Step(sympy.Symbol(r"\min_{Z^T H Z = (N-1) I} \frac{2}{K S}\mathrm{tr}(Z^T L Z)"),
                  sympy.Symbol(r"\frac{2 (N-1)}{K S} \sum_{k \le K} \lambda_k(L|_{1^\perp})"),
-                 "L 1 = 0, so only HZ counts; Ky Fan on the bottom eigenvalues of L on 1-perp, "
-                 "reached by HZ = sqrt(N-1) U_K",
+                 prose(eq(L * one, sympy.ZeroMatrix(N, 1)), ", so only ", H * Z, " counts; Ky Fan on the bottom "
+                       "eigenvalues of ", L, " orthogonal to ", one, ", reached by ",
+                       cond(H * Z, sympy.sqrt(N - 1) * sympy.MatrixSymbol("U_K", N, K))),
                  check="numeric", numeric=_check_minimum, tol=1e-9, cite="Ky Fan (1949)"),
         ))
 

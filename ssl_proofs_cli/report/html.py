@@ -110,15 +110,47 @@ def _verdict_cell(r):
     return f'<span class="{cls}">{_e(cells.verdict(r))}</span>'
 
 
+def _prose(p):
+    """A justification or title: the words escaped, the mathematics as inline MathML (same printer as statements)."""
+    return p.render(_e, lambda tex: mathml(tex, display="inline"))
+
+
 def _step(s):
-    head = f"<strong>{_e(s.rule)}</strong>"
+    head = f"<strong>{_prose(s.rule)}</strong>"
     if s.assumptions:
-        head += f" <small>(assuming {_e('; '.join(s.assumptions))})</small>"
+        head += f" <small>(assuming {'; '.join(map(_prose, s.assumptions))})</small>"
     out = [f'<li><p class="rule">{head}</p>', f'<div class="math">{mathml(s.latex())}</div>',
            f'<p class="ev ev-{s.evidence.level}">Evidence: {_e(s.evidence)}</p>']
     if s.note:
-        out.append(f'<p class="muted">{_e(s.note)}</p>')
+        out.append(f'<p class="muted">{_prose(s.note)}</p>')
     return "".join(out) + "</li>"
+
+
+def _derivation(d, level=3):
+    """A derivation's title, steps, stop reason and overall evidence (HTML fragments)."""
+    stop = [f'<p><strong>Stops here:</strong> {_prose(d.stop)}</p>'] if d.stop else []
+    return [f"<h{level}>Derivation: {_prose(d.title)}</h{level}>", '<ol class="steps">', *map(_step, d.steps),
+            "</ol>", *stop, f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
+
+
+def render_derivation_html(d):
+    """One derivation as a self-contained HTML page (``ssl-proofs derive --format html``)."""
+    body = "\n".join(_derivation(d, level=1))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(d.title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
 
 
 def _closed_form(c):
@@ -150,10 +182,9 @@ def _section(sec, figures):
     if sec.loss is not None:
         out += [f"<h3>The loss as the paper writes it (variant <code>{_e(sec.loss_variant)}</code>)</h3>",
                 f'<div class="math">{mathml(sec.loss.latex())}</div>',
-                f'<p class="muted">Step “{_e(sec.loss.rule)}” of the derivation below.</p>']
+                f'<p class="muted">Step “{_prose(sec.loss.rule)}” of the derivation below.</p>']
     for d in sec.derivations:
-        out += [f"<h3>Derivation: {_e(d.title)}</h3>", '<ol class="steps">', *map(_step, d.steps), "</ol>",
-                f'<p class="ev ev-{d.evidence.level}">Overall: {_e(d.evidence.short())}</p>']
+        out += _derivation(d)
     if sec.closed_forms:
         out += ["<h3>Closed forms (the solver's own profile)</h3>",
                 f"<p>{mathml(cells.ZSTAR_TEX, 'inline')}: {_e(cells.ZSTAR_TEXT)}</p>",

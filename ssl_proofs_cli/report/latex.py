@@ -54,9 +54,15 @@ def _longtable(spec, header, rows):
     return out + [r"\end{longtable}"]
 
 
+def _prose(p):
+    """A justification or title: the words escaped, the mathematics inline (same printer as the statements)."""
+    return p.render(tex_text, lambda tex: rf"\fitmath{{{tex}}}")
+
+
 def _step(s):
-    head = tex_text(s.rule) + (rf" \emph{{(assuming {tex_text('; '.join(s.assumptions))})}}" if s.assumptions else "")
-    return [rf"\item {head}", _eq(s.lhs, s.relation, s.rhs), rf"\textit{{Evidence:}} {tex_text(s.evidence)}"]
+    head = _prose(s.rule) + (rf" \emph{{(assuming {'; '.join(map(_prose, s.assumptions))})}}" if s.assumptions else "")
+    note = [_prose(s.note)] if s.note else []
+    return [rf"\item {head}", _eq(s.lhs, s.relation, s.rhs), rf"\textit{{Evidence:}} {tex_text(s.evidence)}", *note]
 
 
 def _section(sec, figures):
@@ -65,10 +71,10 @@ def _section(sec, figures):
         out += [rf"\subsection*{{The loss as the paper writes it (variant \texttt{{{tex_text(sec.loss_variant)}}})}}",
                 _eq(sec.loss.lhs, sec.loss.relation, sec.loss.rhs)]
     for d in sec.derivations:
-        out += [rf"\subsection*{{Derivation: {tex_text(d.title)}}}", r"\begin{enumerate}"]
+        out += [rf"\subsection*{{Derivation: {_prose(d.title)}}}", r"\begin{enumerate}"]
         for s in d.steps:
             out += _step(s)
-        out += [r"\end{enumerate}", rf"Overall: {tex_text(d.evidence.short())}"]
+        out += [r"\end{enumerate}", *([rf"\textbf{{Stops here:}} {_prose(d.stop)}", ""] if d.stop else []), rf"Overall: {tex_text(d.evidence.short())}"]
     if sec.closed_forms:
         out += [r"\subsection*{Closed forms (the solver's own profile)}",
                 rf"\fitmath{{{cells.ZSTAR_TEX}}}: {tex_text(cells.ZSTAR_TEXT)}", ""]

@@ -62,11 +62,16 @@ def counterexamples(results, img_dir="img"):
     return out
 
 
+def prose(p):
+    """A justification or title: the words escaped, the mathematics as ``$...$`` (same printer as statements)."""
+    return p.render(md_text, lambda tex: f"${tex}$")
+
+
 def _step(t, s):
-    head = f"{t}. **{md_text(s.rule)}**" + (f" (assuming {md_text('; '.join(s.assumptions))})" if s.assumptions else "")
+    head = f"{t}. **{prose(s.rule)}**" + (f" (assuming {'; '.join(map(prose, s.assumptions))})" if s.assumptions else "")
     out = [head, "", *("   " + x for x in math_block(s.latex())), "", f"   *Evidence:* {md_text(s.evidence)}"]
     if s.note:
-        out += ["", f"   {md_text(s.note)}"]
+        out += ["", f"   {prose(s.note)}"]
     return out + [""]
 
 
@@ -74,12 +79,12 @@ def _section(sec):
     out = [f"## {md_text(sec.title)} ({md_code(sec.name)})", ""]
     if sec.loss is not None:
         out += [f"### The loss as the paper writes it (variant {md_code(sec.loss_variant)})", "",
-                *math_block(sec.loss.latex()), "", f"Step “{md_text(sec.loss.rule)}” of the derivation below.", ""]
+                *math_block(sec.loss.latex()), "", f"Step “{prose(sec.loss.rule)}” of the derivation below.", ""]
     for d in sec.derivations:
-        out += [f"### Derivation: {md_text(d.title)}", ""]
+        out += [f"### Derivation: {prose(d.title)}", ""]
         for t, s in enumerate(d.steps, 1):
             out += _step(t, s)
-        out += [f"Overall: {md_text(d.evidence.short())}", ""]
+        out += [*([f"**Stops here:** {prose(d.stop)}", ""] if d.stop else []),f"Overall: {md_text(d.evidence.short())}", ""]
     if sec.closed_forms:
         out += ["### Closed forms (the solver's own profile)", "",
                 f"${cells.ZSTAR_TEX}$: {cells.ZSTAR_TEXT}", ""]
