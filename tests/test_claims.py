@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from sklearn.manifold import ClassicalMDS
 
 import ssl_proofs
@@ -323,25 +324,57 @@ def test_standardised_probe_still_drops_collapsed_directions():
     assert fit.probe_accuracy_standardised(Z[::2], y[::2], Z[1::2], y[1::2]) < 0.75
 
 
-def _misaligned_records(n=20, invertible=False):
+def _misaligned_records(n=20, invertible=False, cells=(("wine", 13, 1.0),), vicreg=0.6):
+    """Paired records of the four methods in each misaligned ``(source, K, p)`` cell.
+
+    VICReg small is ahead of SimCLR (0.4) and BarlowTwins (0.3) by 20 and 30 noise SDs: every
+    comparison is decided, so the verdict depends on the rule's count of cells only.
+    """
     rng = np.random.default_rng(0)
     recs = []
-    for s in range(n):
-        for m, level in (("vicreg_small", 0.6), ("spectral_contrastive", 0.3), ("barlowtwins", 0.3),
-                         ("simclr", 0.4)):
-            recs.append({"part": "linear", "data": "wine", "p": 1.0, "seed": s, "method": m, "rank": 3,
-                         "accuracy": level, "accuracy_cv": level + 0.01 * rng.standard_normal(),
-                         "w_invertible": invertible and m == "vicreg_small"})
+    for src, k, p in cells:
+        for s in range(n):
+            for m, level in (("vicreg_small", vicreg), ("spectral_contrastive", 0.3), ("barlowtwins", 0.3),
+                             ("simclr", 0.4)):
+                recs.append({"part": "linear", "data": src, "k": k, "p": p, "seed": s, "method": m, "rank": 3,
+                             "accuracy": level, "accuracy_cv": level + 0.01 * rng.standard_normal(),
+                             "w_invertible": invertible and m == "vicreg_small"})
     return recs
 
 
 def test_misaligned_verdict_excludes_cells_that_cannot_depend_on_g():
     P = {"ps": [0.0, 1.0], "sources": ["wine"]}
     decided = alignment._misaligned_verdict(_misaligned_records(), P)
-    assert decided.verdict == "holds" and decided.evidence["decided_cells"] == ["wine p=1.0"]
+    assert decided.evidence["decided_cells"] == ["wine K=13 p=1.0"]
     flagged = alignment._misaligned_verdict(_misaligned_records(invertible=True), P)
-    assert flagged.evidence["g_independent_excluded"] == ["wine p=1.0"]
+    assert flagged.evidence["g_independent_excluded"] == ["wine K=13 p=1.0"]
     assert not flagged.evidence["comparisons"] and flagged.verdict == "not supported"
+
+
+FOUR_CELLS = (("digits", 32, 0.5), ("digits", 32, 1.0), ("wine", 6, 0.5), ("wine", 6, 1.0))
+
+
+def test_misaligned_holds_only_on_enough_decided_cells_from_two_sources():
+    """Rule v4: one decided cell (v3's record) cannot carry 'holds', nor can four cells of one source."""
+    P = {"ps": [0.0, 0.5, 1.0], "sources": ["digits", "wine"]}
+    one = alignment._misaligned_verdict(_misaligned_records(), {"ps": [1.0], "sources": ["wine"]})
+    assert one.verdict == "holds under conditions" and "too few decided cells" in one.conditions
+    one_source = (("digits", 32, 0.5), ("digits", 32, 1.0), ("digits", 16, 0.5), ("digits", 16, 1.0))
+    same = alignment._misaligned_verdict(_misaligned_records(cells=one_source), P)
+    assert same.verdict == "holds under conditions" and same.evidence["decided_sources"] == ["digits"]
+    four = alignment._misaligned_verdict(_misaligned_records(cells=FOUR_CELLS), P)
+    assert four.verdict == "holds" and len(four.evidence["decided_cells"]) == 4
+    worse = alignment._misaligned_verdict(_misaligned_records(cells=FOUR_CELLS, vicreg=0.2), P)
+    assert worse.verdict == "refuted" and len(worse.evidence["vicreg_small_worse_at"]) == 4
+
+
+def test_wine_gets_a_k_below_d_where_g_can_matter():
+    P = alignment.budget(False)
+    assert alignment.cell_ks(13, 1.0, P) == [13, 6] and alignment.cell_ks(13, 0.0, P) == [13]
+    assert alignment.cell_ks(64, 1.0, P) == [32]
+    split = alignment._real_split("wine", P, 0)
+    out = alignment._linear_cell("vicreg_small", 1.0, 0, *split, 6, P)
+    assert out["rank"] == 6 and not out["w_invertible"]
 
 
 def test_vicreg_small_on_wine_has_an_invertible_w_and_is_flagged():
@@ -473,3 +506,26 @@ def test_bad_output_paths_exit_2_before_any_cell(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err or "unsupported suffix" in err
+
+
+def test_barlowtwins_g_form_is_the_registry_loss_and_gradient():
+    """The experiments search BarlowTwins in its G-form (dense products, no edge gather): same function.
+
+    Reference: the registry's loss (edge-list form) and its autograd gradient, on a weighted graph with
+    unequal degrees and a random linear map; float64 rounding of sums of ~1e3 terms allows ~1e-13 relative.
+    """
+    rng = np.random.default_rng(5)
+    n, d, k = 30, 7, 4
+    A = rng.uniform(0.1, 2.0, (n, n)) * (rng.random((n, n)) < 0.3)
+    G = np.triu(A, 1) + np.triu(A, 1).T
+    X = rng.standard_normal((n, d))
+    bt = ssl_proofs.get_method("barlowtwins")
+    W = torch.tensor(rng.standard_normal((d, k)), dtype=torch.float64, requires_grad=True)
+    Z = torch.as_tensor(X) @ W
+    g_form_t = fit.BarlowTwinsGForm(bt, X, G).objective(G, variant="paper", alpha=0.005)(Z)
+    edges_t = bt.objective(G, variant="paper", alpha=0.005)(Z)
+    (g1,), (g2,) = torch.autograd.grad(g_form_t, W, retain_graph=True), torch.autograd.grad(edges_t, W)
+    g_form, edges = g_form_t.item(), edges_t.item()
+    assert abs(g_form - edges) <= 1e-13 * abs(edges)
+    assert float((g1 - g2).abs().max()) <= 1e-12 * float(g2.abs().max())
+    assert abs(edges - bt.loss(Z.detach().numpy(), G, variant="paper", alpha=0.005)) <= 1e-12 * edges

@@ -107,7 +107,7 @@ def misaligned_block(run, shown):
     ev = _claim(run, "misaligned_g")["evidence"]
     out = [f"Generated from `{shown}`. Accuracy: whitened-CV probe (decides) / overall-RMS C = 1 probe "
            "(before v3), mean ± std over seeds; ranks averaged.", "",
-           *_head("data, p", *[f"{m}" for m in _METHODS], "ranks (V / SC / BT / SimCLR)", "G-independent")]
+           *_head("data, K, p", *[f"{m}" for m in _METHODS], "ranks (V / SC / BT / SimCLR)", "G-independent")]
     for cell, row in ev["per_source"].items():
         acc = row["accuracy_mean_std"]
         out.append(_row(cell, *[f"{_pm(acc[m]['accuracy_cv'])} / {acc[m]['accuracy'][0]:.3f}" for m in _METHODS],

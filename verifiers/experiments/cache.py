@@ -27,7 +27,7 @@ from typing import Callable
 from ..threads import single_threaded
 
 #: bump when a cell's computation changes (invalidates every cached value)
-VERSION = 4
+VERSION = 5
 #: floats in results are rounded to this many significant digits, so that the same seed gives the
 #: same JSON on any machine (BLAS reductions differ in the last bits across builds)
 SIG_DIGITS = 6

@@ -11,13 +11,16 @@ the retained directions of ``Z`` (collapsed directions dropped).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 import ssl_proofs
 from ssl_proofs import graphs as _graphs
 from ssl_proofs.claims import RANK_RTOL
+from ssl_proofs.methods.barlowtwins import NORMALIZE_EPS
 
 from ssl_proofs.search import global_minimise
 
@@ -79,6 +82,32 @@ class Through(LinearAdapter):
         return self.method.check_hyper(variant, hp)
 
 
+class BarlowTwinsGForm(Through):
+    """BarlowTwins through ``Z = B A``, its loss evaluated in the G-form (the same function, faster).
+
+    The registry's loss gathers both ends of every edge (``Z[rows]``, ``Z[cols]``); on a label graph of
+    300 digits that is ~9,000 edges, and the backward of the gather took two thirds of a linear fit
+    (profile, docs/claims.md "Cost").  The G-form of the same cross-correlation,
+    ``C = Z^T G Z / (n n^T)`` with ``n_k = max(sqrt(sum_i d_i Z_ik^2), eps)`` (``d`` the degrees:
+    :meth:`~ssl_proofs.methods.barlowtwins.BarlowTwins.cross_correlation`), costs two dense products;
+    ``tests/test_claims.py`` checks it against the registry's loss and gradient.
+    """
+
+    def objective(self, G, *, variant, device="cpu", **hp):
+        hp = self.method.check_hyper(variant, hp)
+        Gd = torch.as_tensor(_graphs.to_dense(self.G), dtype=torch.float64, device=device)
+        deg = torch.as_tensor(_graphs.degrees(self.G), dtype=torch.float64, device=device)
+        alpha = float(hp["alpha"])
+
+        def f(Z):
+            n = torch.sqrt((deg[:, None] * Z * Z).sum(0)).clamp_min(NORMALIZE_EPS)
+            C = (Z.T @ (Gd @ Z)) / (n[:, None] * n[None, :])
+            diag = torch.diagonal(C)
+            return (diag - 1).pow(2).sum() + alpha * (C - torch.diag_embed(diag)).pow(2).sum()
+
+        return f
+
+
 def loss_tolerance(*losses):
     """Two searched losses differ when apart by more than this: 1e-6 relative to the larger (at least 1e-6).
 
@@ -101,8 +130,10 @@ def fit_nonparametric(name, variant, hp, G, k, *, seed, starts=3, max_iter=500):
         return Fit(canonical(name, sol.Z)[0], None, sol.loss, "closed form")
     # the eigen-candidate (unproved here) as one start, where the method has one (BarlowTwins)
     cands = (method.solve(G, k, variant=variant, **hp).Z,) if variant in method.closed_form_variants else ()
-    res = global_minimise(method, G, k, variant=variant, hyper=hp, starts=starts, seed=seed, device="cpu",
-                          candidates=cands, max_iter=max_iter, gtol=1e-9)
+    # BarlowTwins: the same loss in its G-form (Z = I A), without the gather over every edge
+    searched = BarlowTwinsGForm(method, np.eye(G.shape[0]), G) if name == "barlowtwins" else method
+    res = global_minimise(searched, G, k, variant=variant, hyper=hp, starts=starts, seed=seed, device="cpu",
+                          candidates=cands, max_iter=max_iter, gtol=1e-9, shape=(G.shape[0], k))
     return Fit(canonical(name, res.Z)[0], None, res.loss, _searched(res))
 
 
@@ -115,7 +146,8 @@ def fit_structured(name, variant, hp, B, G, k, *, seed, starts=3, max_iter=500):
     ``solve_linear`` chooses it).
     """
     method = ssl_proofs.get_method(name)
-    res = global_minimise(Through(method, B, G), G, k, variant=variant, hyper=hp, starts=starts, seed=seed,
+    adapter = (BarlowTwinsGForm if name == "barlowtwins" else Through)(method, B, G)
+    res = global_minimise(adapter, G, k, variant=variant, hyper=hp, starts=starts, seed=seed,
                           device="cpu", shape=(B.shape[1], k), max_iter=max_iter, gtol=1e-9)
     A = np.linalg.lstsq(B, res.Z, rcond=None)[0]
     return Fit(*canonical(name, B @ A, A), res.loss, _searched(res))
@@ -196,7 +228,9 @@ def probe_accuracy_standardised(Ztr, ytr, Zte, yte):
         return float(np.mean(yte == np.bincount(ytr).argmax()))
     folds = StratifiedKFold(min(PROBE_FOLDS, int(np.bincount(ytr)[np.unique(ytr)].min())), shuffle=True,
                             random_state=0)
-    clf = LogisticRegressionCV(Cs=list(PROBE_CS), cv=folds, max_iter=5000).fit(coords[0], ytr)
+    with warnings.catch_warnings():   # scikit-learn 1.9's notices of future defaults (scoring, l1_ratios):
+        warnings.simplefilter("ignore", FutureWarning)   # the defaults used here are today's, stated above
+        clf = LogisticRegressionCV(Cs=list(PROBE_CS), cv=folds, max_iter=5000).fit(coords[0], ytr)
     return float(clf.score(coords[1], yte))
 
 
