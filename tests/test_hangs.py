@@ -27,24 +27,26 @@ THEOREM = "vicreg.squared.closed_form"
 DEADLINE, SLACK = 2.0, 8.0
 
 
-@pytest.fixture
-def silent_peer():
-    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+def _tcp_peer(greeting):
+    """A TCP server on 127.0.0.1 that accepts connections, sends each ``greeting`` and then says nothing more."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(16)
     accepted = []
     stop = threading.Event()
 
-    def accept():
+    def serve():
         srv.settimeout(0.2)
         while not stop.is_set():
             try:
-                accepted.append(srv.accept()[0])
+                conn = srv.accept()[0]
             except OSError:
                 continue
+            accepted.append(conn)
+            if greeting:
+                conn.sendall(greeting)
 
-    t = threading.Thread(target=accept, daemon=True)
+    t = threading.Thread(target=serve, daemon=True)
     t.start()
     yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
     stop.set()
@@ -52,6 +54,12 @@ def silent_peer():
     for c in accepted:
         c.close()
     srv.close()
+
+
+@pytest.fixture
+def silent_peer():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    yield from _tcp_peer(b"")
 
 
 @pytest.fixture
@@ -95,30 +103,7 @@ def stalling_peer():
 
     It passes probe_scheduler; distributed.Client(timeout="2s") then waited 60 s and more on it.
     """
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn = srv.accept()[0]
-            except OSError:
-                continue
-            accepted.append(conn)
-            conn.sendall(struct.pack("Q", 100) + b"\x00" * 10)  # 100 bytes announced, 10 sent, then silence
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
-    stop.set()
-    t.join(timeout=5)
-    for c in accepted:
-        c.close()
-    srv.close()
+    yield from _tcp_peer(struct.pack("Q", 100) + b"\x00" * 10)  # 100 bytes announced, 10 sent, then silence
 
 
 #: the watchdog's bound on a stalled handshake: the deadline plus the grace Dask gets to honour its own timeout
